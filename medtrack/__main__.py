@@ -1,0 +1,3 @@
+from medtrack.cli import main
+
+main()

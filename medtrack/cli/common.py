@@ -1,0 +1,191 @@
+"""What every command shares: where the database is, what time it is, the person's zone,
+and how to print. Kept light: no rich, no sqlite_utils at import time."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+
+from medtrack.errors import BadValue, MedtrackError
+
+
+@dataclass
+class GlobalOptions:
+    db: str | None = None
+    profile: str | None = None
+
+
+OPTIONS = GlobalOptions()
+
+
+def db_path() -> Path:
+    from medtrack.store.db import resolve_path
+
+    return resolve_path(OPTIONS.db, OPTIONS.profile)
+
+
+@contextmanager
+def unit_of_work(*, write: bool = False) -> Iterator[sqlite3.Connection]:
+    """The command's one transaction on the person's database."""
+    from medtrack.store.db import unit_of_work as store_unit
+
+    with store_unit(db_path(), write=write) as conn:
+        if write:
+            _record_first_zone(conn)
+        yield conn
+
+
+def _record_first_zone(conn: sqlite3.Connection) -> None:
+    """Pin the zone the record started in, so a later change of the machine's zone
+    never rereads the past in another zone (travel is recorded with config set)."""
+    from medtrack.store import repo
+
+    if not repo.zone_changes(conn):
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        repo.add_zone_change(conn, system_zone(), effective_at=epoch, now=now())
+
+
+def now() -> datetime:
+    """The current instant. MEDTRACK_NOW (ISO 8601 with offset) pins it for tests and demos."""
+    pinned = os.environ.get("MEDTRACK_NOW")
+    if pinned:
+        try:
+            value = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise MedtrackError(f"MEDTRACK_NOW '{pinned}' is not an ISO date-time") from exc
+        if value.tzinfo is None:
+            raise MedtrackError(f"MEDTRACK_NOW '{pinned}' needs a UTC offset, e.g. Z")
+        return value.astimezone(UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def system_zone() -> str:
+    """The machine's IANA zone name, or UTC when it cannot be told."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and _valid_zone(tz):
+        return tz
+    try:
+        target = os.path.realpath("/etc/localtime")
+        marker = "/zoneinfo/"
+        if marker in target:
+            name = target.split(marker, 1)[1]
+            if _valid_zone(name):
+                return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_zone(name: str) -> str:
+    if not _valid_zone(name):
+        raise BadValue(f"'{name}' is not an IANA time zone (e.g. Europe/Berlin, America/New_York)")
+    return name
+
+
+def zones(conn: sqlite3.Connection) -> Any:
+    """The person's zone timeline; the first use records the zone they started in."""
+    from medtrack.core.schedule import ZoneTimeline
+    from medtrack.store import repo
+
+    changes = repo.zone_changes(conn)
+    if not changes:
+        return ZoneTimeline(system_zone())
+    return ZoneTimeline(changes[0].zone, changes)
+
+
+def local_now(conn: sqlite3.Connection) -> datetime:
+    """Now, in the zone in force now."""
+    instant = now()
+    return instant.astimezone(zones(conn).zone_at(instant))
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A rich table on a terminal; aligned plain text when piped (no colour, no boxes)."""
+    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    if is_terminal():
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column)
+        for row in cells:
+            table.add_row(*row)
+        console().print(table)
+        return
+    widths = [len(c) for c in columns]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    if title:
+        typer.echo(title)
+    lines = [columns, *cells]
+    for line in lines:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+
+
+def say(text: str) -> None:
+    typer.echo(text)
+
+
+def warn(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+# --- completion -------------------------------------------------------------------------
+
+
+def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Medication names for shell completion; silent on any problem (never break a shell)."""
+    from medtrack.store.db import resolve_path
+
+    root = ctx.find_root().params if ctx is not None else {}
+    try:
+        path = resolve_path(root.get("db"), root.get("profile"))
+        if not path.exists():
+            return []
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            rows = conn.execute(
+                "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name"
+            ).fetchall()
+        finally:
+            conn.close()
+    except (sqlite3.Error, MedtrackError, OSError):
+        return []
+    prefix = incomplete.lower()
+    return [name for (name,) in rows if name.lower().startswith(prefix)]

@@ -1,0 +1,367 @@
+"""`medtrack med ...`: the personal medication record and its regimen history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from medtrack.cli import common
+from medtrack.errors import BadValue, Conflict, UsageError
+
+app = typer.Typer(
+    help="The personal medication record: add, change, stop and list medications.",
+    no_args_is_help=True,
+)
+
+MedName = Annotated[
+    str,
+    typer.Argument(help="Medication name (any case).", autocompletion=common.complete_medication),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise BadValue("the medication name is empty")
+    if len(cleaned) > 100:
+        raise BadValue("the medication name is longer than 100 characters")
+    return cleaned
+
+
+def _interval(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    from medtrack.core.timeparse import parse_duration
+
+    return parse_duration(text)
+
+
+def _as_needed_limits(
+    as_needed: bool, max_per_day: int | None, min_interval: timedelta | None
+) -> None:
+    if max_per_day is not None and max_per_day < 1:
+        raise BadValue("--max-per-day must be at least 1")
+    if not as_needed and (max_per_day is not None or min_interval is not None):
+        raise UsageError("--max-per-day and --min-interval apply to an 'as needed' schedule")
+
+
+def _start(text: str | None, local_now: datetime, *, default_midnight: bool) -> datetime:
+    from medtrack.core.timeparse import parse_day_bound
+
+    if text is None:
+        if default_midnight:
+            return parse_day_bound("today", local_now, end=False)
+        return local_now
+    return parse_day_bound(text, local_now, end=False)
+
+
+@app.command("add")
+def med_add(
+    name: Annotated[str, typer.Argument(help="Medication name, e.g. sertraline.")],
+    dose: Annotated[str, typer.Option("--dose", help="Amount and unit: 50mg, 2 puffs.")],
+    schedule: Annotated[
+        str,
+        typer.Option(
+            "--schedule",
+            help='When: "daily 08:00", "daily 08:00,20:00", "mon,wed,fri 21:00", '
+            '"every 4 weeks mon 10:00", "every 8h from 06:00", "as needed", RRULE:...',
+        ),
+    ],
+    purpose: Annotated[str | None, typer.Option("--for", help="What it is for.")] = None,
+    prescriber: Annotated[
+        str | None, typer.Option("--prescriber", help="Who prescribed it.")
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="rx, otc or supplement.")] = "rx",
+    form: Annotated[
+        str | None, typer.Option("--form", help="tablet, capsule, injection...")
+    ] = None,
+    controlled: Annotated[
+        bool, typer.Option("--controlled", help="A controlled substance.")
+    ] = False,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="First day (default today); future dates plan ahead."),
+    ] = None,
+    max_per_day: Annotated[
+        int | None, typer.Option("--max-per-day", help="As needed: at most this many a day.")
+    ] = None,
+    min_interval: Annotated[
+        str | None, typer.Option("--min-interval", help="As needed: at least this apart, e.g. 6h.")
+    ] = None,
+    per_dose: Annotated[
+        float | None, typer.Option("--per-dose", help="Units (tablets) taken per dose, for stock.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes", help="Anything worth keeping.")] = None,
+) -> None:
+    """Add a medication with its dose and schedule.
+
+    Example: medtrack med add sertraline --dose 50mg --schedule "daily 08:00" --for depression
+    """
+    from medtrack.core.meds import parse_dose, parse_kind
+    from medtrack.core.models import Medication, Regimen
+    from medtrack.core.schedule import parse_schedule
+    from medtrack.render.records import local_text, schedule_words
+    from medtrack.store import repo
+
+    name = _clean_name(name)
+    parsed_dose = parse_dose(dose)
+    parsed_schedule = parse_schedule(schedule)
+    interval = _interval(min_interval)
+    _as_needed_limits(parsed_schedule.as_needed, max_per_day, interval)
+    if per_dose is not None and per_dose <= 0:
+        raise BadValue("--per-dose must be more than zero")
+    medication = Medication(
+        name=name,
+        kind=parse_kind(kind),
+        form=form,
+        purpose=purpose,
+        prescriber=prescriber,
+        controlled=controlled,
+        notes=notes,
+    )
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        starts_at = _start(start, local_now, default_midnight=True)
+        regimen = Regimen(
+            medication=name,
+            dose=parsed_dose,
+            schedule=parsed_schedule,
+            starts_at=starts_at,
+            max_per_day=max_per_day,
+            min_interval=interval,
+            units_per_dose=per_dose,
+        )
+        repo.add_medication(conn, medication, regimen, now=now)
+    common.say(
+        f"Added {name} {parsed_dose}, {schedule_words(regimen)}, "
+        f"from {local_text(starts_at, zones)}."
+    )
+
+
+@app.command("list")
+def med_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include stopped medications.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List current medications: dose, schedule in words, purpose, prescriber, since.
+
+    Example: medtrack med list --all --json
+    """
+    from medtrack.render.records import medication_dict
+    from medtrack.store import repo
+
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        meds = repo.load_medications(conn, include_stopped=all_)
+    records = [medication_dict(m, zones, now) for m in meds]
+    if as_json:
+        common.emit_json(records)
+        return
+    if not records:
+        common.say(
+            "No medications recorded. Add one with: medtrack med add NAME --dose ... --schedule ..."
+        )
+        return
+    rows = []
+    for rec in records:
+        cur = rec["current"] or {}
+        status = "" if rec["active"] else f"stopped {rec['stopped_at'][:10]}"
+        rows.append(
+            [
+                rec["name"] + (" (controlled)" if rec["controlled"] else ""),
+                cur.get("dose_text", ""),
+                cur.get("schedule", ""),
+                rec["purpose"],
+                rec["prescriber"],
+                (rec["since"] or "")[:10],
+                rec["kind"] if not status else f"{rec['kind']}, {status}",
+            ]
+        )
+    common.print_table(
+        "Medications", ["Name", "Dose", "Schedule", "For", "Prescriber", "Since", "Kind"], rows
+    )
+
+
+@app.command("show")
+def med_show(name: MedName, as_json: AsJson = False) -> None:
+    """Show one medication with its regimen history (every dose change, date and reason).
+
+    Example: medtrack med show lamotrigine
+    """
+    from medtrack.render.records import medication_dict
+    from medtrack.store import repo
+
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        med = repo.find_medication(conn, name)
+        record = medication_dict(med, zones, common.now(), history=True)
+    if as_json:
+        common.emit_json(record)
+        return
+    cur = record["current"] or {}
+    lines = [
+        f"{record['name']} ({record['kind']}{', ' + record['form'] if record['form'] else ''}"
+        f"{', controlled' if record['controlled'] else ''})",
+        f"  dose:       {cur.get('dose_text', '')}",
+        f"  schedule:   {cur.get('schedule', '')}",
+        f"  for:        {record['purpose'] or '-'}",
+        f"  prescriber: {record['prescriber'] or '-'}",
+        f"  since:      {(record['since'] or '')[:10]}",
+    ]
+    if not record["active"]:
+        reason = f" ({record['stop_reason']})" if record["stop_reason"] else ""
+        lines.append(f"  stopped:    {record['stopped_at'][:16].replace('T', ' ')}{reason}")
+    if record["notes"]:
+        lines.append(f"  notes:      {record['notes']}")
+    for line in lines:
+        common.say(line)
+    rows = [
+        [
+            (r["starts_at"] or "")[:16].replace("T", " "),
+            (r["ends_at"] or "")[:16].replace("T", " ") or "-",
+            r["dose_text"],
+            r["schedule"],
+            r["reason"] or "",
+        ]
+        for r in record["regimens"]
+    ]
+    common.print_table("Regimen history", ["From", "Until", "Dose", "Schedule", "Reason"], rows)
+
+
+@app.command("change")
+def med_change(
+    name: MedName,
+    dose: Annotated[str | None, typer.Option("--dose", help="New amount and unit.")] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="New schedule.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="When the change takes effect (default now; future plans)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why, e.g. titration step 2.")
+    ] = None,
+    max_per_day: Annotated[int | None, typer.Option("--max-per-day")] = None,
+    min_interval: Annotated[str | None, typer.Option("--min-interval")] = None,
+    per_dose: Annotated[float | None, typer.Option("--per-dose")] = None,
+) -> None:
+    """Change dose or schedule from a moment on; the old regimen is kept in history.
+
+    Example: medtrack med change lamotrigine --dose 50mg --from 2026-11-15 --reason "step 2"
+    """
+    from dataclasses import replace
+
+    from medtrack.core.meds import parse_dose
+    from medtrack.core.schedule import parse_schedule
+    from medtrack.render.records import local_text, schedule_words
+    from medtrack.store import repo
+
+    if all(v is None for v in (dose, schedule, max_per_day, min_interval, per_dose)):
+        raise UsageError(
+            "say what changes: --dose, --schedule, --max-per-day, --min-interval or --per-dose"
+        )
+    new_dose = parse_dose(dose) if dose is not None else None
+    new_schedule = parse_schedule(schedule) if schedule is not None else None
+    interval = _interval(min_interval)
+    if per_dose is not None and per_dose <= 0:
+        raise BadValue("--per-dose must be more than zero")
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        med = repo.find_medication(conn, name)
+        if med.stopped_at is not None:
+            raise Conflict(f"{med.name} is stopped; resume it first with 'medtrack med resume'")
+        at = _start(start, local_now, default_midnight=False)
+        base = med.regimen_at(at) or med.current_regimen
+        if base is None:
+            raise Conflict(f"{med.name} has no regimen to change")
+        sched = new_schedule or base.schedule
+        new = replace(
+            base,
+            id=None,
+            dose=new_dose or base.dose,
+            schedule=sched,
+            starts_at=at,
+            ends_at=None,
+            max_per_day=max_per_day if max_per_day is not None else base.max_per_day,
+            min_interval=interval if interval is not None else base.min_interval,
+            units_per_dose=per_dose if per_dose is not None else base.units_per_dose,
+            reason=reason,
+        )
+        if not sched.as_needed:
+            new = replace(new, max_per_day=None, min_interval=None)
+        _as_needed_limits(sched.as_needed, new.max_per_day, new.min_interval)
+        repo.change_regimen(conn, med, new, now=now)
+    common.say(
+        f"{med.name}: {new.dose}, {schedule_words(new)}, from {local_text(at, zones)}"
+        + (f" ({reason})" if reason else "")
+        + ". The earlier regimen is kept in its history."
+    )
+
+
+@app.command("stop")
+def med_stop(
+    name: MedName,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why it was stopped.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
+) -> None:
+    """Stop a medication; its record and history stay.
+
+    Example: medtrack med stop lorazepam --reason "no longer needed"
+    """
+    from medtrack.core.timeparse import parse_when
+    from medtrack.render.records import local_text
+    from medtrack.store import repo
+
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        med = repo.find_medication(conn, name)
+        if med.stopped_at is not None:
+            raise Conflict(f"{med.name} was already stopped on {local_text(med.stopped_at, zones)}")
+        when = parse_when(at, local_now, allow_future=True) if at else now
+        if med.regimens and when < med.regimens[0].starts_at:
+            raise Conflict(f"{med.name} started after {local_text(when, zones)}")
+        repo.stop_medication(conn, med, at=when, reason=reason, now=now)
+    common.say(f"Stopped {med.name} from {local_text(when, zones)}.")
+
+
+@app.command("resume")
+def med_resume(
+    name: MedName,
+    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
+    reason: Annotated[str | None, typer.Option("--reason")] = None,
+) -> None:
+    """Resume a stopped medication with its last dose and schedule.
+
+    Example: medtrack med resume lorazepam
+    """
+    from dataclasses import replace
+
+    from medtrack.core.timeparse import parse_when
+    from medtrack.render.records import local_text, schedule_words
+    from medtrack.store import repo
+
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        med = repo.find_medication(conn, name)
+        if med.stopped_at is None or not med.regimens:
+            raise Conflict(f"{med.name} is not stopped")
+        when = parse_when(at, local_now, allow_future=True) if at else now
+        if when < med.stopped_at:
+            raise Conflict(
+                f"{med.name} was stopped on {local_text(med.stopped_at, zones)}; resume after that"
+            )
+        last = med.regimens[-1]
+        regimen = replace(last, id=None, starts_at=when, ends_at=None, reason=reason or "resumed")
+        repo.resume_medication(conn, med, regimen, now=now)
+    common.say(f"Resumed {med.name}: {regimen.dose}, {schedule_words(regimen)}.")

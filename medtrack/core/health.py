@@ -1,0 +1,268 @@
+"""Values the health record accepts: symptom names and ratings, severities, measurements.
+
+Each function either returns the canonical value to store or raises `BadValue` with one
+line saying what was wrong and what is accepted. Pure: no I/O, no clock.
+
+Plausibility ranges are wide on purpose: they catch typing slips (400/20, 7240 kg), not
+unusual readings, which belong in the record exactly as the person measured them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+
+from medtrack.errors import BadValue
+
+SEVERITIES = ("mild", "moderate", "severe")
+
+# Ratings without a unit are the 0-10 numeric rating scale people already know from pain
+# and mood scoring; anything else needs its unit stated.
+RATING_MIN = 0.0
+RATING_MAX = 10.0
+
+WEIGHT_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {"kg": (2.0, 400.0), "lb": (4.0, 900.0)}
+)
+SYSTOLIC_RANGE = (50, 260)
+DIASTOLIC_RANGE = (20, 160)
+HEART_RATE_RANGE = (20.0, 250.0)
+
+# LOINC codes for the canonical kinds (FHIR Observation.code). Lab kinds other than these
+# are stored without a code. The blood pressure panel carries two components, below.
+LOINC: Mapping[str, str] = MappingProxyType(
+    {
+        "weight": "29463-7",  # Body weight
+        "bp": "85354-9",  # Blood pressure panel with all children optional
+        "heart_rate": "8867-4",  # Heart rate
+        "lithium": "14334-7",  # Lithium [Moles/volume] in Serum or Plasma
+    }
+)
+LOINC_BP_COMPONENTS: Mapping[str, str] = MappingProxyType(
+    {"systolic": "8480-6", "diastolic": "8462-4"}
+)
+
+# Spellings people type for the three built-in kinds; any other name is a lab value.
+_KIND_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "weight": "weight",
+        "body weight": "weight",
+        "bp": "bp",
+        "blood pressure": "bp",
+        "hr": "heart_rate",
+        "heart rate": "heart_rate",
+        "pulse": "heart_rate",
+    }
+)
+
+_WEIGHT_UNITS: Mapping[str, str] = MappingProxyType(
+    {
+        "kg": "kg",
+        "kgs": "kg",
+        "kilogram": "kg",
+        "kilograms": "kg",
+        "lb": "lb",
+        "lbs": "lb",
+        "pound": "lb",
+        "pounds": "lb",
+    }
+)
+
+# A decimal number (sign allowed so that "-3" is refused as negative, not as unreadable;
+# an exponent allowed so that "1e-5 mIU/L" is not read as 1 of the unit "e-5 mIU/L"),
+# then an optional unit written with or without a space.
+_NUMBER_THEN_UNIT = re.compile(
+    r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>.*)",
+    re.DOTALL,
+)
+_BLOOD_PRESSURE = re.compile(
+    r"(?P<systolic>[0-9]{1,3})\s*/\s*(?P<diastolic>[0-9]{1,3})\s*(?P<unit>mm\s*hg)?",
+    re.IGNORECASE,
+)
+
+_BP_FORM = (
+    "blood pressure is systolic/diastolic in mmHg, e.g. 128/82 "
+    f"(systolic {SYSTOLIC_RANGE[0]}-{SYSTOLIC_RANGE[1]}, "
+    f"diastolic {DIASTOLIC_RANGE[0]}-{DIASTOLIC_RANGE[1]}, systolic above diastolic)"
+)
+_WEIGHT_FORM = "weight is a number with kg or lb, e.g. 72.4kg or 160 lb (2-400 kg, 4-900 lb)"
+_HEART_RATE_FORM = "heart rate is beats per minute, e.g. 64 or 64bpm (20-250)"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One reading. `value2` is the diastolic for blood pressure and None otherwise."""
+
+    kind: str
+    value: float
+    value2: float | None
+    unit: str
+
+    def __str__(self) -> str:
+        # Shortest exact text, so str() parses back to the same Measurement.
+        if self.value2 is not None:
+            return f"{_number_text(self.value)}/{_number_text(self.value2)} {self.unit}"
+        return f"{_number_text(self.value)} {self.unit}"
+
+
+def normalize_symptom_name(text: str) -> str:
+    """Case-fold, trim and collapse inner whitespace: '  Sleep   Quality ' -> 'sleep quality'."""
+    name = " ".join(text.casefold().split())
+    if not name:
+        raise BadValue("a symptom needs a name, e.g. 'mood' or 'sleep quality'")
+    return name
+
+
+def check_symptom_value(value: float, unit: str | None) -> float:
+    """The value to store for a symptom: a 0-10 rating, or any finite number >= 0 with a unit."""
+    has_unit = unit is not None and unit.strip() != ""
+    number = float(value)
+    if not math.isfinite(number):
+        raise BadValue(f"a symptom value must be a finite number; got {value}")
+    if not has_unit:
+        if not RATING_MIN <= number <= RATING_MAX:
+            raise BadValue(f"ratings are 0-10; give --unit for other values (got {value:g})")
+    elif number < 0:
+        raise BadValue(f"a symptom value cannot be negative; got {value:g} {unit}")
+    return number
+
+
+def parse_severity(text: str) -> str:
+    """'Moderate' -> 'moderate'; one of SEVERITIES."""
+    severity = text.strip().casefold()
+    if severity not in SEVERITIES:
+        raise BadValue(f"severity '{text.strip()}' is not one of: {', '.join(SEVERITIES)}")
+    return severity
+
+
+def normalize_kind(kind: str) -> str:
+    """The canonical kind: 'weight', 'bp', 'heart_rate', or a lab name such as 'lithium'.
+
+    'HR', 'heart-rate', 'Heart Rate' and 'pulse' are all 'heart_rate'; 'Blood Pressure' is
+    'bp'. Lab names are case-folded with whitespace collapsed; their hyphens are kept
+    ('25-oh vitamin d').
+    """
+    name = " ".join(kind.casefold().split())
+    if not name:
+        raise BadValue("a measurement needs a kind, e.g. weight, bp, heart-rate or lithium")
+    alias = " ".join(name.replace("-", " ").replace("_", " ").split())
+    return _KIND_ALIASES.get(alias, name)
+
+
+def parse_measurement(kind: str, value_text: str, unit: str | None = None) -> Measurement:
+    """Read one measurement of `kind` from the text a person typed.
+
+    - weight: "72.4kg", "72.4 kg", "160lb", "160 lbs", or "72.4" with unit="kg"
+    - bp / blood pressure: "128/82" (mmHg)
+    - hr / heart-rate / pulse: "64" or "64bpm"
+    - anything else is a lab value and needs a unit: ("lithium", "0.8", "mmol/L") or
+      ("lithium", "0.8mmol/L")
+    """
+    canonical = normalize_kind(kind)
+    given_unit = unit.strip() if unit is not None and unit.strip() else None
+    if canonical == "bp":
+        return _parse_blood_pressure(value_text, given_unit)
+    if canonical == "weight":
+        return _parse_weight(value_text, given_unit)
+    if canonical == "heart_rate":
+        return _parse_heart_rate(value_text, given_unit)
+    return _parse_lab(canonical, value_text, given_unit)
+
+
+def loinc_for(measurement: Measurement) -> str | None:
+    """The LOINC code for a measurement, or None where medtrack knows no exact code.
+
+    14334-7 is lithium in moles per volume, so it applies only to mmol/L or mEq/L readings
+    (one and the same for the monovalent lithium ion), not to mass units such as mg/L.
+    """
+    if measurement.kind == "lithium" and measurement.unit.casefold() not in ("mmol/l", "meq/l"):
+        return None
+    return LOINC.get(measurement.kind)
+
+
+def _parse_blood_pressure(text: str, unit: str | None) -> Measurement:
+    if unit is not None and unit.replace(" ", "").casefold() != "mmhg":
+        raise BadValue(f"{_BP_FORM}; got unit '{unit}'")
+    match = _BLOOD_PRESSURE.fullmatch(text.strip())
+    if match is None:
+        raise BadValue(f"{_BP_FORM}; got '{text.strip()}'")
+    systolic, diastolic = int(match["systolic"]), int(match["diastolic"])
+    plausible = (
+        SYSTOLIC_RANGE[0] <= systolic <= SYSTOLIC_RANGE[1]
+        and DIASTOLIC_RANGE[0] <= diastolic <= DIASTOLIC_RANGE[1]
+        and systolic > diastolic
+    )
+    if not plausible:
+        raise BadValue(f"{_BP_FORM}; got {systolic}/{diastolic}")
+    return Measurement("bp", float(systolic), float(diastolic), "mmHg")
+
+
+def _parse_weight(text: str, unit: str | None) -> Measurement:
+    number, text_unit = _number_and_unit(text, _WEIGHT_FORM)
+    written = _one_unit(text_unit, unit, _WEIGHT_FORM)
+    if written is None:
+        raise BadValue(f"{_WEIGHT_FORM}; got '{text.strip()}' without a unit")
+    canonical_unit = _WEIGHT_UNITS.get(written.casefold())
+    if canonical_unit is None:
+        raise BadValue(f"{_WEIGHT_FORM}; got unit '{written}'")
+    low, high = WEIGHT_RANGES[canonical_unit]
+    if not low <= number <= high:
+        raise BadValue(f"{_WEIGHT_FORM}; got {_number_text(number)} {canonical_unit}")
+    return Measurement("weight", number, None, canonical_unit)
+
+
+def _parse_heart_rate(text: str, unit: str | None) -> Measurement:
+    number, text_unit = _number_and_unit(text, _HEART_RATE_FORM)
+    written = _one_unit(text_unit, unit, _HEART_RATE_FORM)
+    if written is not None and written.casefold() not in ("bpm", "/min"):
+        raise BadValue(f"{_HEART_RATE_FORM}; got unit '{written}'")
+    if not HEART_RATE_RANGE[0] <= number <= HEART_RATE_RANGE[1]:
+        raise BadValue(f"{_HEART_RATE_FORM}; got {_number_text(number)}")
+    return Measurement("heart_rate", number, None, "bpm")
+
+
+def _parse_lab(kind: str, text: str, unit: str | None) -> Measurement:
+    form = f"{kind} is a lab value: a number and its unit, e.g. 0.8 mmol/L"
+    number, text_unit = _number_and_unit(text, form)
+    written = _one_unit(text_unit, unit, form)
+    if written is None:
+        raise BadValue(f"{form}; got '{text.strip()}' without a unit")
+    # A unit names what was measured, so it has a letter (mmol/L, ng/mL, x10^9/L) or is %.
+    if not any(ch.isalpha() for ch in written) and written != "%":
+        raise BadValue(f"{form}; got unit '{written}'")
+    if number < 0:
+        raise BadValue(f"{form}, not negative; got {_number_text(number)} {written}")
+    return Measurement(kind, number, None, written)
+
+
+def _number_and_unit(text: str, form: str) -> tuple[float, str | None]:
+    """Split "72.4 kg" into (72.4, 'kg'); a bare number gives (number, None)."""
+    match = _NUMBER_THEN_UNIT.fullmatch(text.strip())
+    if match is None:
+        raise BadValue(f"{form}; got '{text.strip()}'")
+    if re.match(r",[0-9]", match["unit"]):
+        raise BadValue(f"{form}; write decimals with a point, not a comma: got '{text.strip()}'")
+    # Adding 0.0 turns "-0" into 0.0, so nothing is stored or shown as negative zero.
+    number = float(match["number"]) + 0.0
+    # The pattern admits only plain decimals, but a long enough one still overflows.
+    if not math.isfinite(number):
+        raise BadValue(f"{form}; got '{text.strip()}'")
+    return number, (match["unit"].strip() or None)
+
+
+def _one_unit(in_text: str | None, given: str | None, form: str) -> str | None:
+    """The unit written after the number or passed separately; both only if they agree."""
+    if in_text is not None and given is not None and in_text.casefold() != given.casefold():
+        raise BadValue(f"{form}; got two units, '{in_text}' and '{given}'")
+    return in_text if in_text is not None else given
+
+
+def _number_text(number: float) -> str:
+    """72.0 -> '72', 72.4 -> '72.4', 1e-05 -> '0.00001': the shortest plain decimal that
+    reads back as the same float (repr is shortest; Decimal spells out its exponent)."""
+    text = format(Decimal(repr(number)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -1,0 +1,104 @@
+"""Plain values the core computes with. No database ids are needed to compute anything;
+ids travel along only so the CLI can name records back to the person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+KINDS = ("rx", "otc", "supplement")
+
+SKIP_REASONS = (
+    "forgot",
+    "side-effects",
+    "ran-out",
+    "cost",
+    "felt-better",
+    "felt-worse",
+    "away",
+    "asleep",
+    "intentional",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Dose:
+    """An amount with its unit, e.g. 50 mg or 2 puffs."""
+
+    amount: float
+    unit: str
+
+    def __str__(self) -> str:
+        amount = f"{self.amount:g}"
+        return f"{amount} {self.unit}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When doses are due, as a day-level RRULE plus wall-clock times.
+
+    `rrule` is an RRULE body without DTSTART (e.g. ``FREQ=WEEKLY;BYDAY=MO,WE,FR``);
+    `times` are the wall-clock times on each matching day. For an hourly rule
+    (``every 8h from 06:00``) the single time is the anchor of the first dose.
+    An as-needed schedule has no rule and no times.
+    """
+
+    rrule: str | None
+    times: tuple[time, ...] = ()
+    as_needed: bool = False
+
+
+@dataclass(frozen=True)
+class Regimen:
+    """The plan in force for one medication from `starts_at` until `ends_at` (exclusive)."""
+
+    medication: str
+    dose: Dose
+    schedule: Schedule
+    starts_at: datetime
+    ends_at: datetime | None = None
+    max_per_day: int | None = None
+    min_interval: timedelta | None = None
+    units_per_dose: float | None = None
+    reason: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Medication:
+    name: str
+    kind: str = "rx"
+    form: str | None = None
+    purpose: str | None = None
+    prescriber: str | None = None
+    controlled: bool = False
+    notes: str | None = None
+    created_at: datetime | None = None
+    stopped_at: datetime | None = None
+    stop_reason: str | None = None
+    regimens: tuple[Regimen, ...] = ()
+    id: int | None = field(default=None, compare=False)
+
+    def regimen_at(self, instant: datetime) -> Regimen | None:
+        """The regimen in force at `instant`, if any."""
+        for regimen in self.regimens:
+            if regimen.starts_at <= instant and (
+                regimen.ends_at is None or instant < regimen.ends_at
+            ):
+                return regimen
+        return None
+
+    @property
+    def current_regimen(self) -> Regimen | None:
+        """The latest regimen that has not ended (it may start in the future)."""
+        open_ones = [r for r in self.regimens if r.ends_at is None]
+        return open_ones[-1] if open_ones else (self.regimens[-1] if self.regimens else None)
+
+
+@dataclass(frozen=True)
+class ZoneChange:
+    """From `effective_at` (an instant) on, schedules are read in `zone`."""
+
+    effective_at: datetime
+    zone: str

@@ -1,0 +1,347 @@
+"""Schedules: the text a person types, its RRULE form, its words, and its slots.
+
+A schedule is stored as a day-level RRULE body (no DTSTART, no BYHOUR) plus the
+wall-clock times of the doses on each matching day. Keeping the times apart from
+the rule lets ``daily 08:00,20:30`` be expressed exactly (BYHOUR x BYMINUTE would
+make a cross product) and keeps the words read back to the person simple.
+
+Expansion follows DESIGN.md: slots are wall-clock times in the zone in force on
+that day; a wall time that does not exist (spring forward) moves forward, an
+ambiguous one (fall back) takes its first occurrence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from medtrack.core.models import Schedule, ZoneChange
+from medtrack.errors import BadSchedule
+
+ACCEPTED_FORMS = (
+    "daily 08:00 | daily 08:00,20:00 | every 2 days 09:00 | mon,wed,fri 21:00 | "
+    "weekly sun 10:00 | every 4 weeks mon 10:00 | monthly 1 09:00 | every 8h from 06:00 | "
+    "as needed | RRULE:FREQ=...;BYHOUR=..;BYMINUTE=.."
+)
+
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_WORDS = {name.lower(): code for name, code in zip(WEEKDAY_NAMES, WEEKDAYS, strict=True)}
+_WEEKDAY_WORDS.update(
+    {name.lower()[:3]: code for name, code in zip(WEEKDAY_NAMES, WEEKDAYS, strict=True)}
+)
+_WEEKDAY_WORDS.update({"tues": "TU", "thur": "TH", "thurs": "TH", "weds": "WE"})
+
+_TIME_RE = re.compile(r"\b(\d{1,2}):(\d{2})\s*(am|pm)?\b|\b(\d{1,2})\s*(am|pm)\b")
+_FILLERS = {"at", "on", "and", "the", "from", "of", "starting"}
+_DAY_LEVEL = {"DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+
+
+def _bad(text: str, why: str = "") -> BadSchedule:
+    detail = f" ({why})" if why else ""
+    return BadSchedule(f"can't read schedule '{text}'{detail}: use {ACCEPTED_FORMS}")
+
+
+def _parse_clock(hour: int, minute: int, meridiem: str | None, text: str) -> time:
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise _bad(text, f"{hour}{meridiem} is not a time")
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise _bad(text, f"{hour:02d}:{minute:02d} is not a time")
+    return time(hour, minute)
+
+
+def _take_times(text: str, lowered: str) -> tuple[tuple[time, ...], str]:
+    """Pull the clock times out of `lowered`; return them and what is left."""
+    found: list[time] = []
+
+    def grab(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            found.append(
+                _parse_clock(int(match.group(1)), int(match.group(2)), match.group(3), text)
+            )
+        else:
+            found.append(_parse_clock(int(match.group(4)), 0, match.group(5), text))
+        return " "
+
+    rest = _TIME_RE.sub(grab, lowered)
+    if len(set(found)) != len(found):
+        raise _bad(text, "a time is given twice")
+    return tuple(sorted(found)), rest
+
+
+def _interval(token: str, text: str) -> int:
+    value = int(token)
+    if value < 1:
+        raise _bad(text, "the interval must be at least 1")
+    return value
+
+
+def parse_schedule(text: str) -> Schedule:
+    """Read a schedule in any accepted form (including the words `describe` gives back)."""
+    original = text
+    lowered = " ".join(text.strip().lower().split())
+    if not lowered:
+        raise _bad(original, "it is empty")
+    if lowered.startswith("rrule:"):
+        return _parse_raw_rrule(original, text.strip()[6:])
+    if re.match(r"^(as[ -]needed|prn)\b", lowered):
+        return Schedule(rrule=None, times=(), as_needed=True)
+
+    times, rest = _take_times(original, lowered)
+    rest = re.sub(r"(\d+)\s*(h|hr|hrs|hours?)\b", r"\1 hours", rest)
+    rest = re.sub(r"(\d+)\s*(d)\b", r"\1 days", rest)
+    rest = re.sub(r"(\d+)\s*(w|wk|wks)\b", r"\1 weeks", rest)
+    tokens = [t for t in re.split(r"[\s,;]+", rest) if t and t not in _FILLERS]
+    if not times:
+        raise _bad(original, "give the time of each dose, e.g. 08:00")
+
+    rule = _rule_from_tokens(tokens, original, len(times))
+    return Schedule(rrule=rule, times=times, as_needed=False)
+
+
+def _rule_from_tokens(tokens: list[str], text: str, n_times: int) -> str:
+    interval = 1
+    if tokens and tokens[0] == "every":
+        tokens = tokens[1:]
+        if tokens and tokens[0].isdigit():
+            interval = _interval(tokens[0], text)
+            tokens = tokens[1:]
+    if not tokens:
+        raise _bad(text)
+    head, tail = tokens[0], tokens[1:]
+
+    if head in ("hour", "hours", "hourly"):
+        if tail or n_times != 1:
+            raise _bad(text, "an hourly schedule takes one start time: every 8h from 06:00")
+        if interval > 24 * 7:
+            raise _bad(text, "use a weekly schedule for intervals over a week")
+        return f"FREQ=HOURLY;INTERVAL={interval}"
+    if head in ("daily", "day", "days") and not tail:
+        return _with_interval("FREQ=DAILY", interval)
+    if head in ("weekly", "week", "weeks") or head in _WEEKDAY_WORDS:
+        day_tokens = tail if head in ("weekly", "week", "weeks") else tokens
+        codes = []
+        for token in day_tokens:
+            if token not in _WEEKDAY_WORDS:
+                raise _bad(text, f"'{token}' is not a weekday")
+            codes.append(_WEEKDAY_WORDS[token])
+        if not codes:
+            raise _bad(text, "name the weekday, e.g. weekly sun 10:00")
+        ordered = sorted(set(codes), key=WEEKDAYS.index)
+        return _with_interval("FREQ=WEEKLY", interval) + ";BYDAY=" + ",".join(ordered)
+    if head in ("monthly", "month", "months"):
+        day_tokens = [t for t in tail if t not in ("day", "days")]
+        if not day_tokens or not all(t.isdigit() for t in day_tokens):
+            raise _bad(text, "name the day of the month, e.g. monthly 1 09:00")
+        days = sorted({int(t) for t in day_tokens})
+        if not all(1 <= d <= 31 for d in days):
+            raise _bad(text, "days of the month run from 1 to 31")
+        return _with_interval("FREQ=MONTHLY", interval) + ";BYMONTHDAY=" + ",".join(map(str, days))
+    raise _bad(text)
+
+
+def _with_interval(freq: str, interval: int) -> str:
+    return freq if interval == 1 else f"{freq};INTERVAL={interval}"
+
+
+def _parse_raw_rrule(text: str, body: str) -> Schedule:
+    from dateutil.rrule import rrulestr
+
+    parts: dict[str, str] = {}
+    for part in body.strip().strip(";").split(";"):
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value:
+            raise _bad(text, f"'{part}' is not KEY=VALUE")
+        parts[key.strip().upper()] = value.strip().upper()
+    if "DTSTART" in parts or "UNTIL" in parts or "COUNT" in parts:
+        raise _bad(text, "leave DTSTART, UNTIL and COUNT out; use --start and 'med stop'")
+    freq = parts.get("FREQ")
+    if freq not in _DAY_LEVEL:
+        raise _bad(text, "a raw RRULE needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY")
+    try:
+        hours = [int(h) for h in parts.pop("BYHOUR", "").split(",") if h]
+        minutes = [int(m) for m in parts.pop("BYMINUTE", "0").split(",") if m]
+    except ValueError as exc:
+        raise _bad(text, "BYHOUR and BYMINUTE take numbers") from exc
+    parts.pop("BYSECOND", None)
+    if not hours:
+        raise _bad(text, "a raw RRULE needs BYHOUR (and BYMINUTE) for the dose times")
+    times = tuple(sorted({_parse_clock(h, m, None, text) for h in hours for m in minutes}))
+    rule = ";".join(f"{k}={v}" for k, v in parts.items())
+    try:
+        rrulestr(rule, dtstart=datetime(2000, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise _bad(text, str(exc)) from exc
+    return Schedule(rrule=rule, times=times, as_needed=False)
+
+
+def _rule_parts(rule: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in rule.split(";"))
+
+
+def _join_words(words: Sequence[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _fmt_time(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _canonical_words(rule: str, times: tuple[time, ...]) -> str | None:
+    parts = _rule_parts(rule)
+    freq = parts.pop("FREQ")
+    interval = int(parts.pop("INTERVAL", "1"))
+    at = "at " + _join_words([_fmt_time(t) for t in times])
+    if freq == "HOURLY" and not parts:
+        unit = "hour" if interval == 1 else f"{interval} hours"
+        return f"every {unit} from {_fmt_time(times[0])}"
+    if freq == "DAILY" and not parts:
+        return f"every day {at}" if interval == 1 else f"every {interval} days {at}"
+    if freq == "WEEKLY" and set(parts) == {"BYDAY"}:
+        codes = parts["BYDAY"].split(",")
+        if not all(code in WEEKDAYS for code in codes):
+            return None
+        names = _join_words([WEEKDAY_NAMES[WEEKDAYS.index(code)] for code in codes])
+        if interval == 1:
+            return f"every {names} {at}"
+        return f"every {interval} weeks on {names} {at}"
+    if freq == "MONTHLY" and set(parts) == {"BYMONTHDAY"}:
+        days = parts["BYMONTHDAY"].split(",")
+        if not all(d.isdigit() for d in days):
+            return None
+        label = "day" if len(days) == 1 else "days"
+        every = "every month" if interval == 1 else f"every {interval} months"
+        return f"{every} on {label} {_join_words(days)} {at}"
+    return None
+
+
+def describe(
+    schedule: Schedule,
+    *,
+    max_per_day: int | None = None,
+    min_interval: timedelta | None = None,
+) -> str:
+    """The schedule in words, as shown to the person; `parse_schedule` reads it back."""
+    if schedule.as_needed:
+        words = "as needed"
+        if max_per_day:
+            words += f", at most {max_per_day} a day"
+        if min_interval:
+            words += f", {format_interval(min_interval)} apart"
+        return words
+    assert schedule.rrule is not None
+    words = _canonical_words(schedule.rrule, schedule.times)
+    if words is not None:
+        return words
+    hours = ",".join(sorted({str(t.hour) for t in schedule.times}, key=int))
+    minutes = ",".join(sorted({str(t.minute) for t in schedule.times}, key=int))
+    return f"RRULE:{schedule.rrule};BYHOUR={hours};BYMINUTE={minutes}"
+
+
+def format_interval(value: timedelta) -> str:
+    """`6 h`, `90 min`, `1 h 30 min`: how an interval reads in schedules and messages."""
+    minutes = int(value.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    if hours:
+        return f"{hours} h"
+    return f"{minutes} min"
+
+
+def times_text(times: Sequence[time]) -> str:
+    """How times are stored: ``08:00,20:00``."""
+    return ",".join(_fmt_time(t) for t in times)
+
+
+def parse_times_text(text: str | None) -> tuple[time, ...]:
+    if not text:
+        return ()
+    return tuple(time.fromisoformat(part) for part in text.split(","))
+
+
+def localize(naive: datetime, zone: ZoneInfo) -> datetime:
+    """Attach `zone` to a wall time: gaps move forward, ambiguous times take the first."""
+    from dateutil.tz import resolve_imaginary
+
+    return resolve_imaginary(naive.replace(tzinfo=zone, fold=0))
+
+
+class ZoneTimeline:
+    """Which IANA zone is in force when: travel changes the zone from a moment on,
+    and the past keeps the zone it was lived in."""
+
+    def __init__(self, default: str, changes: Sequence[ZoneChange] = ()) -> None:
+        self.default = ZoneInfo(default)
+        self.changes = [
+            (change.effective_at, ZoneInfo(change.zone))
+            for change in sorted(changes, key=lambda c: c.effective_at)
+        ]
+
+    def zone_at(self, instant: datetime) -> ZoneInfo:
+        zone = self.default
+        for effective_at, changed in self.changes:
+            if effective_at <= instant:
+                zone = changed
+        return zone
+
+    def localize(self, naive: datetime) -> datetime:
+        """The instant of a wall time: read in the zone one was in, and if that moment is
+        after a change of zone, in the new zone. Each wall time gives exactly one instant,
+        so a travel day never doubles a dose."""
+        zone = self.default
+        for effective_at, changed in self.changes:
+            if localize(naive, zone) >= effective_at:
+                zone = changed
+        return localize(naive, zone)
+
+
+def expand(
+    schedule: Schedule,
+    *,
+    anchor: date,
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+) -> list[datetime]:
+    """Every slot of `schedule` in [start, end), as aware UTC datetimes, in order.
+
+    `anchor` is the local date the rule's phase counts from (the regimen's start day),
+    so ``every 2 days`` and ``every 4 weeks`` keep their rhythm.
+    """
+    from dateutil.rrule import rrulestr
+
+    if schedule.as_needed or schedule.rrule is None or start >= end:
+        return []
+    # Wall-clock bounds with two days of margin either side: UTC offsets stay within 14 h.
+    lo = datetime.combine(start.astimezone(UTC).date() - timedelta(days=2), time())
+    hi = datetime.combine(end.astimezone(UTC).date() + timedelta(days=2), time())
+    lo = max(lo, datetime.combine(anchor, time()))
+    if lo > hi:
+        return []
+
+    hourly = schedule.rrule.startswith("FREQ=HOURLY")
+    if hourly:
+        dtstart = datetime.combine(anchor, schedule.times[0])
+        rule = rrulestr(schedule.rrule, dtstart=dtstart, cache=False)
+        walls = rule.between(lo, hi, inc=True)
+    else:
+        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()), cache=False)
+        days = rule.between(lo, hi, inc=True)
+        walls = [datetime.combine(day.date(), t) for day in days for t in schedule.times]
+
+    slots: list[datetime] = []
+    seen: set[datetime] = set()
+    for wall in walls:
+        instant = zones.localize(wall).astimezone(UTC)
+        if start <= instant < end and instant not in seen:
+            seen.add(instant)
+            slots.append(instant)
+    slots.sort()
+    return slots

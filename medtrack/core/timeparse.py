@@ -1,0 +1,355 @@
+"""The times and durations a person types, and the one UTC text form instants are stored in.
+
+Everything here is a pure function of its arguments: ``now`` is always passed in (the CLI
+reads the clock once; tests pass literals), and the person's zone is ``now.tzinfo``.
+
+Two rules keep the results honest:
+
+- A wall time becomes an instant the same way schedule expansion does it (DESIGN.md): a
+  time that does not exist (spring forward) moves forward, an ambiguous one (fall back)
+  takes its first occurrence.
+- Instant arithmetic ("2h ago", the future check, weekday roll-over) is done on instants,
+  never on aware datetimes sharing one ZoneInfo: Python adds and compares those as wall
+  clock times, which is an hour off across a DST change and blind to ``fold``.
+
+Parsing is strict on purpose. dateutil's general parser is never used, because it
+happily reads "banana 5" or "march" and invents the missing parts; a wrong dose time in a
+medical record is worse than a refusal that lists what is accepted. ISO text goes through
+``dateutil.parser.isoparse`` only after a regular expression has confirmed its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from dateutil.parser import isoparse
+from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+from dateutil.tz import resolve_imaginary
+
+from medtrack.errors import BadTime
+
+ACCEPTED_TIMES = (
+    "now, today, yesterday 21:00, 8am, 20:30, 2h ago, 30m ago, monday 09:00 or 2026-11-22T08:00"
+)
+ACCEPTED_DURATIONS = "6h, 30m, 90 minutes, 1h30m, 2d or 45s"
+
+# A time a moment ahead of `now` is clock skew or typing "14:31" at 14:30:40, not a claim
+# about the future; more than this is refused unless the caller asks for future times.
+FUTURE_TOLERANCE = timedelta(minutes=1)
+
+# Nothing a person types for a time is this long; refusing early also keeps int() away from
+# thousands of digits.
+_MAX_TEXT = 100
+
+_WEEKDAYS = (MO, TU, WE, TH, FR, SA, SU)
+_WEEKDAY_WORDS: dict[str, int] = {}
+for _index, _name in enumerate(
+    ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+):
+    _WEEKDAY_WORDS[_name] = _index
+    _WEEKDAY_WORDS[_name[:3]] = _index
+_WEEKDAY_WORDS.update({"tues": 1, "weds": 2, "thur": 3, "thurs": 3})
+
+_RELATIVE_DAYS = {"today": 0, "yesterday": -1, "tomorrow": 1}
+
+# "m" is minutes, never months: months have no fixed length and nobody logs a dose that way.
+_DURATION_UNITS: dict[str, str] = {}
+for _unit, _words in {
+    "seconds": ("s", "sec", "secs", "second", "seconds"),
+    "minutes": ("m", "min", "mins", "minute", "minutes"),
+    "hours": ("h", "hr", "hrs", "hour", "hours"),
+    "days": ("d", "day", "days"),
+    "weeks": ("w", "wk", "wks", "week", "weeks"),
+}.items():
+    _DURATION_UNITS.update(dict.fromkeys(_words, _unit))
+
+_DURATION_RE = re.compile(r"(?:\d+\s*[a-z]+\s*)+", re.ASCII)
+_DURATION_PART_RE = re.compile(r"(\d+)\s*([a-z]+)", re.ASCII)
+_ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_ISO_DATETIME_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:z|[+-]\d{2}(?::?\d{2})?)?",
+    re.ASCII,
+)
+# A clock needs minutes or am/pm, so "2030" and a bare "8" are refused rather than guessed.
+_CLOCK_RE = re.compile(
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2}))?)?\s*(?P<meridiem>am|pm)?",
+    re.ASCII,
+)
+_UTC_TEXT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
+
+
+def parse_when(text: str, now: datetime, *, allow_future: bool = False) -> datetime:
+    """The instant `text` names, seen from `now`, as an aware datetime in now's zone.
+
+    A bare clock time (``8am``) is today's; ``yesterday``/``tomorrow``/a weekday without
+    a clock keep now's clock time, the way "yesterday" is said aloud; a bare ISO date is
+    its local midnight. A weekday is the most recent such day (today counts once that
+    time has come), or with `allow_future` the next one (today counts while still ahead).
+    Unless `allow_future`, anything later than now plus a minute is refused, because a
+    dose, symptom or measurement being logged has already happened.
+    """
+    zone = _zone_of(now)
+    cleaned = _clean(text)
+    try:
+        when = _read_when(cleaned, text, now, zone, allow_future)
+    except OverflowError:
+        # Only reachable through years at the edge of what datetime can hold.
+        raise BadTime(f"can't use time '{_shown(text)}': it is out of range") from None
+    if when is None:
+        raise _unreadable_time(text)
+    if not allow_future and _instant(when) > _instant(now) + FUTURE_TOLERANCE:
+        local = when.isoformat(timespec="minutes")
+        raise BadTime(
+            f"'{_shown(text)}' is in the future ({local}); give a past time, e.g. 'yesterday 21:00'"
+        )
+    return when
+
+
+def parse_duration(text: str) -> timedelta:
+    """A positive length of time such as ``6h``, ``90 minutes`` or ``1h30m``.
+
+    Days are 24 hours here: a duration is an interval (a dosing gap, a reminder window),
+    not a calendar step.
+    """
+    cleaned = _clean(text)
+    if cleaned.startswith("-"):
+        raise BadTime(
+            f"duration '{_shown(text)}' is negative: give a length such as {ACCEPTED_DURATIONS}"
+        )
+    parts = _duration_parts(cleaned)
+    if parts is None:
+        raise BadTime(f"can't read duration '{_shown(text)}': use e.g. {ACCEPTED_DURATIONS}")
+    try:
+        length = timedelta(**parts)
+    except OverflowError:
+        raise BadTime(f"duration '{_shown(text)}' is too long") from None
+    if length <= timedelta(0):
+        raise BadTime(
+            f"duration '{_shown(text)}' is zero: give a length such as {ACCEPTED_DURATIONS}"
+        )
+    return length
+
+
+def parse_day_bound(text: str, now: datetime, *, end: bool) -> datetime:
+    """One edge of a report window: whole days for day-only text, else the exact instant.
+
+    A day-only text (ISO date, today, yesterday, tomorrow, weekday) gives that day's local
+    midnight, or with `end` the next day's, so ``--until 2026-10-31`` covers all of Oct 31
+    and a DST day is 23 or 25 hours long. A weekday is the most recent one, today
+    included, because reports look back. Anything else is ``parse_when(allow_future=True)``.
+    """
+    if not is_date_only(text):
+        return parse_when(text, now, allow_future=True)
+    zone = _zone_of(now)
+    try:
+        day = _day_of(_clean(text), text, now)
+        if end:
+            day += timedelta(days=1)
+        return _localize(datetime.combine(day, time()), zone)
+    except OverflowError:
+        raise BadTime(f"can't use day '{_shown(text)}': it is out of range") from None
+
+
+def is_date_only(text: str) -> bool:
+    """Whether `text` names a whole day rather than a moment (its form, not its validity)."""
+    cleaned = _clean(text)
+    return (
+        cleaned in _RELATIVE_DAYS
+        or cleaned in _WEEKDAY_WORDS
+        or _ISO_DATE_RE.fullmatch(cleaned) is not None
+    )
+
+
+def to_utc_text(dt: datetime) -> str:
+    """The stored form of an instant: ``2026-11-22T08:05:00Z``.
+
+    Seconds precision and a fixed width make the text sort like the instants, so SQLite
+    can order and range-compare the column as plain text.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"to_utc_text needs an aware datetime, got naive {dt!r}")
+    utc = dt.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return utc.isoformat() + "Z"
+
+
+def from_utc_text(text: str) -> datetime:
+    """The aware UTC instant of a stored ``...Z`` text; anything else is a bug, not input."""
+    if not _UTC_TEXT_RE.fullmatch(text):
+        raise ValueError(f"not a stored UTC time (YYYY-MM-DDTHH:MM:SSZ): {text!r}")
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _read_when(
+    cleaned: str, text: str, now: datetime, zone: tzinfo, allow_future: bool
+) -> datetime | None:
+    """The result of `parse_when` before the future check, or None when unreadable."""
+    if cleaned in ("now", "today"):
+        return now
+    if len(cleaned) > _MAX_TEXT:
+        return None
+    if cleaned.endswith(" ago"):
+        parts = _duration_parts(cleaned.removesuffix(" ago"))
+        return None if parts is None else _ago(parts, now, zone)
+    if _ISO_DATETIME_RE.fullmatch(cleaned):
+        try:
+            parsed = isoparse(cleaned.upper())
+        except ValueError as error:
+            raise _unreadable_time(text, str(error)) from None
+        if parsed.tzinfo is None:
+            return _localize(parsed, zone)
+        return parsed.astimezone(zone)
+    return _read_day_and_clock(cleaned, text, now, zone, allow_future)
+
+
+def _read_day_and_clock(
+    cleaned: str, text: str, now: datetime, zone: tzinfo, allow_future: bool
+) -> datetime | None:
+    """``[day] [at] [clock]``: the day part and/or the clock part, at least one."""
+    head, _, rest = cleaned.partition(" ")
+    if _is_day_word(head):
+        day_word = head
+        rest = rest.removeprefix("at ")  # "yesterday at 21:00"
+        clock = _clock(rest, text) if rest else None
+        if rest and clock is None:
+            return None
+    else:
+        day_word = "today"
+        clock = _clock(cleaned, text)
+        if clock is None:
+            return None
+
+    if clock is None and _ISO_DATE_RE.fullmatch(day_word):
+        clock = time()  # a bare date is the start of that day
+    elif clock is None:
+        clock = now.astimezone(zone).time()  # "yesterday" is this time yesterday
+
+    if day_word in _WEEKDAY_WORDS:
+        return _weekday_at(_WEEKDAY_WORDS[day_word], clock, now, zone, allow_future)
+    return _localize(datetime.combine(_day_of(day_word, text, now), clock), zone)
+
+
+def _weekday_at(
+    weekday: int, clock: time, now: datetime, zone: tzinfo, allow_future: bool
+) -> datetime:
+    """The latest such weekday at `clock` not in the future, or the next one still ahead."""
+    today = now.astimezone(zone).date()
+    if allow_future:
+        day = today + relativedelta(weekday=_WEEKDAYS[weekday](+1))
+        when = _localize(datetime.combine(day, clock), zone)
+        if _instant(when) <= _instant(now):
+            when = _localize(datetime.combine(day + timedelta(days=7), clock), zone)
+    else:
+        day = today + relativedelta(weekday=_WEEKDAYS[weekday](-1))
+        when = _localize(datetime.combine(day, clock), zone)
+        # Same threshold as the future check, so "mon 14:31" and "14:31" agree on a Monday.
+        if _instant(when) > _instant(now) + FUTURE_TOLERANCE:
+            when = _localize(datetime.combine(day - timedelta(days=7), clock), zone)
+    return when
+
+
+def _ago(parts: dict[str, int], now: datetime, zone: tzinfo) -> datetime:
+    """`now` minus a duration: days and weeks step the calendar, the rest is elapsed time.
+
+    So "1 day ago" is "yesterday" (same clock time even across DST), while "2h ago" is
+    exactly two hours of real time before now.
+    """
+    calendar_days = parts.get("weeks", 0) * 7 + parts.get("days", 0)
+    elapsed = timedelta(
+        hours=parts.get("hours", 0),
+        minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0),
+    )
+    start = now
+    if calendar_days:
+        start = _localize(
+            now.astimezone(zone).replace(tzinfo=None) - timedelta(calendar_days), zone
+        )
+    return (_instant(start) - elapsed).astimezone(zone)
+
+
+def _day_of(day_word: str, text: str, now: datetime) -> date:
+    """The local date a day word names; weekdays look back, today included."""
+    today = now.astimezone(_zone_of(now)).date()
+    if day_word in _RELATIVE_DAYS:
+        return today + timedelta(days=_RELATIVE_DAYS[day_word])
+    if day_word in _WEEKDAY_WORDS:
+        return today + relativedelta(weekday=_WEEKDAYS[_WEEKDAY_WORDS[day_word]](-1))
+    try:
+        return date.fromisoformat(day_word)
+    except ValueError as error:
+        raise _unreadable_time(text, str(error)) from None
+
+
+def _clock(text: str, original: str) -> time | None:
+    """A wall clock time (``8am``, ``8:30pm``, ``20:30``, ``08:00:15``), or None."""
+    match = _CLOCK_RE.fullmatch(text)
+    if match is None or (match["minute"] is None and match["meridiem"] is None):
+        return None
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    second = int(match["second"] or 0)
+    if match["meridiem"]:
+        if not 1 <= hour <= 12:
+            raise _unreadable_time(original, f"{text} is not a clock time")
+        hour = hour % 12 + (12 if match["meridiem"] == "pm" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise _unreadable_time(original, f"{text} is not a clock time")
+    return time(hour, minute, second)
+
+
+def _duration_parts(text: str) -> dict[str, int] | None:
+    """``1h30m`` -> {"hours": 1, "minutes": 30}; None when not a duration (or a unit repeats)."""
+    if len(text) > _MAX_TEXT or not _DURATION_RE.fullmatch(text):
+        return None
+    parts: dict[str, int] = {}
+    for number, word in _DURATION_PART_RE.findall(text):
+        unit = _DURATION_UNITS.get(word)
+        if unit is None or unit in parts:
+            return None
+        parts[unit] = int(number)
+    return parts
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def _localize(wall: datetime, zone: tzinfo) -> datetime:
+    """Attach `zone` to a wall time: gaps move forward, ambiguous times take the first."""
+    return resolve_imaginary(wall.replace(tzinfo=zone, fold=0))
+
+
+def _instant(dt: datetime) -> datetime:
+    """The same moment in UTC, where arithmetic and comparison are about real time."""
+    return dt.astimezone(UTC)
+
+
+def _zone_of(now: datetime) -> tzinfo:
+    if now.tzinfo is None or now.utcoffset() is None:
+        # A programming error, not something the person typed.
+        raise ValueError(f"now must be timezone-aware, got naive {now!r}")
+    return now.tzinfo
+
+
+def _is_day_word(word: str) -> bool:
+    return (
+        word in _RELATIVE_DAYS or word in _WEEKDAY_WORDS or _ISO_DATE_RE.fullmatch(word) is not None
+    )
+
+
+def _clean(text: str) -> str:
+    """Case and spacing never matter: ``  Yesterday   9AM `` reads as ``yesterday 9am``."""
+    return " ".join(text.split()).lower()
+
+
+def _shown(text: str) -> str:
+    """`text` as quoted back in a one-line message: single spaced, printable, not too long."""
+    shown = "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _unreadable_time(text: str, why: str = "") -> BadTime:
+    detail = f" ({why})" if why else ""
+    return BadTime(f"can't read time '{_shown(text)}'{detail}: use e.g. {ACCEPTED_TIMES}")

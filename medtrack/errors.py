@@ -1,0 +1,77 @@
+"""Every failure a person can cause or meet, each with its message and exit code.
+
+The CLI converts a `MedtrackError` into one line on stderr in exactly one place
+(`medtrack.cli.MedtrackGroup`); nothing else catches these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class MedtrackError(Exception):
+    """A problem the person can act on: one line of text and an exit code."""
+
+    exit_code: int = EXIT_ERROR
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(MedtrackError):
+    """The words of the command are wrong (exit 2, like Typer's own usage errors)."""
+
+    exit_code = EXIT_USAGE
+
+
+class BadTime(MedtrackError):
+    """A time expression that cannot be read, or a future time where a past one is meant."""
+
+
+class BadSchedule(MedtrackError):
+    """A schedule text that is not one of the accepted forms."""
+
+
+class BadDose(MedtrackError):
+    """A dose text that is not a positive amount with a unit."""
+
+
+class BadValue(MedtrackError):
+    """A value that is unreadable or clinically implausible."""
+
+
+class NotFound(MedtrackError):
+    """A record (dose, side effect, note, visit) that does not exist."""
+
+
+class Conflict(MedtrackError):
+    """The request contradicts what is already recorded."""
+
+
+class UnknownMedication(MedtrackError):
+    """A medication name that is not in this profile, with a suggestion when one is close."""
+
+    def __init__(self, name: str, known: Iterable[str] = ()) -> None:
+        known = list(known)
+        close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
+        message = f"no medication called '{name}'"
+        if close:
+            original = next(k for k in known if k.lower() == close[0])
+            message += f"; did you mean '{original}'?"
+        elif known:
+            message += " (see 'medtrack med list --all')"
+        else:
+            message += "; add it first with 'medtrack med add'"
+        super().__init__(message)
+        self.name = name
+
+
+class DatabaseRefused(MedtrackError):
+    """A database file medtrack will not open: newer schema, not ours, or damaged."""

@@ -1,0 +1,256 @@
+"""Numbered, append-only schema migrations.
+
+Each function takes a `sqlite_utils.Database` and moves the schema one step; its
+number is the `PRAGMA user_version` it leaves behind. Never edit or reorder a
+migration that has shipped: a person's file may be at any version. Add a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# "MEDT" in ASCII: lets us tell our own files from any other SQLite database.
+APPLICATION_ID = 0x4D454454
+
+MIGRATIONS: list[Callable[[Any], None]] = []
+
+
+def migration(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: Any) -> None:
+    db["medications"].create(
+        {
+            "id": int,
+            "name": str,
+            "kind": str,
+            "form": str,
+            "purpose": str,
+            "prescriber": str,
+            "controlled": int,
+            "notes": str,
+            "created_at": str,
+            "stopped_at": str,
+            "stop_reason": str,
+        },
+        pk="id",
+        not_null={"name", "kind", "created_at"},
+        defaults={"kind": "rx", "controlled": 0},
+    )
+    # Case-insensitive uniqueness: 'Sertraline' and 'sertraline' are one medication.
+    db.execute("CREATE UNIQUE INDEX idx_medications_name ON medications(name COLLATE NOCASE)")
+
+    db["regimens"].create(
+        {
+            "id": int,
+            "medication_id": int,
+            "starts_at": str,
+            "ends_at": str,
+            "dose_amount": float,
+            "dose_unit": str,
+            "schedule_rrule": str,
+            "schedule_times": str,
+            "as_needed": int,
+            "max_per_day": int,
+            "min_interval_minutes": int,
+            "units_per_dose": float,
+            "reason": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("medication_id", "medications", "id")],
+        not_null={"medication_id", "starts_at", "dose_amount", "dose_unit", "created_at"},
+        defaults={"as_needed": 0},
+    )
+    db["regimens"].create_index(["medication_id", "starts_at"])
+
+    db["doses"].create(
+        {
+            "id": int,
+            "medication_id": int,
+            "regimen_id": int,
+            "scheduled_for": str,
+            "taken_at": str,
+            "status": str,
+            "amount": float,
+            "unit": str,
+            "skip_reason": str,
+            "note": str,
+            "zone": str,
+            "recorded_at": str,
+            "source": str,
+        },
+        pk="id",
+        foreign_keys=[("medication_id", "medications", "id"), ("regimen_id", "regimens", "id")],
+        not_null={"medication_id", "taken_at", "status", "recorded_at"},
+    )
+    db["doses"].create_index(["medication_id", "taken_at"])
+    db["doses"].create_index(["taken_at"])
+    db["doses"].create_index(["medication_id", "scheduled_for"])
+
+    db["symptoms"].create(
+        {
+            "id": int,
+            "name": str,
+            "value": float,
+            "unit": str,
+            "at": str,
+            "zone": str,
+            "note": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"name", "value", "at", "recorded_at"},
+    )
+    db["symptoms"].create_index(["at"])
+    db["symptoms"].create_index(["name", "at"])
+
+    db["side_effects"].create(
+        {
+            "id": int,
+            "name": str,
+            "medication_id": int,
+            "severity": str,
+            "started_at": str,
+            "resolved_at": str,
+            "action": str,
+            "note": str,
+            "zone": str,
+            "recorded_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("medication_id", "medications", "id")],
+        not_null={"name", "severity", "started_at", "recorded_at"},
+    )
+    db["side_effects"].create_index(["started_at"])
+
+    db["measurements"].create(
+        {
+            "id": int,
+            "kind": str,
+            "value": float,
+            "value2": float,
+            "unit": str,
+            "at": str,
+            "zone": str,
+            "note": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"kind", "value", "unit", "at", "recorded_at"},
+    )
+    db["measurements"].create_index(["at"])
+
+    db["checkins"].create(
+        {
+            "id": int,
+            "questionnaire": str,
+            "answers": str,
+            "difficulty": int,
+            "total": int,
+            "band": str,
+            "flagged": int,
+            "at": str,
+            "zone": str,
+            "note": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"questionnaire", "answers", "total", "band", "at", "recorded_at"},
+        defaults={"flagged": 0},
+    )
+    db["checkins"].create_index(["at"])
+
+    db["notes"].create(
+        {
+            "id": int,
+            "text": str,
+            "ask": int,
+            "done_at": str,
+            "at": str,
+            "zone": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"text", "at", "recorded_at"},
+        defaults={"ask": 0},
+    )
+    db["notes"].create_index(["at"])
+
+    db["visits"].create(
+        {
+            "id": int,
+            "at": str,
+            "with_whom": str,
+            "kind": str,
+            "note": str,
+            "zone": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        not_null={"at", "kind", "recorded_at"},
+    )
+    db["visits"].create_index(["at"])
+
+    db["refills"].create(
+        {
+            "id": int,
+            "medication_id": int,
+            "quantity": float,
+            "at": str,
+            "note": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        foreign_keys=[("medication_id", "medications", "id")],
+        not_null={"medication_id", "quantity", "at", "recorded_at"},
+    )
+    db["refills"].create_index(["medication_id", "at"])
+
+    db["reminders_sent"].create(
+        {
+            "id": int,
+            "medication_id": int,
+            "scheduled_for": str,
+            "kind": str,
+            "channel": str,
+            "sent_at": str,
+        },
+        pk="id",
+        not_null={"kind", "sent_at"},
+    )
+    db["reminders_sent"].create_index(["medication_id", "scheduled_for"])
+    db["reminders_sent"].create_index(["sent_at"])
+
+    db["settings"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+    # Travel: the zone schedules are read in changes from a moment on, never backwards.
+    db["zone_changes"].create(
+        {"id": int, "zone": str, "effective_at": str, "recorded_at": str},
+        pk="id",
+        not_null={"zone", "effective_at", "recorded_at"},
+    )
+
+    db["history"].create(
+        {
+            "id": int,
+            "at": str,
+            "action": str,
+            "table_name": str,
+            "row_id": int,
+            "before": str,
+            "after": str,
+            "command": str,
+        },
+        pk="id",
+        not_null={"at", "action", "table_name"},
+    )
+    db["history"].create_index(["at"])
+
+
+SCHEMA_VERSION = len(MIGRATIONS)
