@@ -132,6 +132,22 @@ def test_daily_slots_across_berlin_spring_forward():
     ]
 
 
+def test_two_doses_meeting_in_the_gap_keep_two_slots():
+    zones = ZoneTimeline("America/New_York")
+    start, end = _window("America/New_York", date(2025, 3, 9), 1)
+    slots = expand(
+        parse_schedule("daily 02:00,03:00"),
+        anchor=date(2025, 1, 1),
+        start=start,
+        end=end,
+        zones=zones,
+    )
+    assert slots == [
+        datetime(2025, 3, 9, 7, 0, tzinfo=UTC),
+        datetime(2025, 3, 9, 7, 1, tzinfo=UTC),
+    ]
+
+
 def test_ambiguous_time_takes_first_occurrence():
     zones = ZoneTimeline("America/New_York")
     start, end = _window("America/New_York", date(2026, 11, 1), 1)
@@ -253,7 +269,8 @@ def test_one_slot_per_intended_wall_time_across_dst(zone, year, times):
         local = slot.astimezone(tz)
         wall = local.time().replace(tzinfo=None)
         if wall not in schedule.times:
-            # Only a nonexistent wall time may move, forward and by less than two hours.
+            # Only a nonexistent wall time may move: forward, by at most the gap (plus a
+            # minute where two doses met in it).
             moved = [
                 t
                 for t in schedule.times

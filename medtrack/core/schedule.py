@@ -340,8 +340,12 @@ def expand(
     seen: set[datetime] = set()
     for wall in walls:
         instant = zones.localize(wall).astimezone(UTC)
-        if start <= instant < end and instant not in seen:
-            seen.add(instant)
+        # A wall time in a spring-forward gap can land on another dose's time (02:00 and
+        # 03:00 both become 03:00): each intended dose keeps its own slot, a minute apart.
+        while instant in seen:
+            instant += timedelta(minutes=1)
+        seen.add(instant)
+        if start <= instant < end:
             slots.append(instant)
     slots.sort()
     return slots
