@@ -17,9 +17,41 @@ from medtrack.errors import MedtrackError
 BUG_HINT = "this is a bug in medtrack; rerun with MEDTRACK_DEBUG=1 and report the traceback"
 
 
+# Commands are built only when invoked: Typer turns every function signature into a
+# click command when it builds a group, and doing that for every command on every run
+# would double the start-up time of `take`, `remind` and shell completion.
+# name -> (module, Typer app attribute, command inside that app or None for the group).
+LAZY_COMMANDS: dict[str, tuple[str, str, str | None]] = {}
+
+
+def _build_lazy(name: str) -> Any:
+    import importlib
+
+    from typer.main import get_command
+
+    module_name, attribute, inner = LAZY_COMMANDS[name]
+    sub_app = getattr(importlib.import_module(module_name), attribute)
+    command = get_command(sub_app)
+    if inner is not None and isinstance(command, TyperGroup):
+        command = command.commands[inner]
+    command.name = name
+    return command
+
+
 class MedtrackGroup(TyperGroup):
     """Converts a MedtrackError into one line on stderr and its exit code, once, for
-    every command; sqlite3 errors that escape a unit of work are named, not dumped."""
+    every command; sqlite3 errors that escape a unit of work are named, not dumped.
+    Builds each command lazily, from LAZY_COMMANDS, when it is asked for."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = _build_lazy(cmd_name)
+            self.commands[cmd_name] = command
+        return command
 
     def invoke(self, ctx: Any) -> Any:
         import sqlite3
@@ -79,10 +111,27 @@ def root(
 
 
 def _register() -> None:
-    from medtrack.cli import meds, settings
+    LAZY_COMMANDS.update(
+        {
+            "med": ("medtrack.cli.meds", "app", None),
+            "config": ("medtrack.cli.settings", "app", None),
+        }
+    )
 
-    app.add_typer(meds.app, name="med")
-    app.add_typer(settings.app, name="config")
+    from medtrack.cli import health, visits
+
+    app.add_typer(health.symptom_app, name="symptom")
+    app.add_typer(health.side_effect_app, name="side-effect")
+    app.add_typer(health.measure_app, name="measure")
+    app.add_typer(health.checkin_app, name="checkin")
+    app.add_typer(health.note_app, name="note")
+    app.add_typer(visits.app, name="visit")
+
+    from medtrack.cli import doses, reports
+
+    for verb in ("take", "skip", "undo", "today", "log"):
+        app.command(verb)(getattr(doses, verb))
+    app.command("summary")(reports.summary)
 
 
 _register()

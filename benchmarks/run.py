@@ -1,0 +1,136 @@
+"""Time medtrack's commands as whole processes against the baseline `python -c "import typer"`.
+
+    python benchmarks/run.py --db /tmp/decade.db [--runs 7] [--now 2026-11-23T14:00:00Z]
+
+Each command runs once to warm the file cache, then --runs times; the table shows the
+median wall time, its ratio to the baseline measured in the same run, and the command's
+peak memory (ru_maxrss of a child, measured in a separate wrapper so every command gets
+its own figure). The database is copied first: `take` writes to the copy, never to the
+file given. This reports; it never fails on a slow figure (a noisy machine is not a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PEAK = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def medtrack_exe() -> str:
+    exe = Path(sys.executable).parent / "medtrack"
+    return str(exe) if exe.exists() else (shutil.which("medtrack") or "medtrack")
+
+
+def commands(exe: str, take_med: str) -> list[tuple[str, list[str], dict[str, str], float | None]]:
+    """(label, argv, extra env, target ratio)."""
+    complete = {
+        "_MEDTRACK_COMPLETE": "complete_bash",
+        "COMP_WORDS": f"medtrack take {take_med[:3]}",
+        "COMP_CWORD": "2",
+    }
+    return [
+        ("medtrack --version", [exe, "--version"], {}, None),
+        (f"take {take_med}", [exe, "take", take_med, "--yes"], {}, 1.3),
+        ("today", [exe, "today"], {}, 1.3),
+        ("remind", [exe, "remind"], {}, 1.3),
+        ("completion of a name", [exe], complete, 1.3),
+        ("summary --days 30", [exe, "summary", "--days", "30"], {}, 1.5),
+        ("summary --days 3650", [exe, "summary", "--days", "3650"], {}, 4.0),
+        (
+            "report html 90 days",
+            [exe, "report", "--format", "html", "--since", "90 days ago", "-o", "{tmp}/r.html"],
+            {},
+            2.5,
+        ),
+        (
+            "report html 10 years",
+            [exe, "report", "--format", "html", "--since", "3650 days ago", "-o", "{tmp}/r10.html"],
+            {},
+            6.0,
+        ),
+        (
+            "report pdf 90 days",
+            [exe, "report", "--format", "pdf", "--since", "90 days ago", "-o", "{tmp}/r.pdf"],
+            {},
+            4.0,
+        ),
+        (
+            "export json (all)",
+            [exe, "export", "--format", "json", "-o", "{tmp}/all.json"],
+            {},
+            None,
+        ),
+    ]
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    began = time.perf_counter()
+    result = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - began, result.returncode
+
+
+def peak_kib(argv: list[str], env: dict[str, str]) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, *argv], env=env, capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip())
+
+
+def measure(argv: list[str], env: dict[str, str], runs: int) -> tuple[float, int, int]:
+    timed(argv, env)  # warm-up
+    samples, code = [], 0
+    for _ in range(runs):
+        elapsed, code = timed(argv, env)
+        samples.append(elapsed)
+    return statistics.median(samples), code, peak_kib(argv, env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--now", default=None, help="pin MEDTRACK_NOW (the generator's end)")
+    parser.add_argument("--take", default="sertraline", help="medication for `take`")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        shutil.copyfile(args.db, db)
+        env = dict(os.environ, MEDTRACK_DB=str(db), NO_COLOR="1")
+        if args.now:
+            env["MEDTRACK_NOW"] = args.now
+        base, _, base_peak = measure([sys.executable, "-c", "import typer"], env, args.runs)
+        rows = [("python -c 'import typer' (baseline)", base, 0, base_peak, None)]
+        for label, command, extra, target in commands(medtrack_exe(), args.take):
+            command = [part.replace("{tmp}", tmp) for part in command]
+            median, code, peak = measure(command, dict(env, **extra), args.runs)
+            rows.append((label, median, code, peak, target))
+        size = db.stat().st_size / 1e6
+
+    print(f"database: {args.db} ({size:.1f} MB), {args.runs} runs each, median wall time")
+    print(f"{'command':38} {'median ms':>10} {'ratio':>7} {'target':>7} {'peak MiB':>9}  exit")
+    for label, median, code, peak, target in rows:
+        ratio = median / base
+        mark = "" if target is None else ("ok" if ratio <= target else "OVER")
+        target_text = "" if target is None else f"<={target:g}x"
+        print(
+            f"{label:38} {median * 1000:10.1f} {ratio:6.2f}x {target_text:>7} "
+            f"{peak / 1024:9.1f}  {code} {mark}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
