@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from medtrack.core.models import Schedule, ZoneChange
+from medtrack.core.timeparse import localize
 from medtrack.errors import BadSchedule
 
 ACCEPTED_FORMS = (
@@ -264,13 +265,6 @@ def parse_times_text(text: str | None) -> tuple[time, ...]:
     if not text:
         return ()
     return tuple(time.fromisoformat(part) for part in text.split(","))
-
-
-def localize(naive: datetime, zone: ZoneInfo) -> datetime:
-    """Attach `zone` to a wall time: gaps move forward, ambiguous times take the first."""
-    from dateutil.tz import resolve_imaginary
-
-    return resolve_imaginary(naive.replace(tzinfo=zone, fold=0))
 
 
 class ZoneTimeline:

@@ -15,17 +15,16 @@ Two rules keep the results honest:
 Parsing is strict on purpose. dateutil's general parser is never used, because it
 happily reads "banana 5" or "march" and invents the missing parts; a wrong dose time in a
 medical record is worse than a refusal that lists what is accepted. ISO text goes through
-``dateutil.parser.isoparse`` only after a regular expression has confirmed its shape.
+``datetime.fromisoformat`` only after a regular expression has confirmed its shape.
+
+Only the standard library is used here: ``take`` and ``remind`` parse times on every run,
+and importing dateutil's parser and tz modules costs more start-up time than Typer itself.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-
-from dateutil.parser import isoparse
-from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
-from dateutil.tz import resolve_imaginary
 
 from medtrack.errors import BadTime
 
@@ -42,7 +41,6 @@ FUTURE_TOLERANCE = timedelta(minutes=1)
 # thousands of digits.
 _MAX_TEXT = 100
 
-_WEEKDAYS = (MO, TU, WE, TH, FR, SA, SU)
 _WEEKDAY_WORDS: dict[str, int] = {}
 for _index, _name in enumerate(
     ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -196,7 +194,7 @@ def _read_when(
         return None if parts is None else _ago(parts, now, zone)
     if _ISO_DATETIME_RE.fullmatch(cleaned):
         try:
-            parsed = isoparse(cleaned.upper())
+            parsed = datetime.fromisoformat(cleaned.upper())
         except ValueError as error:
             raise _unreadable_time(text, str(error)) from None
         if parsed.tzinfo is None:
@@ -238,12 +236,12 @@ def _weekday_at(
     """The latest such weekday at `clock` not in the future, or the next one still ahead."""
     today = now.astimezone(zone).date()
     if allow_future:
-        day = today + relativedelta(weekday=_WEEKDAYS[weekday](+1))
+        day = today + timedelta(days=(weekday - today.weekday()) % 7)
         when = _localize(datetime.combine(day, clock), zone)
         if _instant(when) <= _instant(now):
             when = _localize(datetime.combine(day + timedelta(days=7), clock), zone)
     else:
-        day = today + relativedelta(weekday=_WEEKDAYS[weekday](-1))
+        day = _latest_weekday(today, weekday)
         when = _localize(datetime.combine(day, clock), zone)
         # Same threshold as the future check, so "mon 14:31" and "14:31" agree on a Monday.
         if _instant(when) > _instant(now) + FUTURE_TOLERANCE:
@@ -277,7 +275,7 @@ def _day_of(day_word: str, text: str, now: datetime) -> date:
     if day_word in _RELATIVE_DAYS:
         return today + timedelta(days=_RELATIVE_DAYS[day_word])
     if day_word in _WEEKDAY_WORDS:
-        return today + relativedelta(weekday=_WEEKDAYS[_WEEKDAY_WORDS[day_word]](-1))
+        return _latest_weekday(today, _WEEKDAY_WORDS[day_word])
     try:
         return date.fromisoformat(day_word)
     except ValueError as error:
@@ -316,9 +314,22 @@ def _duration_parts(text: str) -> dict[str, int] | None:
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _localize(wall: datetime, zone: tzinfo) -> datetime:
-    """Attach `zone` to a wall time: gaps move forward, ambiguous times take the first."""
-    return resolve_imaginary(wall.replace(tzinfo=zone, fold=0))
+def _latest_weekday(today: date, weekday: int) -> date:
+    """The most recent date with that weekday (0 = Monday), today included."""
+    return today - timedelta(days=(today.weekday() - weekday) % 7)
+
+
+def localize(wall: datetime, zone: tzinfo) -> datetime:
+    """Attach `zone` to a wall time: gaps move forward, ambiguous times take the first.
+
+    With fold=0 a wall time in a gap is read with the offset from before the transition
+    (PEP 495), so the round trip through UTC lands on the wall time moved forward by the
+    gap: what dateutil's resolve_imaginary does, without importing dateutil.tz.
+    """
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+
+
+_localize = localize
 
 
 def _instant(dt: datetime) -> datetime:
