@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
@@ -10,15 +11,26 @@ from medtrack.core.health import (
     LOINC,
     LOINC_BP_COMPONENTS,
     SEVERITIES,
+    VISIT_KINDS,
     Measurement,
+    SideEffect,
     check_symptom_value,
+    clean_text,
+    clean_unit,
+    days_until,
     loinc_for,
+    match_open_side_effect,
     normalize_kind,
     normalize_symptom_name,
     parse_measurement,
     parse_severity,
+    parse_symptom_value,
+    parse_visit_kind,
+    window_start,
 )
-from medtrack.errors import BadValue
+from medtrack.core.models import ZoneChange
+from medtrack.core.schedule import ZoneTimeline
+from medtrack.errors import BadValue, Conflict
 
 # --- symptoms -------------------------------------------------------------------------------
 
@@ -308,3 +320,170 @@ def test_lab_values_round_trip_through_str(value: float, unit: str) -> None:
     measurement = parse_measurement("lithium", f"{value!r}", unit)
     assert measurement.value == value
     assert parse_measurement("lithium", str(measurement)) == measurement
+
+
+# --- symptom values as typed --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "value"),
+    [("4", None, 4.0), (" 6.5 ", "h", 6.5), ("0", None, 0.0), ("10", None, 10.0), ("-0", None, 0.0),
+     (".5", None, 0.5), ("12", "h", 12.0), ("120", "min", 120.0)],
+)  # fmt: skip
+def test_parse_symptom_value(text: str, unit: str | None, value: float) -> None:
+    assert parse_symptom_value(text, unit) == value
+    assert not math.copysign(1, parse_symptom_value(text, unit)) < 0
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "message"),
+    [("four", None, "rating from 0 to 10"), ("nan", None, "rating"), ("inf", "h", "--unit"),
+     ("1e3", "h", "--unit"), ("", None, "rating"), ("10.5", None, "ratings are 0-10"),
+     ("-1", None, "ratings are 0-10"), ("-2", "h", "cannot be negative"), ("4,5", None, "rating")],
+)  # fmt: skip
+def test_parse_symptom_value_refused(text: str, unit: str | None, message: str) -> None:
+    with pytest.raises(BadValue, match=message):
+        parse_symptom_value(text, unit)
+
+
+def test_clean_unit_and_text() -> None:
+    assert clean_unit(None) is None
+    assert clean_unit("  ") is None
+    assert clean_unit(" hours  of sleep ") == "hours of sleep"
+    assert clean_text("  ", "note") is None
+    assert clean_text(" x ", "note") == "x"
+    with pytest.raises(BadValue, match="the note is empty"):
+        clean_text(" ", "note", required=True)
+    with pytest.raises(BadValue, match="longer than 2000"):
+        clean_text("x" * 2001, "note")
+
+
+def test_parse_visit_kind() -> None:
+    assert VISIT_KINDS == ("prescriber", "therapist", "other")
+    assert parse_visit_kind(" Therapist ") == "therapist"
+    with pytest.raises(BadValue, match="prescriber, therapist, other"):
+        parse_visit_kind("dentist")
+
+
+# --- which open side effect a report continues ----------------------------------------------
+
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def effect(name: str, med: str | None, *, resolved: bool = False, id: int = 1) -> SideEffect:
+    return SideEffect(
+        name, med, "mild", T0, resolved_at=T0 + timedelta(days=1) if resolved else None, id=id
+    )
+
+
+def test_match_with_medication_needs_same_name_and_medication() -> None:
+    nausea_s = effect("nausea", "sertraline", id=1)
+    nausea_q = effect("nausea", "quetiapine", id=2)
+    assert match_open_side_effect([nausea_s, nausea_q], "nausea", "Quetiapine") is nausea_q
+    assert match_open_side_effect([nausea_s], "nausea", "quetiapine") is None
+    assert match_open_side_effect([nausea_s], "headache", "sertraline") is None
+
+
+def test_match_without_medication() -> None:
+    alone = effect("nausea", None, id=1)
+    with_med = effect("nausea", "sertraline", id=2)
+    other = effect("nausea", "quetiapine", id=3)
+    assert match_open_side_effect([with_med], "nausea", None) is with_med
+    assert match_open_side_effect([with_med, alone], "nausea", None) is alone
+    with pytest.raises(Conflict, match="quetiapine, sertraline"):
+        match_open_side_effect([with_med, other], "nausea", None)
+    # With a medication, an unattributed report is not that medication's effect.
+    assert match_open_side_effect([alone], "nausea", "sertraline") is None
+
+
+def test_resolved_effects_never_match() -> None:
+    done = effect("nausea", "sertraline", resolved=True)
+    assert match_open_side_effect([done], "nausea", "sertraline") is None
+    assert match_open_side_effect([done], "nausea", None) is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["nausea", "tremor"]),
+            st.sampled_from([None, "sertraline", "quetiapine"]),
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["nausea", "tremor"]),
+    st.sampled_from([None, "sertraline", "quetiapine"]),
+)
+def test_match_is_open_same_name_and_never_the_wrong_medication(
+    rows: list[tuple[str, str | None, bool]], name: str, med: str | None
+) -> None:
+    effects = [effect(n, m, resolved=r, id=i) for i, (n, m, r) in enumerate(rows)]
+    try:
+        found = match_open_side_effect(effects, name, med)
+    except Conflict:
+        # Only without --med, and only when several medications have it open.
+        assert med is None
+        candidates = [e for e in effects if e.open and e.name == name]
+        assert len(candidates) > 1 and all(e.medication for e in candidates)
+        return
+    if found is None:
+        assert not any(
+            e.open and e.name == name and (med is None or e.medication == med) for e in effects
+        )
+    else:
+        assert found.open and found.name == name
+        if med is not None:
+            assert found.medication == med
+
+
+# --- windows and days away ------------------------------------------------------------------
+
+BERLIN = ZoneTimeline("Europe/Berlin")
+
+
+def test_window_start_is_local_midnight() -> None:
+    now = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)  # 14:30 in Berlin
+    assert window_start(1, now, BERLIN) == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    assert window_start(14, now, BERLIN) == datetime(2026, 11, 9, 23, 0, tzinfo=UTC)
+    # Across the October change to winter time, the first day's midnight was at +02:00.
+    assert window_start(30, now, BERLIN) == datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+    with pytest.raises(BadValue, match="at least 1"):
+        window_start(0, now, BERLIN)
+    with pytest.raises(BadValue, match="too many"):
+        window_start(10**7, now, BERLIN)
+
+
+def test_days_until_counts_calendar_days() -> None:
+    now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
+    assert days_until(datetime(2026, 11, 23, 22, 45, tzinfo=UTC), now, BERLIN) == 0
+    # 00:15 in Berlin is tomorrow, 45 minutes away.
+    assert days_until(datetime(2026, 11, 23, 23, 15, tzinfo=UTC), now, BERLIN) == 1
+    assert days_until(datetime(2026, 12, 3, 9, 30, tzinfo=UTC), now, BERLIN) == 10
+
+
+def test_days_until_reads_each_day_in_the_zone_in_force() -> None:
+    # The person moves to New York on 1 Dec: a visit at 20:00 New York time on 2 Dec is
+    # 02:00 on 3 Dec in Berlin, but it is on the 2nd where they will be.
+    zones = ZoneTimeline(
+        "Europe/Berlin",
+        [ZoneChange(effective_at=datetime(2026, 12, 1, tzinfo=UTC), zone="America/New_York")],
+    )
+    now = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
+    assert days_until(datetime(2026, 12, 3, 1, 0, tzinfo=UTC), now, zones) == 9
+
+
+@given(
+    st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    st.integers(min_value=0, max_value=400),
+    st.times(),
+    st.times(),
+)
+def test_days_until_matches_the_calendar(
+    today: date, days: int, clock: time, now_clock: time
+) -> None:
+    from medtrack.core.schedule import localize
+
+    zone = BERLIN.default
+    now = localize(datetime.combine(today, now_clock), zone).astimezone(UTC)
+    at = localize(datetime.combine(today + timedelta(days=days), clock), zone).astimezone(UTC)
+    assert days_until(at, now, BERLIN) == days

@@ -9,7 +9,11 @@ import typer
 from medtrack.cli import common
 from medtrack.errors import BadValue
 
-app = typer.Typer(help="Settings: time zone, on-time window, your name.", no_args_is_help=True)
+app = typer.Typer(
+    help="Settings: time zone, on-time window, your name.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 # key -> (default, help); the default of timezone is the machine's zone.
 SETTINGS: dict[str, tuple[str | None, str]] = {

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
-from medtrack.errors import BadValue
+from medtrack.core.schedule import ZoneTimeline
+from medtrack.errors import BadValue, Conflict
 
 SEVERITIES = ("mild", "moderate", "severe")
+VISIT_KINDS = ("prescriber", "therapist", "other")
 
 # Ratings without a unit are the 0-10 numeric rating scale people already know from pain
 # and mood scoring; anything else needs its unit stated.
@@ -266,3 +269,174 @@ def _number_text(number: float) -> str:
     reads back as the same float (repr is shortest; Decimal spells out its exponent)."""
     text = format(Decimal(repr(number)), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+# --- records ---------------------------------------------------------------------------
+# Plain values for what the person recorded. Instants are aware (UTC from the store); `id`
+# travels along only so the CLI can name a record back to the person.
+
+
+@dataclass(frozen=True)
+class SymptomEntry:
+    """A symptom at a moment: a 0-10 rating (unit None) or a value with its unit."""
+
+    name: str
+    value: float
+    unit: str | None
+    at: datetime
+    note: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SideEffect:
+    """A side effect from `started_at`, open until `resolved_at`, with what was done."""
+
+    name: str
+    medication: str | None
+    severity: str
+    started_at: datetime
+    resolved_at: datetime | None = None
+    action: str | None = None
+    note: str | None = None
+    updated_at: datetime | None = None
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True)
+class MeasurementEntry:
+    """A measurement taken at a moment."""
+
+    measurement: Measurement
+    at: datetime
+    note: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CheckinEntry:
+    """A stored questionnaire check-in; `flagged` is the safety flag (PHQ-9 item 9 > 0)."""
+
+    questionnaire: str
+    answers: tuple[int, ...]
+    difficulty: int | None
+    total: int
+    band: str
+    flagged: bool
+    at: datetime
+    note: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class NoteEntry:
+    """A note; `ask` marks a question for the prescriber, answered once `done_at` is set."""
+
+    text: str
+    ask: bool
+    at: datetime
+    done_at: datetime | None = None
+    id: int | None = field(default=None, compare=False)
+
+    @property
+    def open_question(self) -> bool:
+        return self.ask and self.done_at is None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An appointment, past or planned."""
+
+    at: datetime
+    with_whom: str | None
+    kind: str
+    note: str | None = None
+    id: int | None = field(default=None, compare=False)
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def parse_symptom_value(text: str, unit: str | None) -> float:
+    """The value a person typed for a symptom ('4', '6.5'), checked by check_symptom_value."""
+    cleaned = text.strip()
+    if not _PLAIN_NUMBER.fullmatch(cleaned):
+        form = "a number with --unit" if unit and unit.strip() else "a rating from 0 to 10"
+        raise BadValue(f"a symptom value is {form}; got '{cleaned}'")
+    return check_symptom_value(float(cleaned) + 0.0, unit)
+
+
+def clean_unit(unit: str | None) -> str | None:
+    """A unit as given, trimmed; blank means none (a 0-10 rating)."""
+    if unit is None or not unit.strip():
+        return None
+    return " ".join(unit.split())
+
+
+def clean_text(text: str | None, what: str, *, required: bool = False) -> str | None:
+    """Free text (a note, an action, a name) trimmed; blank is None, or refused if required."""
+    cleaned = None if text is None else text.strip() or None
+    if cleaned is None and required:
+        raise BadValue(f"the {what} is empty")
+    if cleaned is not None and len(cleaned) > 2000:
+        raise BadValue(f"the {what} is longer than 2000 characters")
+    return cleaned
+
+
+def parse_visit_kind(text: str) -> str:
+    """'Prescriber' -> 'prescriber'; one of VISIT_KINDS."""
+    kind = text.strip().casefold()
+    if kind not in VISIT_KINDS:
+        raise BadValue(f"visit kind '{text.strip()}' is not one of: {', '.join(VISIT_KINDS)}")
+    return kind
+
+
+def match_open_side_effect(
+    open_effects: Sequence[SideEffect], name: str, medication: str | None
+) -> SideEffect | None:
+    """The open side effect a new report of `name` continues, or None for a new one.
+
+    With a medication, the same name for the same medication. Without one, the same name
+    recorded without a medication, else the only open one of that name: reporting
+    "nausea" again is the same nausea. Several candidates and no --med is ambiguous.
+    """
+    same_name = [e for e in open_effects if e.open and e.name == name]
+    if medication is not None:
+        key = medication.casefold()
+        return next((e for e in same_name if e.medication and e.medication.casefold() == key), None)
+    unattributed = [e for e in same_name if e.medication is None]
+    if unattributed:
+        return unattributed[0]
+    if len(same_name) == 1:
+        return same_name[0]
+    if len(same_name) > 1:
+        meds = ", ".join(sorted(e.medication or "" for e in same_name))
+        raise Conflict(f"'{name}' is open for several medications ({meds}); say which with --med")
+    return None
+
+
+def window_start(days: int, now: datetime, zones: ZoneTimeline) -> datetime:
+    """Start of a window of `days` calendar days ending today: local midnight of the first.
+
+    `--days 1` is today, `--days 14` is today and the 13 days before, in the zone in force.
+    """
+    if days < 1:
+        raise BadValue(f"--days must be at least 1; got {days}")
+    today = now.astimezone(zones.zone_at(now)).date()
+    try:
+        first = today - timedelta(days=days - 1)
+    except OverflowError:
+        raise BadValue(f"--days {days} is too many") from None
+    return zones.localize(datetime.combine(first, time()))
+
+
+def days_until(at: datetime, now: datetime, zones: ZoneTimeline) -> int:
+    """Calendar days from today to the day of `at`, each read in the zone in force then
+    (a visit tomorrow at 08:00 is 1 day away even if it is only 10 hours away)."""
+    visit_day = at.astimezone(zones.zone_at(at)).date()
+    today = now.astimezone(zones.zone_at(now)).date()
+    return (visit_day - today).days
