@@ -153,7 +153,9 @@ def test_list_all_json_keys_and_values():
         "stop_reason",
         "active",
         "current",
+        "supply",
     }
+    assert lorazepam["supply"] is None  # no refills recorded, so no stock is tracked
     assert lorazepam["controlled"] is True
     assert lorazepam["active"] is False
     assert lorazepam["stop_reason"] == "no longer needed"

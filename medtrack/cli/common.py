@@ -171,21 +171,12 @@ def warn(text: str) -> None:
 
 def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
     """Medication names for shell completion; silent on any problem (never break a shell)."""
-    from medtrack.store.db import resolve_path
+    from medtrack.store.db import active_names_read_only, resolve_path
 
     root = ctx.find_root().params if ctx is not None else {}
     try:
-        path = resolve_path(root.get("db"), root.get("profile"))
-        if not path.exists():
-            return []
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
-        try:
-            rows = conn.execute(
-                "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name"
-            ).fetchall()
-        finally:
-            conn.close()
+        names = active_names_read_only(resolve_path(root.get("db"), root.get("profile")))
     except (sqlite3.Error, MedtrackError, OSError):
         return []
     prefix = incomplete.lower()
-    return [name for (name,) in rows if name.lower().startswith(prefix)]
+    return [name for name in names if name.lower().startswith(prefix)]

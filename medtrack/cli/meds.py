@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,7 @@ from medtrack.errors import BadValue, Conflict, UsageError
 app = typer.Typer(
     help="The personal medication record: add, change, stop and list medications.",
     no_args_is_help=True,
+    add_completion=False,
 )
 
 MedName = Annotated[
@@ -95,6 +96,10 @@ def med_add(
         float | None, typer.Option("--per-dose", help="Units (tablets) taken per dose, for stock.")
     ] = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Anything worth keeping.")] = None,
+    supply: Annotated[
+        float | None,
+        typer.Option("--supply", help="Units on hand at the start, to track stock and refills."),
+    ] = None,
 ) -> None:
     """Add a medication with its dose and schedule.
 
@@ -113,6 +118,8 @@ def med_add(
     _as_needed_limits(parsed_schedule.as_needed, max_per_day, interval)
     if per_dose is not None and per_dose <= 0:
         raise BadValue("--per-dose must be more than zero")
+    if supply is not None and supply <= 0:
+        raise BadValue("--supply must be more than zero")
     medication = Medication(
         name=name,
         kind=parse_kind(kind),
@@ -136,7 +143,12 @@ def med_add(
             min_interval=interval,
             units_per_dose=per_dose,
         )
-        repo.add_medication(conn, medication, regimen, now=now)
+        med_id = repo.add_medication(conn, medication, regimen, now=now)
+        if supply is not None:
+            from medtrack.store import supply as supply_store
+
+            # The stock on hand at the start: an initial refill, so stock is always derived.
+            supply_store.add_refill(conn, med_id, supply, at=starts_at, note="initial", now=now)
     common.say(
         f"Added {name} {parsed_dose}, {schedule_words(regimen)}, "
         f"from {local_text(starts_at, zones)}."
@@ -159,7 +171,10 @@ def med_list(
         zones = common.zones(conn)
         now = common.now()
         meds = repo.load_medications(conn, include_stopped=all_)
+        supplies = _supplies(conn, meds, zones, now)
     records = [medication_dict(m, zones, now) for m in meds]
+    for record, med in zip(records, meds, strict=True):
+        record["supply"] = supplies.get(med.id)
     if as_json:
         common.emit_json(records)
         return
@@ -183,9 +198,83 @@ def med_list(
                 rec["kind"] if not status else f"{rec['kind']}, {status}",
             ]
         )
-    common.print_table(
-        "Medications", ["Name", "Dose", "Schedule", "For", "Prescriber", "Since", "Kind"], rows
-    )
+    columns = ["Name", "Dose", "Schedule", "For", "Prescriber", "Since", "Kind"]
+    if any(rec["supply"] for rec in records):
+        columns += ["Stock", "Days left", "Runs out"]
+        for row, rec in zip(rows, records, strict=True):
+            sup = rec["supply"] or {}
+            days = sup.get("days_left")
+            row += [
+                "" if not sup else f"{sup['stock']:g}",
+                "" if days is None else f"{days:.0f}",
+                sup.get("runs_out") or "",
+            ]
+    common.print_table("Medications", columns, rows)
+
+
+def _supplies(
+    conn: Any, meds: list[Any], zones: Any, now: datetime
+) -> dict[int | None, dict[str, Any]]:
+    """`supply` of `med list --json` per medication id: {stock, days_left, runs_out}, for
+    medications with at least one refill recorded (stock is derived, never stored)."""
+    from medtrack.core.supply import supply_status
+    from medtrack.store import supply as supply_store
+
+    ids = [m.id for m in meds if m.id is not None]
+    refills = supply_store.refills_by_medication(conn, ids)
+    tracked = [i for i in ids if refills[i]]
+    taken = supply_store.taken_by_medication(conn, tracked)
+    today = now.astimezone(zones.zone_at(now)).date()
+    result: dict[int | None, dict[str, Any]] = {}
+    for med in meds:
+        if med.id not in tracked:
+            continue
+        status = supply_status(refills[med.id], taken[med.id], med.regimens, now, today)
+        assert status is not None
+        result[med.id] = {
+            "stock": status.stock,
+            "days_left": None if status.days_left is None else round(status.days_left, 1),
+            "runs_out": None if status.runs_out is None else status.runs_out.isoformat(),
+        }
+    return result
+
+
+@app.command("refill")
+def med_refill(
+    name: MedName,
+    qty: Annotated[float, typer.Option("--qty", help="Units collected (tablets, ml...).")],
+    at: Annotated[str | None, typer.Option("--at", help="When (default now).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="e.g. pharmacy, batch.")] = None,
+) -> None:
+    """Record a refill: units added to the stock on hand.
+
+    Example: medtrack med refill sertraline --qty 30
+    """
+    from medtrack.core.supply import supply_status
+    from medtrack.core.timeparse import parse_when
+    from medtrack.render.records import local_text
+    from medtrack.store import repo
+    from medtrack.store import supply as supply_store
+
+    if qty <= 0 or qty > 100_000:
+        raise BadValue("--qty takes a number of units above zero (e.g. 30)")
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        med = repo.find_medication(conn, name)
+        when = parse_when(at, local_now) if at else now
+        assert med.id is not None
+        supply_store.add_refill(conn, med.id, qty, at=when, note=note, now=now)
+        refills = supply_store.refills_by_medication(conn, [med.id])[med.id]
+        taken = supply_store.taken_by_medication(conn, [med.id])[med.id]
+        status = supply_status(refills, taken, med.regimens, now, local_now.date())
+    assert status is not None
+    message = f"Refilled {med.name}: +{qty:g} on {local_text(when, zones)}"
+    message += f"; {status.stock:g} on hand"
+    if status.runs_out is not None:
+        message += f", lasting until about {status.runs_out.isoformat()}"
+    common.say(message + ".")
 
 
 @app.command("show")

@@ -186,3 +186,18 @@ def unit_of_work(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connect
         raise translate_sqlite_error(exc, path) from exc
     finally:
         conn.close()
+
+
+def active_names_read_only(path: Path) -> list[str]:
+    """Names of active medications, for shell completion: read-only, no migration, and
+    nothing created when the file does not exist yet."""
+    if not path.exists():
+        return []
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+    try:
+        rows = conn.execute(
+            "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name COLLATE NOCASE"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [row[0] for row in rows]
