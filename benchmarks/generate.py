@@ -22,6 +22,7 @@ from pathlib import Path
 
 from medtrack.core.questionnaires import GAD7, PHQ9, band_for
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule, times_text
+from medtrack.core.supply import doses_per_day
 from medtrack.core.timeparse import to_utc_text
 from medtrack.store.db import connect
 
@@ -178,7 +179,7 @@ def generate(path: Path, years: int, seed: int, now: datetime) -> dict[str, int]
             refills.append(
                 {
                     "medication_id": med_id,
-                    "quantity": 30 * max(1, len(schedule.times)),
+                    "quantity": round(30 * max(1.0, doses_per_day(schedule))),
                     "at": iso(day),
                     "recorded_at": iso(day),
                 }

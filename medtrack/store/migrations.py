@@ -253,4 +253,11 @@ def m001_initial(db: Any) -> None:
     db["history"].create_index(["at"])
 
 
+@migration
+def m002_stock_index(db: Any) -> None:
+    # Stock on hand counts taken doses per regimen over the whole history; a covering
+    # index lets SQLite count them without reading the dose rows.
+    db.execute("CREATE INDEX idx_doses_stock ON doses(medication_id, status, regimen_id, taken_at)")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)

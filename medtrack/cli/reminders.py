@@ -1,0 +1,408 @@
+"""`medtrack remind` (run from cron) and `medtrack cron install|show|remove`.
+
+`remind` is on the start-up budget: typer and the standard library at import time,
+sqlite3 and dateutil when it runs, never rich, sqlite_utils (except to create a new
+file) or apprise (except for an `apprise:` target).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from medtrack.cli import common
+from medtrack.errors import BadValue, MedtrackError
+
+remind_app = typer.Typer(help="Remind of doses due and not recorded.")
+cron_app = typer.Typer(
+    help="Run 'medtrack remind' on a timer: crontab line (or systemd user timer).",
+    no_args_is_help=True,
+)
+
+NotifyOption = Annotated[
+    str,
+    typer.Option(
+        "--notify",
+        help='Where reminders go: stdout, desktop, "apprise:URL" or "exec:/path/to/program".',
+    ),
+]
+
+
+def global_options(*, absolute: bool = False) -> list[str]:
+    """The `--profile`/`--db` words that name the database in use, none for the default.
+
+    Reminders quote them in the command to type; cron lines need them because cron's
+    environment has no MEDTRACK_DB or MEDTRACK_PROFILE.
+    """
+    from medtrack.store.db import data_dir
+
+    path = common.db_path()
+    profile = common.OPTIONS.profile or os.environ.get("MEDTRACK_PROFILE") or "default"
+    if path == data_dir() / "default.db" and profile == "default":
+        return []
+    if path == data_dir() / f"{profile}.db":
+        return ["--profile", profile]
+    return ["--db", str(path.expanduser().absolute()) if absolute else str(path)]
+
+
+def _duration(text: str, option: str, *, zero_ok: bool = False) -> timedelta:
+    from medtrack.core.timeparse import parse_duration
+
+    if zero_ok and text.strip() in ("0", "0m", "0h", "0s"):
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except MedtrackError as exc:
+        raise BadValue(f"{option}: {exc.message}") from None
+
+
+@remind_app.command("remind")
+def remind(
+    notify: NotifyOption = "stdout",
+    lookback: Annotated[
+        str, typer.Option("--lookback", help="How far back an unrecorded slot is reminded.")
+    ] = "2h",
+    lead: Annotated[
+        str, typer.Option("--lead", help="How far ahead of a slot to remind (0: when due).")
+    ] = "0",
+    interval: Annotated[
+        str, typer.Option("--interval", help="Remind an unrecorded slot again after this.")
+    ] = "30m",
+    limit: Annotated[
+        int, typer.Option("--limit", help="Reminders per slot at most.", min=1, max=100)
+    ] = 3,
+) -> None:
+    """Remind of doses due or overdue and not recorded; prints nothing when there are none.
+
+    Also warns, once a day, of supply running out within refill_warning_days, and notes a
+    visit on the day before. Meant for cron: exit 0 whenever it ran.
+
+    Example: medtrack remind --notify desktop
+    """
+    from medtrack.core.reminders import ReminderPolicy
+    from medtrack.notify import deliver, parse_target
+    from medtrack.store import reminders as store
+
+    target = parse_target(notify)
+    policy = ReminderPolicy(
+        lookback=_duration(lookback, "--lookback"),
+        lead=_duration(lead, "--lead", zero_ok=True),
+        interval=_duration(interval, "--interval"),
+        limit=limit,
+    )
+    options = global_options()
+    with common.unit_of_work() as conn:
+        now = common.now()
+        reminders, checked_supply = _reminders_due(conn, now, policy, options)
+    if not reminders and not checked_supply:
+        return
+    channels = (
+        deliver(target, [r.text for r in reminders], out=common.say, err=common.warn)
+        if reminders
+        else []
+    )
+    # Written after delivery, in a second short transaction: a slow notification back end
+    # must never hold the write lock a `take` is waiting for.
+    with common.unit_of_work(write=True) as conn:
+        if checked_supply:
+            from medtrack.core.reminders import REFILL_CHECK
+
+            store.record_sent(
+                conn,
+                kind=REFILL_CHECK,
+                medication_id=None,
+                scheduled_for=None,
+                channel="none",
+                sent_at=now,
+            )
+        for reminder, channel in zip(reminders, channels, strict=True):
+            store.record_sent(
+                conn,
+                kind=reminder.kind,
+                medication_id=reminder.medication_id,
+                scheduled_for=reminder.scheduled_for,
+                channel=channel,
+                sent_at=now,
+            )
+
+
+def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tuple[list[Any], bool]:
+    """Read what the rules need (slots in the window only, answers, the sent log, supply
+    once a day, visits in the next days) and let core decide what to send. Also says
+    whether today's supply check ran."""
+    from dataclasses import replace
+
+    from medtrack.core import reminders as core
+    from medtrack.store import reminders as store
+    from medtrack.store import repo
+    from medtrack.store import supply as supply_store
+
+    zones = common.zones(conn)
+    warning_days = repo.get_setting(conn, "refill_warning_days")
+    if warning_days:
+        policy = replace(policy, refill_warning_days=int(warning_days))
+    meds = repo.load_medications(conn, include_stopped=False)
+    start, end = core.window(now, policy)
+    slots = core.slots_between(meds, start, end, zones)
+    answered = store.answered_slots(conn, start, end) if slots else set()
+    sent = store.sent_since(conn, core.sent_log_since(now, policy))
+    check_supply = core.refill_check_due(sent, now, zones)
+    refills = (
+        supply_store.refills_by_medication(conn, [m.id for m in meds if m.id is not None])
+        if check_supply
+        else {}
+    )
+    tracked = [m for m in meds if refills.get(m.id)]
+    supplies = []
+    if tracked:
+        from medtrack.core.supply import supply_status
+
+        taken = supply_store.taken_by_medication(conn, [m.id for m in tracked], until=now)
+        supplies = [
+            (m.id, m.name, supply_status(refills[m.id], taken[m.id], m.regimens, now, zones))
+            for m in tracked
+        ]
+    visits = store.visits_between(conn, now, now + timedelta(days=3))
+    reminders = [
+        *core.dose_reminders(slots, answered, sent, now, policy, zones, options),
+        *core.refill_reminders(supplies, sent, now, policy, zones, options),
+        *core.visit_reminders(visits, sent, now, zones),
+    ]
+    return reminders, check_supply
+
+
+# --- cron ------------------------------------------------------------------------------
+
+
+def _medtrack_command() -> list[str]:
+    """The absolute path of the running `medtrack`, for a line cron runs with a bare PATH."""
+    import shutil
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    if Path(argv0).name == "medtrack" and Path(argv0).exists():
+        return [str(Path(argv0).absolute())]
+    found = shutil.which("medtrack")
+    if found:
+        return [str(Path(found).absolute())]
+    return [sys.executable, "-m", "medtrack"]
+
+
+def _every_minutes(text: str) -> int:
+    length = _duration(text, "--every")
+    seconds = int(length.total_seconds())
+    if seconds % 60:
+        raise BadValue("--every takes whole minutes, e.g. 5m")
+    from medtrack.core.crontab import schedule_field
+
+    schedule_field(seconds // 60)  # refuses what cron can't run evenly
+    return seconds // 60
+
+
+def _target_key() -> str:
+    from medtrack.core.crontab import target_key
+
+    options = global_options(absolute=True)
+    if options and options[0] == "--db":
+        return target_key(None, options[1])
+    return target_key(options[1] if options else None, None)
+
+
+def _remind_argv(notify: str | None) -> list[str]:
+    if notify is not None:
+        from medtrack.notify import parse_target
+
+        parse_target(notify)
+    extra = ["--notify", notify] if notify is not None else []
+    return [*_medtrack_command(), *global_options(absolute=True), "remind", *extra]
+
+
+def _crontab() -> str:
+    import shutil
+
+    program = shutil.which("crontab")
+    if program is None:
+        raise MedtrackError(
+            "'crontab' was not found on PATH: install cron (e.g. the cron or cronie package), "
+            "or use a systemd user timer: medtrack cron install --systemd"
+        )
+    return program
+
+
+def _run_crontab(args: list[str], text: str | None = None) -> Any:
+    import subprocess
+
+    try:
+        return subprocess.run(
+            [_crontab(), *args], input=text, capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MedtrackError(f"can't run crontab {' '.join(args)}: {exc}") from None
+
+
+def _read_crontab() -> str:
+    result = _run_crontab(["-l"])
+    if result.returncode != 0:
+        # "no crontab for <user>" is an empty crontab, not an error.
+        if "no crontab" in result.stderr.lower():
+            return ""
+        raise MedtrackError(f"crontab -l failed: {result.stderr.strip() or result.returncode}")
+    return result.stdout
+
+
+def _write_crontab(text: str) -> None:
+    result = _run_crontab(["-"], text)
+    if result.returncode != 0:
+        raise MedtrackError(
+            f"crontab refused the new table ({result.stderr.strip() or result.returncode}); "
+            "your crontab was left as it was"
+        )
+
+
+def _systemd_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "systemd" / "user"
+
+
+def _unit_name() -> str:
+    key = _target_key()
+    if key == "default":
+        return "medtrack-remind"
+    return "medtrack-remind-" + key.split("=", 1)[1]
+
+
+def _systemd_word(word: str) -> str:
+    """One ExecStart word in systemd's quoting (it is not a shell): `%` and `$` doubled."""
+    escaped = word.replace("%", "%%").replace("$", "$$")
+    if any(c in escaped for c in " \t\"\\'"):
+        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@cron_app.command("install")
+def cron_install(
+    every: Annotated[str, typer.Option("--every", help="How often: 5m, 10m, 15m, 1h...")] = "5m",
+    notify: Annotated[
+        str | None,
+        typer.Option("--notify", help='Passed to remind: desktop, "apprise:URL", "exec:PATH".'),
+    ] = None,
+    systemd: Annotated[
+        bool, typer.Option("--systemd", help="Write a systemd user timer instead of crontab.")
+    ] = False,
+) -> None:
+    """Run `medtrack remind` every few minutes: one marked crontab line, others kept.
+
+    Installing again replaces our line (for this profile or --db) and nothing else.
+
+    Example: medtrack cron install --every 5m --notify desktop
+    """
+    from medtrack.core import crontab
+
+    minutes = _every_minutes(every)
+    argv = _remind_argv(notify)
+    if systemd:
+        _install_systemd(minutes, argv)
+        return
+    key = _target_key()
+    line = crontab.cron_line(minutes, argv, key)
+    before = _read_crontab()
+    after = crontab.install(before, line, key)
+    if after == before:
+        common.say(f"Already installed: {line}")
+        return
+    _write_crontab(after)
+    common.say(f"Installed in your crontab: {line}")
+
+
+def _install_systemd(minutes: int, argv: list[str]) -> None:
+    folder = _systemd_dir()
+    name = _unit_name()
+    calendar = "hourly" if minutes == 60 else f"*:0/{minutes}"
+    service = (
+        "[Unit]\n"
+        "Description=medtrack reminders\n\n"
+        "[Service]\n"
+        "Type=oneshot\n"
+        f"ExecStart={' '.join(_systemd_word(w) for w in argv)}\n"
+    )
+    timer = (
+        "[Unit]\n"
+        f"Description=Run medtrack remind every {minutes} min\n\n"
+        "[Timer]\n"
+        f"OnCalendar={calendar}\n"
+        "AccuracySec=30s\n\n"
+        "[Install]\n"
+        "WantedBy=timers.target\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_private(folder / f"{name}.service", service)
+    _write_private(folder / f"{name}.timer", timer)
+    common.say(f"Wrote {folder / name}.service and .timer. Enable the timer with:")
+    common.say(f"  systemctl --user daemon-reload && systemctl --user enable --now {name}.timer")
+
+
+@cron_app.command("show")
+def cron_show() -> None:
+    """Show medtrack's lines in your crontab (and systemd user timers, if written).
+
+    Example: medtrack cron show
+    """
+    import shutil
+
+    from medtrack.core import crontab
+
+    units = sorted(_systemd_dir().glob("medtrack-remind*.timer"))
+    for unit in units:
+        common.say(f"systemd user timer: {unit}")
+    if shutil.which("crontab") is None and units:
+        return
+    lines = crontab.find(_read_crontab())
+    for line in lines:
+        common.say(line)
+    if not lines and not units:
+        common.say("No medtrack line in your crontab. Add one with: medtrack cron install")
+
+
+@cron_app.command("remove")
+def cron_remove(
+    systemd: Annotated[
+        bool, typer.Option("--systemd", help="Remove the systemd user timer instead.")
+    ] = False,
+) -> None:
+    """Remove the medtrack line for this profile (or --db) from your crontab; others stay.
+
+    Example: medtrack cron remove
+    """
+    from medtrack.core import crontab
+
+    if systemd:
+        name = _unit_name()
+        removed = []
+        for suffix in ("timer", "service"):
+            path = _systemd_dir() / f"{name}.{suffix}"
+            if path.exists():
+                path.unlink()
+                removed.append(str(path))
+        if not removed:
+            common.say(f"No {name} timer was written; nothing removed.")
+            return
+        common.say(f"Removed {', '.join(removed)}. Stop the timer with:")
+        common.say(f"  systemctl --user disable --now {name}.timer; systemctl --user daemon-reload")
+        return
+    key = _target_key()
+    before = _read_crontab()
+    if not crontab.find(before, key):
+        common.say("No medtrack line for this profile in your crontab; nothing removed.")
+        return
+    _write_crontab(crontab.remove(before, key))
+    common.say("Removed the medtrack line from your crontab; every other line was kept.")
