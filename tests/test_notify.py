@@ -170,5 +170,7 @@ def test_remind_through_apprise_end_to_end(http_endpoint, monkeypatch):
     (received,) = Collector.received
     assert received["message"].startswith("sertraline 50 mg overdue since 08:00")
     conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    assert conn.execute("SELECT channel FROM reminders_sent").fetchall() == [("apprise",)]
+    assert conn.execute("SELECT channel FROM reminders_sent WHERE kind = 'dose'").fetchall() == [
+        ("apprise",)
+    ]
     conn.close()

@@ -64,6 +64,12 @@ def _check_header(path: Path) -> None:
     valid_for = struct.unpack(">I", header[92:96])[0]
     # The in-header page count is trustworthy only when valid_for matches the counter.
     if valid_for == change_counter and pages and size < pages * page_size:
+        # A checkpoint in another process writes page 1 (with the new page count) before
+        # the pages that grow the file: while a -wal holds frames, a short file is that
+        # moment, not damage, and SQLite itself reads the missing pages from the WAL.
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            return
         raise DatabaseRefused(
             f"{path} is damaged (truncated: {size} of {pages * page_size} bytes); left unchanged. "
             "Restore a backup with 'medtrack restore'"
@@ -160,7 +166,8 @@ def connect(path: Path) -> sqlite3.Connection:
         raise translate_sqlite_error(exc, path) from exc
     finally:
         os.umask(old_umask)
-    if not existed:
+    if not existed or version == 0:
+        # A new database, or an empty file made for it (e.g. by touch): health data, 0600.
         path.chmod(0o600)
     return conn
 

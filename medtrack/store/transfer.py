@@ -1,0 +1,682 @@
+"""Whole-database work: every table out and back in, merges, backups through SQLite's
+backup API, restore, integrity checks and the audit trail.
+
+Table names here come from `sqlite_master` or from literals, never from the person.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from medtrack.core.timeparse import to_utc_text
+from medtrack.core.transfer import Column, DoseLine
+from medtrack.errors import BadValue, Conflict, DatabaseRefused, MedtrackError, NotFound
+from medtrack.store import repo
+
+# Parents before children, so rows can be inserted in this order with foreign keys on.
+TABLE_ORDER = (
+    "settings",
+    "zone_changes",
+    "medications",
+    "regimens",
+    "doses",
+    "symptoms",
+    "side_effects",
+    "measurements",
+    "checkins",
+    "notes",
+    "visits",
+    "refills",
+    "reminders_sent",
+    "history",
+)
+
+# reminders_sent.medication_id names a medication but m001 declares no foreign key.
+_EXTRA_REFERENCES = {"reminders_sent": {"medication_id": "medications"}}
+
+# What makes two rows "the same record" when merging an export into a profile that
+# already holds data; references are compared after mapping to this profile's ids.
+_NATURAL_KEYS: Mapping[str, tuple[str, ...]] = {
+    "settings": ("key",),
+    "zone_changes": ("zone", "effective_at"),
+    "medications": ("name",),
+    "regimens": ("medication_id", "starts_at"),
+    "doses": ("medication_id", "taken_at", "status"),
+    "symptoms": ("name", "at"),
+    "side_effects": ("name", "medication_id", "started_at"),
+    "measurements": ("kind", "at"),
+    "checkins": ("questionnaire", "at"),
+    "notes": ("text", "at"),
+    "visits": ("at", "kind"),
+    "refills": ("medication_id", "at"),
+    "reminders_sent": ("medication_id", "scheduled_for", "kind", "channel"),
+    "history": ("at", "action", "table_name", "row_id", "before", "after"),
+}
+
+# The zone the record started in is written automatically on the first write (epoch);
+# an import into an otherwise empty profile replaces it with the exported timeline.
+_AUTOMATIC_ZONE_START = "1970-01-01T00:00:00Z"
+
+# A merge fills empty fields of a record already here, except those that change the
+# state of the plan (stopping a medication, ending a regimen): those need med stop/change.
+_NO_GAP_FILL = frozenset({"stopped_at", "stop_reason", "ends_at"})
+
+BACKUP_KEEP = 10
+_BACKUP_NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>[0-9]{8}T[0-9]{6}Z)(?:-(?P<n>[0-9]+))?\.db$")
+
+
+# --- layout --------------------------------------------------------------------------------
+
+
+def table_names(conn: sqlite3.Connection) -> list[str]:
+    """Every medtrack table, parents first (tables a later migration adds come last)."""
+    present = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    }
+    ordered = [name for name in TABLE_ORDER if name in present]
+    return ordered + sorted(present - set(ordered))
+
+
+def layout(conn: sqlite3.Connection) -> dict[str, tuple[Column, ...]]:
+    """Each table's columns as declared."""
+    result = {}
+    for table in table_names(conn):
+        result[table] = tuple(
+            Column(
+                name=row["name"],
+                type=(row["type"] or "TEXT").upper(),
+                notnull=bool(row["notnull"]),
+                has_default=row["dflt_value"] is not None,
+                pk=bool(row["pk"]),
+            )
+            for row in _rows(conn, f"PRAGMA table_info([{table}])")
+        )
+    return result
+
+
+def references(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
+    """table -> {column: referenced table}, declared or known."""
+    result: dict[str, dict[str, str]] = {}
+    for table in table_names(conn):
+        refs = {
+            row["from"]: row["table"] for row in _rows(conn, f"PRAGMA foreign_key_list([{table}])")
+        }
+        refs.update(_EXTRA_REFERENCES.get(table, {}))
+        if refs:
+            result[table] = refs
+    return result
+
+
+def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    cursor = conn.execute(sql, params)
+    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    return cursor.fetchall()
+
+
+def _key_column(columns: Sequence[Column]) -> str | None:
+    return next((c.name for c in columns if c.pk), None)
+
+
+# --- whole-table export and import -------------------------------------------------------
+
+
+def dump_tables(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table, as stored, in primary-key order."""
+    result = {}
+    for table, columns in layout(conn).items():
+        order = _key_column(columns) or "rowid"
+        result[table] = [
+            dict(row) for row in _rows(conn, f"SELECT * FROM [{table}] ORDER BY [{order}]")
+        ]
+    return result
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """True when nothing has been recorded (the automatic starting zone does not count)."""
+    for table in table_names(conn):
+        if table == "zone_changes":
+            sql = "SELECT count(*) FROM zone_changes WHERE effective_at != ?"
+            count = conn.execute(sql, (_AUTOMATIC_ZONE_START,)).fetchone()[0]
+        else:
+            count = conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+        if count:
+            return False
+    return True
+
+
+def _insert(conn: sqlite3.Connection, table: str, values: Mapping[str, Any]) -> int:
+    columns = ", ".join(f"[{c}]" for c in values)
+    marks = ", ".join("?" * len(values))
+    cursor = conn.execute(
+        f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(values.values())
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def load_into_empty(conn: sqlite3.Connection, tables: Mapping[str, list[dict[str, Any]]]) -> int:
+    """Insert every row with its own id into an empty profile; returns the row count.
+
+    Ids are kept, so references and the history trail stay exactly as exported.
+    """
+    if not is_empty(conn):
+        raise Conflict(
+            "this profile already holds records; add the file's missing records with "
+            "'medtrack import FILE --merge', or import into a new profile (--profile NAME)"
+        )
+    conn.execute("DELETE FROM zone_changes")
+    count = 0
+    for table in table_names(conn):
+        for index, row in enumerate(tables.get(table, []), start=1):
+            _insert_checked(conn, table, row, index)
+            count += 1
+    return count
+
+
+def _insert_checked(
+    conn: sqlite3.Connection, table: str, row: Mapping[str, Any], index: int
+) -> int:
+    try:
+        return _insert(conn, table, row)
+    except sqlite3.IntegrityError as exc:
+        raise BadValue(f"not a valid medtrack export: {table} row {index}: {exc}") from None
+
+
+@dataclass
+class MergeCounts:
+    added: dict[str, int] = field(default_factory=dict)
+    completed: dict[str, int] = field(default_factory=dict)
+    present: dict[str, int] = field(default_factory=dict)
+    conflicts: dict[str, int] = field(default_factory=dict)
+
+
+def merge(
+    conn: sqlite3.Connection, tables: Mapping[str, list[dict[str, Any]]], *, now: datetime
+) -> MergeCounts:
+    """Add the document's records that this profile lacks; never overwrite a value.
+
+    A record already here (same natural key, e.g. a dose of the same medication at the
+    same instant with the same status) gets only its empty fields filled from the file
+    (a stop date, a resolution), through repo.update_row so history keeps before/after.
+    New records get new ids, with their references mapped to this profile's ids.
+    """
+    counts = MergeCounts()
+    refs = references(conn)
+    cols = layout(conn)
+    id_map: dict[str, dict[Any, Any]] = {}
+    for table in table_names(conn):
+        key_column = _key_column(cols[table])
+        id_map[table] = {}
+        natural = _NATURAL_KEYS.get(table) or tuple(c.name for c in cols[table] if not c.pk)
+        for index, row in enumerate(tables.get(table, []), start=1):
+            values = dict(row)
+            for column, target in refs.get(table, {}).items():
+                if values.get(column) is not None:
+                    values[column] = id_map[target][values[column]]
+            if (
+                table == "doses"
+                and row.get("regimen_id") is not None
+                and values["regimen_id"] is None
+            ):
+                values["regimen_id"] = _regimen_in_force(
+                    conn, values["medication_id"], row["taken_at"]
+                )
+            existing = _find_same(conn, table, natural, values)
+            if existing is None and table == "regimens" and _overlaps(conn, values):
+                # This profile already has its own plan for that time: keep it, never
+                # two regimens in force at once; doses are attached by time instead.
+                id_map[table][row["id"]] = None
+                counts.conflicts[table] = counts.conflicts.get(table, 0) + 1
+                continue
+            if existing is not None:
+                if key_column is not None:
+                    id_map[table][row[key_column]] = existing[key_column]
+                gaps = {
+                    c: v
+                    for c, v in values.items()
+                    if c != key_column
+                    and c not in _NO_GAP_FILL
+                    and v is not None
+                    and existing.get(c) is None
+                }
+                if gaps and key_column == "id":
+                    repo.update_row(conn, table, existing["id"], gaps, now=now)
+                    counts.completed[table] = counts.completed.get(table, 0) + 1
+                else:
+                    counts.present[table] = counts.present.get(table, 0) + 1
+                continue
+            if key_column == "id":
+                values.pop("id", None)
+            new_id = _insert_checked(conn, table, values, index)
+            if key_column is not None:
+                id_map[table][row[key_column]] = new_id if key_column == "id" else row[key_column]
+            counts.added[table] = counts.added.get(table, 0) + 1
+    return counts
+
+
+def _regimen_in_force(conn: sqlite3.Connection, medication_id: int, at: str) -> int | None:
+    row = conn.execute(
+        "SELECT id FROM regimens WHERE medication_id = ? AND starts_at <= ? "
+        "AND (ends_at IS NULL OR ends_at > ?) ORDER BY starts_at DESC LIMIT 1",
+        (medication_id, at, at),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _overlaps(conn: sqlite3.Connection, regimen: Mapping[str, Any]) -> bool:
+    end = regimen.get("ends_at")
+    row = conn.execute(
+        "SELECT 1 FROM regimens WHERE medication_id = ? AND (ends_at IS NULL OR ends_at > ?) "
+        "AND (? IS NULL OR starts_at < ?) LIMIT 1",
+        (regimen["medication_id"], regimen["starts_at"], end, end),
+    ).fetchone()
+    return row is not None
+
+
+def _find_same(
+    conn: sqlite3.Connection, table: str, natural: Sequence[str], values: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    # Medication names are unique in any case, as in repo.add_medication.
+    clauses = [
+        f"[{c}] = ? COLLATE NOCASE" if (table, c) == ("medications", "name") else f"[{c}] IS ?"
+        for c in natural
+    ]
+    rows = _rows(
+        conn,
+        f"SELECT * FROM [{table}] WHERE {' AND '.join(clauses)} LIMIT 1",
+        [values.get(c) for c in natural],
+    )
+    return dict(rows[0]) if rows else None
+
+
+# --- dose CSV ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoseImport:
+    added: int
+    duplicates: int
+
+
+def add_imported_doses(
+    conn: sqlite3.Connection,
+    lines: Sequence[DoseLine],
+    *,
+    zone_of: Callable[[datetime], str],
+    now: datetime,
+) -> DoseImport:
+    """Record each CSV line as a dose of a known medication; a line already recorded
+    (same medication, instant and status) is skipped, so importing twice adds nothing.
+
+    The amount comes from the regimen in force at that instant. `scheduled_for` is left
+    empty: the slot matcher of `take` owns that rule.
+    """
+    # TODO(lead): attach scheduled_for with the slot matcher from doses.py/core once it exists.
+    added = duplicates = 0
+    for line in lines:
+        row = conn.execute(
+            "SELECT id, name FROM medications WHERE name = ? COLLATE NOCASE", (line.medication,)
+        ).fetchone()
+        if row is None:
+            try:
+                repo.find_medication(conn, line.medication)
+            except MedtrackError as exc:
+                raise BadValue(f"line {line.line}: {exc.message}") from None
+        med_id = row[0]
+        at = to_utc_text(line.taken_at)
+        if conn.execute(
+            "SELECT 1 FROM doses WHERE medication_id = ? AND taken_at = ? AND status = ?",
+            (med_id, at, line.status),
+        ).fetchone():
+            duplicates += 1
+            continue
+        regimen = conn.execute(
+            "SELECT id, dose_amount, dose_unit FROM regimens WHERE medication_id = ? "
+            "AND starts_at <= ? AND (ends_at IS NULL OR ends_at > ?) ORDER BY starts_at DESC",
+            (med_id, at, at),
+        ).fetchone()
+        if regimen is None and line.status == "taken":
+            # As `take` does: a dose outside every plan of that medication is a mistake.
+            raise BadValue(f"line {line.line}: {row[1]} has no dose plan at {at}")
+        _insert(
+            conn,
+            "doses",
+            {
+                "medication_id": med_id,
+                "regimen_id": None if regimen is None else regimen[0],
+                "scheduled_for": None,
+                "taken_at": at,
+                "status": line.status,
+                "amount": None if regimen is None or line.status != "taken" else regimen[1],
+                "unit": None if regimen is None or line.status != "taken" else regimen[2],
+                "skip_reason": line.reason,
+                "note": line.note,
+                "zone": zone_of(line.taken_at),
+                "recorded_at": to_utc_text(now),
+                "source": "import",
+            },
+        )
+        added += 1
+    return DoseImport(added=added, duplicates=duplicates)
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+def write_private_file(path: Path, data: str | bytes) -> None:
+    """Write health data readable by its owner only (0600, whatever the umask), atomically:
+    a failure leaves any earlier file as it was."""
+    if path.is_dir():
+        raise BadValue(f"{path} is a folder; name a file")
+    if not path.parent.exists():
+        raise NotFound(f"can't write {path}: folder {path.parent} does not exist")
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from None
+
+
+def private_folder(path: Path) -> None:
+    """Create (or accept) a folder for exports; a new one is 0700."""
+    if path.exists() and not path.is_dir():
+        raise BadValue(f"{path} is a file; name a folder for the CSV files")
+    if not path.exists():
+        if not path.parent.exists():
+            raise NotFound(f"can't create {path}: folder {path.parent} does not exist")
+        path.mkdir(mode=0o700)
+        path.chmod(0o700)
+
+
+# --- backup, restore, check -----------------------------------------------------------------
+
+
+@contextmanager
+def _open_plain(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection without medtrack's migrations, for copies and candidates."""
+    old = os.umask(0o077)
+    try:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10)
+    finally:
+        os.umask(old)
+    conn.row_factory = sqlite3.Row
+    with closing(conn):
+        conn.execute("PRAGMA busy_timeout = 10000")
+        yield conn
+
+
+def _copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy through SQLite's online backup API (readers never block the
+    writers of a WAL database, and the copy is one snapshot), as a single 0600 file."""
+    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    temp.unlink(missing_ok=True)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    try:
+        with _open_plain(temp) as dest:
+            source.backup(dest)
+            # A backup must be one self-contained file: no -wal beside it.
+            dest.execute("PRAGMA journal_mode = DELETE")
+            problems = integrity_problems(dest)
+        if problems:
+            raise DatabaseRefused(f"the copy failed its integrity check: {problems[0]}")
+        os.chmod(temp, 0o600)
+        os.replace(temp, target)
+    except sqlite3.Error as exc:
+        raise MedtrackError(f"can't write {target}: {exc}") from None
+    finally:
+        temp.unlink(missing_ok=True)
+        for suffix in ("-journal", "-wal", "-shm"):
+            Path(f"{temp}{suffix}").unlink(missing_ok=True)
+
+
+def backup(conn: sqlite3.Connection, target: Path) -> Path:
+    """Copy the open database to `target` (a new file; an existing one is never replaced)."""
+    if target.exists():
+        raise Conflict(f"{target} already exists; name a new file")
+    if not target.parent.is_dir():
+        raise NotFound(f"can't write {target}: folder {target.parent} does not exist")
+    _copy_database(conn, target)
+    return target
+
+
+def backup_folder(db_path: Path) -> Path:
+    """Automatic backups live beside the database, in `backups/` (0700)."""
+    folder = db_path.parent / "backups"
+    if not folder.exists():
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o700)
+    return folder
+
+
+def automatic_backup_path(db_path: Path, now: datetime) -> Path:
+    folder = backup_folder(db_path)
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    candidate = folder / f"{db_path.stem}-{stamp}.db"
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = folder / f"{db_path.stem}-{stamp}-{n}.db"
+    return candidate
+
+
+def automatic_backups(db_path: Path) -> list[Path]:
+    """This profile's automatic backups, oldest first."""
+    folder = db_path.parent / "backups"
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _BACKUP_NAME.match(path.name)
+        if match and match["stem"] == db_path.stem:
+            found.append((match["stamp"], int(match["n"] or 1), path))
+    return [path for _, _, path in sorted(found)]
+
+
+def prune_backups(db_path: Path, keep: int = BACKUP_KEEP) -> list[Path]:
+    """Delete all but the newest `keep` automatic backups; returns what was deleted."""
+    old = automatic_backups(db_path)[:-keep] if keep else automatic_backups(db_path)
+    for path in old:
+        path.unlink()
+    return old
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    path: str
+    integrity: list[str]
+    application_id: int
+    schema_version: int
+    known_schema_version: int
+    orphans: list[str]
+
+    @property
+    def problems(self) -> list[str]:
+        found = [f"integrity: {line}" for line in self.integrity]
+        if self.schema_version != self.known_schema_version:
+            found.append(
+                f"schema version {self.schema_version}, expected {self.known_schema_version}"
+            )
+        found.extend(f"orphan: {line}" for line in self.orphans)
+        return found
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """Lines of `PRAGMA integrity_check` other than 'ok'."""
+    lines = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    return [] if lines == ["ok"] else lines
+
+
+def orphan_rows(conn: sqlite3.Connection) -> list[str]:
+    """Rows that point at a row that is not there (or at another medication's regimen)."""
+    found = [
+        f"{row[0]} row {row[1]} refers to a missing {row[2]} row"
+        for row in conn.execute("PRAGMA foreign_key_check")
+    ]
+    for table, refs in _EXTRA_REFERENCES.items():
+        for column, target in refs.items():
+            for (row_id,) in conn.execute(
+                f"SELECT id FROM [{table}] WHERE [{column}] IS NOT NULL "
+                f"AND [{column}] NOT IN (SELECT id FROM [{target}])"
+            ):
+                found.append(f"{table} row {row_id} refers to a missing {target} row")
+    for (dose_id,) in conn.execute(
+        "SELECT d.id FROM doses d JOIN regimens r ON r.id = d.regimen_id "
+        "WHERE r.medication_id != d.medication_id"
+    ):
+        found.append(f"doses row {dose_id} refers to a regimen of another medication")
+    return found
+
+
+def check(conn: sqlite3.Connection, path: Path, known_schema_version: int) -> CheckReport:
+    return CheckReport(
+        path=str(path),
+        integrity=integrity_problems(conn),
+        application_id=int(conn.execute("PRAGMA application_id").fetchone()[0]),
+        schema_version=int(conn.execute("PRAGMA user_version").fetchone()[0]),
+        known_schema_version=known_schema_version,
+        orphans=orphan_rows(conn),
+    )
+
+
+def restore(candidate: Path, db_path: Path, *, now: datetime) -> Path | None:
+    """Replace the database at `db_path` with the backup `candidate`, after checking it.
+
+    The candidate is read through a private copy (it is never modified) and refused if
+    it is not a medtrack database, is damaged, or has a newer schema. The current file,
+    if any, is first copied beside itself as `<name>.before-restore-<time>.db`; then the
+    candidate is written into it through the backup API, which replaces the content as
+    one transaction and keeps the -wal/-shm files consistent for any other reader.
+    Returns the kept copy of the replaced file.
+    """
+    from medtrack.store import db as store_db
+    from medtrack.store.migrations import APPLICATION_ID, SCHEMA_VERSION
+
+    if not candidate.is_file():
+        raise NotFound(f"no backup file at {candidate}")
+    if candidate.resolve() == db_path.resolve():
+        raise Conflict(f"{candidate} is the database in use; name a backup file")
+    if candidate.stat().st_size == 0:
+        raise DatabaseRefused(f"{candidate} is empty, not a medtrack backup; nothing restored")
+    store_db._check_header(candidate)
+    if not db_path.parent.is_dir():
+        raise NotFound(f"folder {db_path.parent} does not exist")
+    staged = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}")
+    try:
+        write_private_file(staged, candidate.read_bytes())
+        with _open_plain(staged) as source:
+            try:
+                app_id = int(source.execute("PRAGMA application_id").fetchone()[0])
+                version = int(source.execute("PRAGMA user_version").fetchone()[0])
+                problems = integrity_problems(source)
+            except sqlite3.DatabaseError as exc:
+                raise DatabaseRefused(f"{candidate} is damaged ({exc}); nothing restored") from None
+            if app_id != APPLICATION_ID:
+                raise DatabaseRefused(f"{candidate} is not a medtrack database; nothing restored")
+            if version > SCHEMA_VERSION:
+                raise DatabaseRefused(
+                    f"{candidate} was written by a newer medtrack (schema {version}, this one "
+                    f"knows {SCHEMA_VERSION}); nothing restored"
+                )
+            if problems:
+                raise DatabaseRefused(
+                    f"{candidate} fails its integrity check ({problems[0]}); nothing restored"
+                )
+            return _replace_with(source, db_path, now)
+    finally:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{staged}{suffix}").unlink(missing_ok=True)
+
+
+def _kept_name(db_path: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    kept = db_path.with_name(f"{db_path.stem}.before-restore-{stamp}.db")
+    n = 1
+    while kept.exists():
+        n += 1
+        kept = db_path.with_name(f"{db_path.stem}.before-restore-{stamp}-{n}.db")
+    return kept
+
+
+def _replace_with(source: sqlite3.Connection, db_path: Path, now: datetime) -> Path | None:
+    from medtrack.store import db as store_db
+
+    if not db_path.exists() or db_path.stat().st_size == 0:
+        db_path.unlink(missing_ok=True)
+        _copy_database(source, db_path)
+        kept = None
+    else:
+        kept = _kept_name(db_path, now)
+        try:
+            current = store_db.connect(db_path)
+        except DatabaseRefused:
+            current = None
+        if current is not None:
+            # A healthy file is copied aside, then overwritten in place in one transaction.
+            with closing(current):
+                _copy_database(current, kept)
+                source.backup(current)
+                current.execute("PRAGMA journal_mode = WAL")
+            return kept
+        # A file medtrack refuses (damaged, not ours) is moved aside as it is, bytes intact.
+        os.replace(db_path, kept)
+        for suffix in ("-wal", "-shm"):
+            side = Path(f"{db_path}{suffix}")
+            if side.exists():
+                os.replace(side, Path(f"{kept}{suffix}"))
+        _copy_database(source, db_path)
+    with _open_plain(db_path) as fresh:
+        fresh.execute("PRAGMA journal_mode = WAL")
+    return kept
+
+
+# --- history -------------------------------------------------------------------------------
+
+
+def history_since(conn: sqlite3.Connection, since: datetime | None) -> list[dict[str, Any]]:
+    """Audit-trail entries from `since` on (all when None), oldest first, with before and
+    after decoded."""
+    sql = "SELECT * FROM history"
+    params: list[Any] = []
+    if since is not None:
+        sql += " WHERE at >= ?"
+        params.append(to_utc_text(since))
+    entries = []
+    for row in _rows(conn, sql + " ORDER BY at, id", params):
+        entry = dict(row)
+        for side in ("before", "after"):
+            entry[side] = _decode(entry[side])
+        entries.append(entry)
+    return entries
+
+
+def _decode(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
