@@ -388,11 +388,12 @@ def test_every_command_has_help_with_summary_and_example():
     missing = []
 
     def walk(command, path):
-        if getattr(command, "commands", None):
+        if hasattr(command, "list_commands"):
             if not (command.help or "").strip():
                 missing.append(" ".join(path) + " (group)")
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
+            # list/get_command, not .commands: the root builds its commands lazily.
+            for name in command.list_commands(None):
+                walk(command.get_command(None, name), [*path, name])
             return
         text = command.help or ""
         if not text.strip() or "Example:" not in text:

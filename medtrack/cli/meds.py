@@ -224,12 +224,11 @@ def _supplies(
     refills = supply_store.refills_by_medication(conn, ids)
     tracked = [i for i in ids if refills[i]]
     taken = supply_store.taken_by_medication(conn, tracked)
-    today = now.astimezone(zones.zone_at(now)).date()
     result: dict[int | None, dict[str, Any]] = {}
     for med in meds:
         if med.id not in tracked:
             continue
-        status = supply_status(refills[med.id], taken[med.id], med.regimens, now, today)
+        status = supply_status(refills[med.id], taken[med.id], med.regimens, now, zones)
         assert status is not None
         result[med.id] = {
             "stock": status.stock,
@@ -268,7 +267,7 @@ def med_refill(
         supply_store.add_refill(conn, med.id, qty, at=when, note=note, now=now)
         refills = supply_store.refills_by_medication(conn, [med.id])[med.id]
         taken = supply_store.taken_by_medication(conn, [med.id])[med.id]
-        status = supply_status(refills, taken, med.regimens, now, local_now.date())
+        status = supply_status(refills, taken, med.regimens, now, zones)
     assert status is not None
     message = f"Refilled {med.name}: +{qty:g} on {local_text(when, zones)}"
     message += f"; {status.stock:g} on hand"
