@@ -111,27 +111,43 @@ def root(
 
 
 def _register() -> None:
-    LAZY_COMMANDS.update(
-        {
-            "med": ("medtrack.cli.meds", "app", None),
-            "config": ("medtrack.cli.settings", "app", None),
-        }
-    )
-
-    from medtrack.cli import health, visits
-
-    app.add_typer(health.symptom_app, name="symptom")
-    app.add_typer(health.side_effect_app, name="side-effect")
-    app.add_typer(health.measure_app, name="measure")
-    app.add_typer(health.checkin_app, name="checkin")
-    app.add_typer(health.note_app, name="note")
-    app.add_typer(visits.app, name="visit")
-
-    from medtrack.cli import doses, reports
-
+    groups = {
+        "med": "medtrack.cli.meds",
+        "config": "medtrack.cli.settings",
+        "cron": "medtrack.cli.reminders",
+        "symptom": "medtrack.cli.health",
+        "side-effect": "medtrack.cli.health",
+        "measure": "medtrack.cli.health",
+        "checkin": "medtrack.cli.health",
+        "note": "medtrack.cli.health",
+        "visit": "medtrack.cli.visits",
+    }
+    group_apps = {
+        "cron": "cron_app",
+        "symptom": "symptom_app",
+        "side-effect": "side_effect_app",
+        "measure": "measure_app",
+        "checkin": "checkin_app",
+        "note": "note_app",
+    }
+    for name, module in groups.items():
+        LAZY_COMMANDS[name] = (module, group_apps.get(name, "app"), None)
     for verb in ("take", "skip", "undo", "today", "log"):
-        app.command(verb)(getattr(doses, verb))
-    app.command("summary")(reports.summary)
+        LAZY_COMMANDS[verb] = ("medtrack.cli.doses", f"{verb}_app", verb)
+    verbs = {
+        "summary": ("medtrack.cli.reports", "app"),
+        "report": ("medtrack.cli.report_cmd", "app"),
+        "demo": ("medtrack.cli.demo", "app"),
+        "remind": ("medtrack.cli.reminders", "remind_app"),
+        "export": ("medtrack.cli.data", "app"),
+        "import": ("medtrack.cli.data", "app"),
+        "backup": ("medtrack.cli.data", "app"),
+        "restore": ("medtrack.cli.data", "app"),
+        "check": ("medtrack.cli.data", "app"),
+        "history": ("medtrack.cli.data", "app"),
+    }
+    for verb, (module, attribute) in verbs.items():
+        LAZY_COMMANDS[verb] = (module, attribute, verb)
 
 
 _register()

@@ -1,0 +1,542 @@
+"""`medtrack take | skip | undo | today | log`: recording doses and looking at them.
+
+These are the commands typed most, so they stay light: no rich (tables go through
+`common.print_table`, which imports it only on a terminal), no sqlite_utils, and they
+read only the slots and doses of the window they need.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from medtrack.cli import common
+from medtrack.errors import BadValue, Conflict, MedtrackError, UsageError
+
+# Top-level verbs, one Typer app each: cli/__init__.py builds only the command that runs
+# (building all five click commands for every `take` would cost start-up time).
+take_app, skip_app, undo_app, today_app, log_app = (typer.Typer() for _ in range(5))
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from medtrack.core.models import Medication
+    from medtrack.core.schedule import ZoneTimeline
+
+MedNames = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="NAME...",
+        help="Medication name(s), any case.",
+        autocompletion=common.complete_medication,
+    ),
+]
+MedName = Annotated[
+    str,
+    typer.Argument(help="Medication name, any case.", autocompletion=common.complete_medication),
+]
+At = Annotated[
+    str | None,
+    typer.Option("--at", help='When, if not now: "yesterday 21:00", "8am", "2h ago", ISO.'),
+]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="A note kept with the record.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+# As-needed limits look this far either side of a dose (a local day is at most 25 h).
+_AS_NEEDED_LOOKAROUND = timedelta(days=2)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def setting_number(conn: sqlite3.Connection, key: str) -> int:
+    from medtrack.cli.settings import SETTINGS
+    from medtrack.store import repo
+
+    value = repo.get_setting(conn, key) or SETTINGS[key][0]
+    return int(value or 0)
+
+
+def _when(at: str | None, conn: sqlite3.Connection, now: datetime) -> datetime:
+    """`--at` as a UTC instant (future refused by parse_when), or now."""
+    from datetime import UTC
+
+    from medtrack.core.timeparse import parse_when
+
+    if at is None:
+        return now
+    zones = common.zones(conn)
+    return parse_when(at, now.astimezone(zones.zone_at(now))).astimezone(UTC)
+
+
+def _check_active(med: Medication, when: datetime, zones: ZoneTimeline) -> None:
+    """Refuse a record for a stopped medication, or before its first regimen."""
+    from medtrack.render.records import local_text
+
+    if med.stopped_at is not None and when >= med.stopped_at:
+        raise Conflict(
+            f"{med.name} was stopped on {local_text(med.stopped_at, zones)}; nothing recorded "
+            f"(resume it first with 'medtrack med resume {med.name}')"
+        )
+    if med.regimen_at(when) is None:
+        first = med.regimens[0].starts_at if med.regimens else None
+        since = f"; it starts {local_text(first, zones)}" if first and first > when else ""
+        raise Conflict(f"{med.name} has no dose plan at {local_text(when, zones)}{since}")
+
+
+@dataclass
+class _Outcome:
+    lines: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)
+
+
+def _take_one(
+    conn: sqlite3.Connection,
+    med: Medication,
+    when: datetime,
+    *,
+    zones: ZoneTimeline,
+    now: datetime,
+    amount: Any,
+    note: str | None,
+    yes: bool,
+    confirmed: bool,
+    window: timedelta,
+    outcome: _Outcome,
+) -> None:
+    """Record one dose of `med` at `when`, or add a question when it needs confirmation."""
+    from medtrack.core.adherence import check_as_needed, slot_for, timing_of
+    from medtrack.render import terminal
+    from medtrack.store import doses
+
+    _check_active(med, when, zones)
+    regimen = med.regimen_at(when)
+    assert regimen is not None and med.id is not None
+    dose = amount or regimen.dose
+    zone = zones.zone_at(when).key
+    if regimen.schedule.as_needed:
+        span = max(
+            _AS_NEEDED_LOOKAROUND, (regimen.min_interval or timedelta(0)) + timedelta(days=1)
+        )
+        nearby = doses.doses_between(conn, when - span, when + span, [med.id])
+        taken = [r.taken_at for r in nearby if r.status == "taken" and r.scheduled_for is None]
+        check = check_as_needed(regimen, taken, when, zones)
+        if (check.too_many or check.too_soon) and not yes:
+            why = []
+            if check.too_many:
+                why.append(f"{check.uses_that_day} of at most {check.max_per_day} taken that day")
+            if check.too_soon and regimen.min_interval is not None and check.last_taken:
+                why.append(
+                    f"last dose {terminal.when_text(check.last_taken, zones, now)}, at least "
+                    f"{terminal.format_interval(regimen.min_interval)} apart"
+                )
+            nxt = check.next_allowed
+            allowed = (
+                f"; next dose allowed from {terminal.when_text(nxt, zones, now)}" if nxt else ""
+            )
+            raise Conflict(
+                f"{med.name}: {' and '.join(why)}{allowed}. Nothing recorded; add --yes to "
+                "record it anyway"
+            )
+        doses.add_dose(
+            conn,
+            medication_id=med.id,
+            regimen_id=regimen.id,
+            scheduled_for=None,
+            taken_at=when,
+            status="taken",
+            amount=dose.amount,
+            unit=dose.unit,
+            note=note,
+            zone=zone,
+            now=now,
+        )
+        line = terminal.taken_line(med.name, dose, when, None, None, zones, now, as_needed=True)
+        limit = f" of at most {check.max_per_day}" if check.max_per_day else ""
+        outcome.lines.append(f"{line} ({check.uses_that_day + 1}{limit} that day)")
+        return
+
+    slot = slot_for(med, when, zones)
+    if slot is not None and doses.slot_answered(conn, med.id, slot.at):
+        slot = None
+    if slot is None and not (yes or confirmed):
+        last = doses.last_taken(conn, med.id, before=now)
+        last_text = (
+            f"last dose {terminal.when_text(last.taken_at, zones, now)} "
+            f"({terminal.ago(last.taken_at, now)})"
+            if last
+            else "no dose recorded before"
+        )
+        outcome.questions.append(
+            f"{med.name}: no open dose at {terminal.when_text(when, zones, now)}, {last_text}; "
+            "this would be an extra dose"
+        )
+        return
+    timing = None if slot is None else timing_of(when, slot.at, window)
+    # A dose answering a slot is that slot's planned dose (its regimen may differ from the
+    # one in force at `when` around a dose change), unless --dose says otherwise.
+    dose = amount or (slot.regimen.dose if slot else regimen.dose)
+    doses.add_dose(
+        conn,
+        medication_id=med.id,
+        regimen_id=(slot.regimen if slot else regimen).id,
+        scheduled_for=None if slot is None else slot.at,
+        taken_at=when,
+        status="taken",
+        amount=dose.amount,
+        unit=dose.unit,
+        note=note,
+        zone=zone,
+        now=now,
+    )
+    outcome.lines.append(terminal.taken_line(med.name, dose, when, slot, timing, zones, now))
+
+
+def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeline) -> list:
+    """Active scheduled medications with a slot due at `when`: open, unanswered, at or
+    before `when`, and on that local day (the "due now" rows of `today`). An open slot of
+    an earlier day (last night's dose at breakfast) must be named: a guard against taking
+    a late-night dose in the morning without thinking."""
+    from medtrack.core.adherence import slot_for
+    from medtrack.store import doses, repo
+
+    day = when.astimezone(zones.zone_at(when)).date()
+    due = []
+    for med in repo.load_medications(conn, include_stopped=False):
+        regimen = med.regimen_at(when)
+        if regimen is None or regimen.schedule.as_needed:
+            continue
+        slot = slot_for(med, when, zones)
+        assert med.id is not None
+        if slot is None or slot.at > when or slot.day != day:
+            continue
+        if not doses.slot_answered(conn, med.id, slot.at):
+            due.append(med)
+    return due
+
+
+def _record_takes(
+    names: list[str],
+    due: bool,
+    at: str | None,
+    dose_text: str | None,
+    note: str | None,
+    yes: bool,
+    confirmed: bool,
+) -> _Outcome:
+    """One write transaction; when a question is left, nothing in it is kept."""
+    from medtrack.store import repo
+
+    amount = None
+    if dose_text:
+        from medtrack.core.meds import parse_dose
+
+        amount = parse_dose(dose_text)
+    outcome = _Outcome()
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        when = _when(at, conn, now)
+        window = timedelta(minutes=setting_number(conn, "on_time_window"))
+        if due:
+            meds = _due_medications(conn, when, zones)
+            if not meds:
+                outcome.lines.append("Nothing is due now.")
+        else:
+            meds = [repo.find_medication(conn, name) for name in names]
+        seen = set()
+        for med in meds:
+            if med.id in seen:
+                raise UsageError(f"{med.name} is named twice")
+            seen.add(med.id)
+            _take_one(
+                conn,
+                med,
+                when,
+                zones=zones,
+                now=now,
+                amount=amount,
+                note=note,
+                yes=yes,
+                confirmed=confirmed,
+                window=window,
+                outcome=outcome,
+            )
+        if outcome.questions:
+            # Roll back whatever this pass wrote: the person answers first, then all or nothing.
+            conn.execute("ROLLBACK")
+            conn.execute("BEGIN")
+    return outcome
+
+
+@take_app.command("take")
+def take(
+    names: MedNames = None,
+    at: At = None,
+    dose: Annotated[
+        str | None, typer.Option("--dose", help="Amount taken, if not the planned dose.")
+    ] = None,
+    note: NoteOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Record an extra or over-limit dose without asking.")
+    ] = False,
+    due: Annotated[bool, typer.Option("--due", help="Take every dose due now, in one go.")] = False,
+) -> None:
+    """Record a dose taken now (or --at), attached to the slot it answers.
+
+    A dose with no open slot is an extra dose: take asks first, and without a terminal
+    refuses unless --yes. As-needed doses are checked against the max per day and the
+    minimum interval.
+
+    Example: medtrack take sertraline    (or: medtrack take lamotrigine --at "yesterday 21:00")
+    """
+    names = names or []
+    if due and names:
+        raise UsageError("give medication names or --due, not both")
+    if not due and not names:
+        raise UsageError("name the medication(s) taken, or use --due")
+    outcome = _record_takes(names, due, at, dose, note, yes, confirmed=False)
+    if outcome.questions:
+        if not _stdin_is_terminal():
+            raise Conflict(
+                "; ".join(outcome.questions) + ". Nothing recorded; add --yes to record it anyway"
+            )
+        for question in outcome.questions:
+            if not typer.confirm(f"{question}. Record it anyway?", default=False):
+                raise MedtrackError("nothing recorded")
+        outcome = _record_takes(names, due, at, dose, note, yes, confirmed=True)
+    for line in outcome.lines:
+        common.say(line)
+
+
+@skip_app.command("skip")
+def skip(
+    name: MedName,
+    reason: Annotated[
+        str, typer.Option("--reason", help="forgot, side-effects, ran-out, cost, felt-better, ...")
+    ],
+    at: At = None,
+    note: NoteOpt = None,
+) -> None:
+    """Record that a dose was not taken, and why; it answers the slot like a dose.
+
+    Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
+    """
+    from medtrack.core.adherence import slot_for
+    from medtrack.core.models import SKIP_REASONS
+    from medtrack.render import terminal
+    from medtrack.store import doses, repo
+
+    cleaned = reason.strip().lower().replace("_", "-").replace(" ", "-")
+    if cleaned not in SKIP_REASONS:
+        raise BadValue(f"unknown reason '{reason}'; use one of: {', '.join(SKIP_REASONS)}")
+    with common.unit_of_work(write=True) as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        when = _when(at, conn, now)
+        med = repo.find_medication(conn, name)
+        _check_active(med, when, zones)
+        regimen = med.regimen_at(when)
+        assert regimen is not None and med.id is not None
+        if regimen.schedule.as_needed:
+            raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
+        slot = slot_for(med, when, zones)
+        if slot is None or doses.slot_answered(conn, med.id, slot.at):
+            raise Conflict(
+                f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
+                "(already answered, or none due around then)"
+            )
+        doses.add_dose(
+            conn,
+            medication_id=med.id,
+            regimen_id=slot.regimen.id,
+            scheduled_for=slot.at,
+            taken_at=when,
+            status="skipped",
+            amount=None,
+            unit=None,
+            skip_reason=cleaned,
+            note=note,
+            zone=zones.zone_at(when).key,
+            now=now,
+        )
+    common.say(terminal.skipped_line(med.name, slot, cleaned, when, zones, now))
+
+
+@undo_app.command("undo")
+def undo(
+    record_id: Annotated[
+        int | None, typer.Option("--id", help="The record's id (a dose unless --kind).")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="dose, symptom, side-effect, measurement, checkin, note, visit or refill.",
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask on a terminal.")] = False,
+) -> None:
+    """Remove the last record (or one by --id); it stays in the history.
+
+    Plain `undo` takes back the most recently recorded record of any kind. On a terminal
+    it shows the record and asks; piped, it proceeds (the row is kept in history).
+
+    Example: medtrack undo    (or: medtrack undo --kind symptom --id 4)
+    """
+    from medtrack.render.terminal import record_line
+    from medtrack.store import undo as store_undo
+
+    if kind is not None and record_id is None:
+        raise UsageError("--kind needs --id; plain 'undo' takes back the latest record")
+    if kind is not None:
+        kind = store_undo.check_kind(kind)
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        if record_id is None:
+            target = store_undo.latest(conn)
+        else:
+            target = store_undo.find(conn, kind or "dose", record_id)
+        line = record_line(target.kind, target.row, target.medication, zones)
+    if not yes and _stdin_is_terminal() and not typer.confirm(f"Undo {line}?", default=False):
+        raise MedtrackError("nothing undone")
+    with common.unit_of_work(write=True) as conn:
+        # Found again inside the write lock: it may have gone since it was shown.
+        current = store_undo.find(conn, target.kind, target.row["id"])
+        store_undo.remove(conn, current, now=common.now())
+    common.say(f"Undid {line}. It is kept in the history.")
+
+
+@today_app.command("today")
+def today(as_json: AsJson = False) -> None:
+    """Show today's doses: taken, skipped, missed, due now or later; as-needed use.
+
+    Example: medtrack today --json
+    """
+    from datetime import UTC
+
+    from medtrack.core.adherence import check_as_needed, judge, medication_slots
+    from medtrack.core.timeparse import parse_day_bound
+    from medtrack.render import terminal
+    from medtrack.store import doses, repo
+
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
+        end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
+        window = timedelta(minutes=setting_number(conn, "on_time_window"))
+        meds = repo.load_medications(conn, include_stopped=False)
+        ids = [m.id for m in meds if m.id is not None]
+        records = doses.doses_between(conn, start - _AS_NEEDED_LOOKAROUND, end, ids)
+    slots = [s for med in meds for s in medication_slots(med, start, end, zones)]
+    judged = sorted(
+        judge(slots, records, now, window), key=lambda j: (j.slot.at, j.slot.medication)
+    )
+    slot_items = [terminal.today_slot_dict(j, zones) for j in judged]
+    prn_items = []
+    for med in meds:
+        regimen = med.regimen_at(now)
+        if regimen is None or not regimen.schedule.as_needed:
+            continue
+        taken = [
+            r.taken_at
+            for r in records
+            if r.medication == med.name and r.status == "taken" and r.scheduled_for is None
+        ]
+        check = check_as_needed(regimen, taken, now, zones)
+        prn_items.append(
+            terminal.as_needed_today_dict(
+                med.name,
+                regimen.dose,
+                sum(1 for t in taken if start <= t < end),
+                regimen.max_per_day,
+                check.last_taken,
+                check.next_allowed,
+                zones,
+            )
+        )
+    if as_json:
+        common.emit_json(
+            {
+                "date": local_now.date().isoformat(),
+                "now": local_now.isoformat(),
+                "slots": slot_items,
+                "as_needed": prn_items,
+            }
+        )
+        return
+    if not slot_items and not prn_items:
+        common.say("Nothing scheduled today.")
+        return
+    title = local_now.strftime("Today, %a %d %b %Y")
+    if slot_items:
+        common.print_table(
+            title, ["Time", "Medication", "Dose", "Status"], terminal.today_rows(slot_items)
+        )
+    if prn_items:
+        common.print_table(
+            "As needed",
+            ["Medication", "Dose", "Today", "Last", "Next allowed"],
+            terminal.as_needed_rows(prn_items),
+        )
+
+
+@log_app.command("log")
+def log(
+    days: Annotated[int, typer.Option("--days", help="How many days back, today included.")] = 7,
+    med: Annotated[
+        str | None,
+        typer.Option(
+            "--med", help="Only this medication.", autocompletion=common.complete_medication
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """List recorded doses and skips of the last N days, oldest first.
+
+    Example: medtrack log --days 7 --med sertraline --json
+    """
+    from datetime import UTC
+
+    from medtrack.core.timeparse import parse_day_bound
+    from medtrack.render import terminal
+    from medtrack.store import doses, repo
+
+    if days < 1:
+        raise BadValue("--days must be at least 1")
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        first = (local_now.date() - timedelta(days=days - 1)).isoformat()
+        start = parse_day_bound(first, local_now, end=False).astimezone(UTC)
+        meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
+        ids = [m.id for m in meds if m.id is not None]
+        records = doses.doses_between(conn, start, now + timedelta(seconds=1), ids)
+    by_name = {m.name: m for m in meds}
+    items = []
+    for record in records:
+        if not start <= record.taken_at <= now:
+            continue
+        regimen = by_name[record.medication].regimen_at(record.taken_at)
+        as_needed = regimen is not None and regimen.schedule.as_needed
+        kind = terminal.dose_kind(record, as_needed)
+        items.append(terminal.log_dict(record, kind, zones))
+    if as_json:
+        common.emit_json(items)
+        return
+    if not items:
+        common.say(f"No doses recorded in the last {days} days.")
+        return
+    common.print_table(
+        f"Doses, last {days} days",
+        ["Id", "When", "Medication", "Amount", "Status", "Slot", "Note"],
+        terminal.log_rows(items),
+    )

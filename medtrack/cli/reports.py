@@ -1,0 +1,104 @@
+"""`medtrack summary` (and later `report`): how well the plan is being followed."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from typing import Annotated
+
+import typer
+
+from medtrack.cli import common
+from medtrack.errors import BadTime, BadValue, UsageError
+
+# Top-level verbs; cli/__init__.py builds them lazily from this app.
+app = typer.Typer(help="Adherence summaries.")
+
+# "Up to now" includes a dose recorded this very second (windows are half-open).
+_MOMENT = timedelta(seconds=1)
+
+
+@app.command("summary")
+def summary(
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="The last N days, today included, up to now (default 30)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Window start: a day or a moment.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="Window end; a day given here is included whole."),
+    ] = None,
+    med: Annotated[
+        str | None,
+        typer.Option(
+            "--med", help="Only this medication.", autocompletion=common.complete_medication
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Adherence per medication and overall: taken, on time, skipped, missed, streaks.
+
+    As-needed use is shown apart and never counted in a percentage; 80% is shown as the
+    conventional threshold.
+
+    Example: medtrack summary --since 2026-10-01 --until 2026-10-31 --json
+    """
+    from medtrack.cli.doses import setting_number
+    from medtrack.core.adherence import summarize
+    from medtrack.core.timeparse import parse_day_bound
+    from medtrack.render import terminal
+    from medtrack.store import doses, repo
+
+    if days is not None and (since or until):
+        raise UsageError("use --days or --since/--until, not both")
+    if until and not since:
+        raise UsageError("--until needs --since")
+    if days is not None and not 1 <= days <= 36600:
+        raise BadValue("--days must be from 1 to 36600")
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        if since:
+            start = parse_day_bound(since, local_now, end=False)
+            end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
+        else:
+            first = local_now.date() - timedelta(days=(days or 30) - 1)
+            start = parse_day_bound(first.isoformat(), local_now, end=False)
+            end = now + _MOMENT
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if start >= end:
+            raise BadTime("the window is empty: --since must come before --until (and now)")
+        if start > now:
+            raise BadTime("the window starts in the future; nothing is due yet")
+        window = timedelta(minutes=setting_number(conn, "on_time_window"))
+        holiday_days = setting_number(conn, "drug_holiday_days")
+        meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
+        ids = [m.id for m in meds if m.id is not None]
+        records = doses.doses_between(conn, start, end, ids)
+    result = summarize(
+        meds,
+        records,
+        start=start,
+        end=end,
+        now=now,
+        zones=zones,
+        on_time_window=window,
+        holiday_days=holiday_days,
+    )
+    if as_json:
+        common.emit_json(terminal.summary_dict(result, zones))
+        return
+    if not result.medications and not result.as_needed:
+        common.say("No medication was planned in this window.")
+        return
+    shown_end = terminal.local(min(end, now), zones).strftime("%Y-%m-%d %H:%M")
+    title = f"Adherence {terminal.local(start, zones).strftime('%Y-%m-%d')} to {shown_end}"
+    if result.medications:
+        common.print_table(title, terminal.SUMMARY_COLUMNS, terminal.summary_rows(result))
+    else:
+        common.say(title)
+    for line in terminal.summary_lines(result):
+        common.say(line)

@@ -1,0 +1,507 @@
+"""Text and JSON-ready views of doses, today's slots and adherence summaries.
+
+Returns strings, rows and dicts; the CLI prints them. Nothing here imports rich, so the
+fast commands (take, skip, today) stay fast; tables become rich only in
+`common.print_table`, on a terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from medtrack.core.adherence import (
+    AsNeededSummary,
+    DayStat,
+    DoseRecord,
+    JudgedSlot,
+    MedicationSummary,
+    Overall,
+    Slot,
+    Summary,
+)
+from medtrack.core.models import Dose
+from medtrack.core.schedule import ZoneTimeline, format_interval
+from medtrack.core.timeparse import from_utc_text
+
+STRIP_CELLS = {
+    "all": "●",
+    "partly": "◐",
+    "none": "○",
+    "skipped": "s",
+    "pending": "…",
+    "unscheduled": "·",
+}
+STRIP_LEGEND = "● all taken  ◐ partly  ○ none  s skipped  … not yet  · not scheduled"
+SPARK = "▁▂▃▄▅▆▇█"
+STRIP_DAYS = 30
+SPARK_WIDTH = 60
+
+
+# --- times --------------------------------------------------------------------------------
+
+
+def local(instant: datetime, zones: ZoneTimeline) -> datetime:
+    return instant.astimezone(zones.zone_at(instant))
+
+
+def iso(instant: datetime | None, zones: ZoneTimeline) -> str | None:
+    return None if instant is None else local(instant, zones).isoformat()
+
+
+def clock(instant: datetime, zones: ZoneTimeline) -> str:
+    return local(instant, zones).strftime("%H:%M")
+
+
+def when_text(instant: datetime, zones: ZoneTimeline, now: datetime) -> str:
+    """`08:04` today, `yesterday 21:00`, or `2026-11-20 21:00`."""
+    day = local(instant, zones).date()
+    today = local(now, zones).date()
+    if day == today:
+        return clock(instant, zones)
+    if day == today - timedelta(days=1):
+        return f"yesterday {clock(instant, zones)}"
+    return local(instant, zones).strftime("%Y-%m-%d %H:%M")
+
+
+def ago(instant: datetime, now: datetime) -> str:
+    delta = now - instant
+    if delta < timedelta(minutes=1):
+        return "just now"
+    if delta < timedelta(days=2):
+        return f"{format_interval(delta)} ago"
+    return f"{delta.days} days ago"
+
+
+def _offset(delta: timedelta) -> str:
+    return format_interval(abs(delta))
+
+
+# --- take and skip ------------------------------------------------------------------------
+
+
+def taken_line(
+    medication: str,
+    dose: Dose,
+    taken_at: datetime,
+    slot: Slot | None,
+    timing: str | None,
+    zones: ZoneTimeline,
+    now: datetime,
+    *,
+    as_needed: bool = False,
+) -> str:
+    """`sertraline 50 mg, 08:00 dose, taken 08:04, on time`."""
+    taken = f"taken {when_text(taken_at, zones, now)}"
+    if as_needed:
+        return f"{medication} {dose}, as needed, {taken}"
+    if slot is None:
+        return f"{medication} {dose}, extra dose (no open slot), {taken}"
+    label = _slot_label(slot, taken_at, zones, now)
+    words = {"on-time": "on time", None: ""}.get(timing)
+    if words is None:
+        words = f"{timing} by {_offset(taken_at - slot.at)}"
+    return f"{medication} {dose}, {label} dose, {taken}, {words}"
+
+
+def _slot_label(slot: Slot, other: datetime, zones: ZoneTimeline, now: datetime) -> str:
+    if local(slot.at, zones).date() == local(other, zones).date():
+        return clock(slot.at, zones)
+    return when_text(slot.at, zones, now)
+
+
+def skipped_line(
+    medication: str, slot: Slot, reason: str, at: datetime, zones: ZoneTimeline, now: datetime
+) -> str:
+    return f"{medication}: {_slot_label(slot, at, zones, now)} dose skipped ({reason})"
+
+
+# --- today --------------------------------------------------------------------------------
+
+
+def today_status(item: JudgedSlot, zones: ZoneTimeline) -> str:
+    if item.status == "taken":
+        assert item.record is not None
+        return f"taken {clock(item.record.taken_at, zones)}"
+    if item.status == "skipped":
+        assert item.record is not None
+        return f"skipped ({item.record.skip_reason or 'other'})"
+    return {"pending": "due now", "later": "later", "missed": "missed"}[item.status]
+
+
+def today_slot_dict(item: JudgedSlot, zones: ZoneTimeline) -> dict[str, Any]:
+    record = item.record
+    return {
+        "medication": item.slot.medication,
+        "dose": str(item.slot.regimen.dose),
+        "scheduled_for": iso(item.slot.at, zones),
+        "time": clock(item.slot.at, zones),
+        "status": "due" if item.status == "pending" else item.status,
+        "taken_at": iso(record.taken_at, zones) if record and item.status == "taken" else None,
+        "timing": item.timing,
+        "skip_reason": record.skip_reason if record and item.status == "skipped" else None,
+        "dose_id": record.id if record else None,
+    }
+
+
+def as_needed_today_dict(
+    medication: str,
+    dose: Dose,
+    uses: int,
+    max_per_day: int | None,
+    last_taken: datetime | None,
+    next_allowed: datetime | None,
+    zones: ZoneTimeline,
+) -> dict[str, Any]:
+    return {
+        "medication": medication,
+        "dose": str(dose),
+        "uses_today": uses,
+        "max_per_day": max_per_day,
+        "last_taken_at": iso(last_taken, zones),
+        "next_allowed_at": iso(next_allowed, zones),
+    }
+
+
+def today_rows(slots: Sequence[dict[str, Any]]) -> list[list[str]]:
+    words = {"due": "due now"}
+    rows = []
+    for item in slots:
+        status = words.get(item["status"], item["status"])
+        if item["status"] == "taken":
+            status = f"taken {item['taken_at'][11:16]}"
+        elif item["status"] == "skipped":
+            status = f"skipped ({item['skip_reason'] or 'other'})"
+        rows.append([item["time"], item["medication"], item["dose"], status])
+    return rows
+
+
+def as_needed_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for item in items:
+        limit = f" of {item['max_per_day']}" if item["max_per_day"] else ""
+        nxt = item["next_allowed_at"]
+        rows.append(
+            [
+                item["medication"],
+                item["dose"],
+                f"{item['uses_today']}{limit}",
+                item["last_taken_at"][11:16] if item["last_taken_at"] else "-",
+                nxt[11:16] if nxt else "now",
+            ]
+        )
+    return rows
+
+
+# --- log ----------------------------------------------------------------------------------
+
+
+def dose_kind(record: DoseRecord, as_needed: bool) -> str:
+    if record.scheduled_for is not None:
+        return "scheduled"
+    return "as-needed" if as_needed else "extra"
+
+
+def log_dict(record: DoseRecord, kind: str, zones: ZoneTimeline) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "medication": record.medication,
+        "status": record.status,
+        "kind": kind,
+        "taken_at": iso(record.taken_at, zones),
+        "scheduled_for": iso(record.scheduled_for, zones),
+        "amount": record.amount,
+        "unit": record.unit,
+        "skip_reason": record.skip_reason,
+        "note": record.note,
+        "zone": record.zone,
+        "recorded_at": iso(record.recorded_at, zones),
+    }
+
+
+def log_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for item in items:
+        amount = "" if item["amount"] is None else f"{item['amount']:g} {item['unit'] or ''}"
+        status = item["status"]
+        if item["skip_reason"]:
+            status += f" ({item['skip_reason']})"
+        slot = item["scheduled_for"][11:16] if item["scheduled_for"] else item["kind"]
+        rows.append(
+            [
+                str(item["id"]),
+                item["taken_at"][:16].replace("T", " "),
+                item["medication"],
+                amount.strip(),
+                status,
+                slot,
+                item["note"] or "",
+            ]
+        )
+    return rows
+
+
+# --- undo ---------------------------------------------------------------------------------
+
+
+def _stored_time(value: Any, zones: ZoneTimeline) -> str:
+    try:
+        return local(from_utc_text(value), zones).strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def record_line(kind: str, row: dict[str, Any], medication: str | None, zones: ZoneTimeline) -> str:
+    """One line naming a record for undo: `dose 12: sertraline 50 mg taken 2026-11-23 08:04`."""
+    g = row.get
+    head = f"{kind} {g('id')}:"
+    if kind == "dose":
+        amount = "" if g("amount") is None else f" {g('amount'):g} {g('unit') or ''}".rstrip()
+        what = f"{medication}{amount} {g('status')} {_stored_time(g('taken_at'), zones)}"
+        if g("scheduled_for"):
+            what += f" ({_stored_time(g('scheduled_for'), zones)[11:]} dose)"
+        if g("skip_reason"):
+            what += f", reason {g('skip_reason')}"
+        return f"{head} {what}"
+    if kind == "symptom":
+        unit = f" {g('unit')}" if g("unit") else ""
+        return f"{head} {g('name')} {g('value'):g}{unit} at {_stored_time(g('at'), zones)}"
+    if kind == "side-effect":
+        med = f" with {medication}" if medication else ""
+        return (
+            f"{head} {g('name')} ({g('severity')}){med} from {_stored_time(g('started_at'), zones)}"
+        )
+    if kind == "measurement":
+        value = f"{g('value'):g}" + (f"/{g('value2'):g}" if g("value2") is not None else "")
+        return f"{head} {g('kind')} {value} {g('unit')} at {_stored_time(g('at'), zones)}"
+    if kind == "checkin":
+        return (
+            f"{head} {g('questionnaire')} total {g('total')} ({g('band')}) at "
+            f"{_stored_time(g('at'), zones)}"
+        )
+    if kind == "note":
+        text = str(g("text"))
+        text = text if len(text) <= 50 else text[:47] + "..."
+        return f'{head} "{text}" at {_stored_time(g("at"), zones)}'
+    if kind == "visit":
+        who = f" with {g('with_whom')}" if g("with_whom") else ""
+        return f"{head} {g('kind')}{who} at {_stored_time(g('at'), zones)}"
+    if kind == "refill":
+        return f"{head} {medication} +{g('quantity'):g} at {_stored_time(g('at'), zones)}"
+    return f"{head} {row}"
+
+
+# --- summary ------------------------------------------------------------------------------
+
+
+def strip(days: Sequence[DayStat], width: int = STRIP_DAYS) -> str:
+    """One cell a day for the last `width` days (DayStat.cell decides the symbol)."""
+    return "".join(STRIP_CELLS[d.cell] for d in days[-width:])
+
+
+def sparkline(days: Sequence[DayStat], width: int = SPARK_WIDTH) -> str:
+    """Daily taking adherence as block characters, days grouped to fit `width` cells.
+
+    A cell is the share of settled doses taken in its days; blank when none were due.
+    """
+    if not days:
+        return ""
+    size = max(1, -(-len(days) // width))
+    cells = []
+    for index in range(0, len(days), size):
+        group = days[index : index + size]
+        settled = sum(d.due - d.pending for d in group)
+        if settled <= 0:
+            cells.append(" ")
+            continue
+        share = sum(d.taken for d in group) / settled
+        cells.append(SPARK[min(len(SPARK) - 1, int(share * (len(SPARK) - 1) + 0.5))])
+    return "".join(cells)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def medication_summary_dict(item: MedicationSummary) -> dict[str, Any]:
+    return {
+        "medication": item.medication,
+        "due": item.due,
+        "taken": item.taken,
+        "on_time": item.on_time,
+        "late": item.late,
+        "early": item.early,
+        "skipped": item.skipped,
+        "skipped_by_reason": item.skipped_by_reason,
+        "missed": item.missed,
+        "pending": item.pending,
+        "extra": item.extra,
+        "taking_adherence": item.taking_adherence,
+        "timing_adherence": item.timing_adherence,
+        "correct_dosing_days": {
+            "correct": item.correct_days,
+            "days": item.judged_days,
+            "percent": item.correct_dosing,
+        },
+        "drug_holidays": [
+            {"first": h.first.isoformat(), "last": h.last.isoformat(), "days": h.days}
+            for h in item.holidays
+        ],
+        "current_streak": item.current_streak,
+        "longest_streak": item.longest_streak,
+        "daily": [
+            {
+                "date": d.day.isoformat(),
+                "due": d.due,
+                "taken": d.taken,
+                "skipped": d.skipped,
+                "missed": d.missed,
+                "pending": d.pending,
+                "extra": d.extra,
+                "cell": d.cell,
+            }
+            for d in item.days
+        ],
+    }
+
+
+def as_needed_summary_dict(item: AsNeededSummary) -> dict[str, Any]:
+    return {
+        "medication": item.medication,
+        "uses": item.uses,
+        "per_week": item.per_week,
+        "days_above_max": item.days_above_max,
+        "max_per_day": item.max_per_day,
+        "per_day": [{"date": day.isoformat(), "uses": n} for day, n in item.per_day],
+    }
+
+
+def overall_dict(item: Overall) -> dict[str, Any]:
+    return {
+        "due": item.due,
+        "taken": item.taken,
+        "on_time": item.on_time,
+        "late": item.late,
+        "skipped": item.skipped,
+        "missed": item.missed,
+        "pending": item.pending,
+        "taking_adherence": item.taking_adherence,
+        "timing_adherence": item.timing_adherence,
+        "correct_dosing_days": {
+            "correct": item.correct_days,
+            "days": item.judged_days,
+            "percent": item.correct_dosing,
+        },
+    }
+
+
+def summary_dict(summary: Summary, zones: ZoneTimeline) -> dict[str, Any]:
+    """What `summary --json` prints (keys documented in README)."""
+    return {
+        "window": {
+            "start": iso(summary.start, zones),
+            "end": iso(min(summary.end, summary.now), zones),
+            "now": iso(summary.now, zones),
+        },
+        "on_time_window_minutes": int(summary.on_time_window.total_seconds() // 60),
+        "drug_holiday_days": summary.holiday_days,
+        "threshold": {"percent": summary.threshold, "label": "conventional threshold"},
+        "medications": [medication_summary_dict(m) for m in summary.medications],
+        "as_needed": [as_needed_summary_dict(a) for a in summary.as_needed],
+        "overall": overall_dict(summary.overall),
+    }
+
+
+def summary_rows(summary: Summary) -> list[list[str]]:
+    rows = []
+    for m in summary.medications:
+        reasons = ", ".join(f"{k} {v}" for k, v in m.skipped_by_reason.items())
+        rows.append(
+            [
+                m.medication,
+                str(m.due),
+                str(m.taken),
+                str(m.on_time),
+                str(m.late),
+                f"{m.skipped}" + (f" ({reasons})" if reasons else ""),
+                str(m.missed),
+                str(m.pending),
+                _pct(m.taking_adherence) + _flag(m.taking_adherence, summary.threshold),
+                _pct(m.timing_adherence),
+                _pct(m.correct_dosing),
+                f"{m.current_streak}/{m.longest_streak}",
+            ]
+        )
+    o = summary.overall
+    if summary.medications:
+        rows.append(
+            [
+                "overall",
+                str(o.due),
+                str(o.taken),
+                str(o.on_time),
+                str(o.late),
+                str(o.skipped),
+                str(o.missed),
+                str(o.pending),
+                _pct(o.taking_adherence) + _flag(o.taking_adherence, summary.threshold),
+                _pct(o.timing_adherence),
+                _pct(o.correct_dosing),
+                "",
+            ]
+        )
+    return rows
+
+
+SUMMARY_COLUMNS = [
+    "Medication",
+    "Due",
+    "Taken",
+    "On time",
+    "Late",
+    "Skipped",
+    "Missed",
+    "Pending",
+    "Taking",
+    "Timing",
+    "Correct days",
+    "Streak now/best",
+]
+
+
+def _flag(value: float | None, threshold: float) -> str:
+    return " (below 80)" if value is not None and value < threshold else ""
+
+
+def summary_lines(summary: Summary) -> list[str]:
+    """The text after the table: threshold note, holidays, as-needed use, strips, sparklines."""
+    lines = [
+        f"{summary.threshold:g}% is the conventional adherence threshold, shown for "
+        "reference; taking = taken / (due - pending), timing = within "
+        f"±{format_interval(summary.on_time_window)} of the slot.",
+    ]
+    for m in summary.medications:
+        for h in m.holidays:
+            lines.append(
+                f"{m.medication}: drug holiday {h.first.isoformat()} to {h.last.isoformat()} "
+                f"({h.days} scheduled days with no dose)"
+            )
+    for a in summary.as_needed:
+        limit = (
+            f", {a.days_above_max} days above the max of {a.max_per_day}" if a.max_per_day else ""
+        )
+        lines.append(
+            f"{a.medication} (as needed): {a.uses} uses, {a.per_week:g} a week{limit}; "
+            "not counted in any percentage"
+        )
+    if summary.medications:
+        width = max(len(m.medication) for m in summary.medications)
+        lines.append("")
+        lines.append(f"Last {STRIP_DAYS} days ({STRIP_LEGEND}):")
+        for m in summary.medications:
+            lines.append(f"  {m.medication.ljust(width)}  {strip(m.days)}")
+        lines.append("Daily adherence:")
+        for m in summary.medications:
+            lines.append(f"  {m.medication.ljust(width)}  {sparkline(m.days)}")
+    return lines
