@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(tmp) / "bench.db"
         shutil.copyfile(args.db, db)
         env = dict(os.environ, MEDTRACK_DB=str(db), NO_COLOR="1")
+        # Measure as an installed program runs: with its bytecode cached (some sandboxes
+        # set PYTHONDONTWRITEBYTECODE, which would recompile medtrack on every run).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         if args.now:
             env["MEDTRACK_NOW"] = args.now
         base, _, base_peak = measure([sys.executable, "-c", "import typer"], env, args.runs)

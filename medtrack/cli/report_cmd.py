@@ -1,0 +1,176 @@
+"""`medtrack report`: the visit report, on the terminal or as Markdown, HTML or PDF.
+
+Only the window's records are read; fpdf is imported only for `--format pdf`, and no
+format but the terminal one touches rich (and that one prints plain text).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from medtrack.cli import common
+from medtrack.errors import BadTime, BadValue, MedtrackError, UsageError
+
+if TYPE_CHECKING:
+    from medtrack.core.report import VisitReport
+
+app = typer.Typer(add_completion=False)
+
+FORMATS = ("terminal", "md", "html", "pdf")
+_FORMAT_ALIASES = {"text": "terminal", "markdown": "md", "htm": "html"}
+# "Up to now" includes a dose recorded this very second (windows are half-open), as in summary.
+_MOMENT = timedelta(seconds=1)
+
+
+def load_report(
+    since: str | None = None, until: str | None = None, audience: str = "prescriber"
+) -> VisitReport:
+    """Read the window's records from the current database and build the report once."""
+    from medtrack import __version__
+    from medtrack.cli.doses import setting_number
+    from medtrack.core.adherence import summarize
+    from medtrack.core.report import AUDIENCES, build_report, default_window
+    from medtrack.core.timeparse import parse_day_bound
+    from medtrack.store import doses, health, repo
+
+    if audience not in AUDIENCES:
+        raise BadValue(f"--for takes one of: {', '.join(AUDIENCES)}")
+    if until and not since:
+        raise UsageError("--until needs --since")
+    with common.unit_of_work() as conn:
+        zones = common.zones(conn)
+        now = common.now()
+        local_now = now.astimezone(zones.zone_at(now))
+        if since:
+            start = parse_day_bound(since, local_now, end=False)
+            end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
+        else:
+            last = health.last_past_visit(conn, now)
+            start, _ = default_window(now=now, zones=zones, last_visit=last.at if last else None)
+            end = now + _MOMENT
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if start >= end:
+            raise BadTime("the period is empty: --since must come before --until (and now)")
+        if start > now:
+            raise BadTime("the period starts in the future; nothing has been recorded yet")
+        window = timedelta(minutes=setting_number(conn, "on_time_window"))
+        holiday_days = setting_number(conn, "drug_holiday_days")
+        meds = repo.load_medications(conn)
+        records = doses.doses_between(conn, start, end, [m.id for m in meds if m.id])
+        symptoms = health.symptoms(conn, since=start)
+        side_effects = health.side_effects(conn)
+        measurements = health.measurements(conn, since=start)
+        checkins = health.checkins(conn, since=start)
+        questions = health.notes(conn, open_only=True)
+        next_visit = health.next_visit(conn, now)
+        name = repo.get_setting(conn, "name")
+    summary = summarize(
+        meds,
+        records,
+        start=start,
+        end=end,
+        now=now,
+        zones=zones,
+        on_time_window=window,
+        holiday_days=holiday_days,
+    )
+    return build_report(
+        medications=meds,
+        summary=summary,
+        symptoms=symptoms,
+        side_effects=side_effects,
+        measurements=measurements,
+        checkins=checkins,
+        notes=questions,
+        next_visit=next_visit,
+        start=start,
+        end=end,
+        now=now,
+        zones=zones,
+        name=name,
+        audience=audience,
+        version=__version__,
+    )
+
+
+def render(report: VisitReport, fmt: str) -> str | bytes:
+    if fmt == "pdf":
+        from medtrack.render.report_pdf import render_pdf
+
+        return render_pdf(report)
+    if fmt == "html":
+        from medtrack.render.report_html import render_html
+
+        return render_html(report)
+    from medtrack.render.report_md import render_markdown, render_text
+
+    return render_markdown(report) if fmt == "md" else render_text(report)
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a report file readable by its owner only (0600), replacing any old one."""
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            # An existing file keeps its old mode through O_TRUNC: health data is 0600.
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(content)
+    except OSError as exc:
+        raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from exc
+
+
+def _format(text: str) -> str:
+    fmt = _FORMAT_ALIASES.get(text.strip().lower(), text.strip().lower())
+    if fmt not in FORMATS:
+        raise BadValue(f"--format takes one of: {', '.join(FORMATS)}")
+    return fmt
+
+
+@app.command("report")
+def report(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Start: a day or a moment (default: the last past visit)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="End; a day given here is included whole (default: now)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="terminal, md, html or pdf.")
+    ] = "terminal",
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="File to write (pdf default: visit-report-DATE.pdf)."),
+    ] = None,
+    audience: Annotated[
+        str,
+        typer.Option("--for", help="prescriber, or therapist (symptoms and barriers first)."),
+    ] = "prescriber",
+) -> None:
+    """Print or write the visit report: medications, changes, adherence, side effects, trends.
+
+    The period runs from the last past visit (or the last 30 days) to now. Markdown and
+    HTML go to standard output unless -o is given; files are written readable by you only.
+
+    Example: medtrack report --since 2026-10-01 --until 2026-10-31 --format pdf -o visit.pdf
+    """
+    fmt = _format(fmt)
+    visit_report = load_report(since, until, audience.strip().lower())
+    if fmt == "pdf" and output is None:
+        output = f"visit-report-{visit_report.header.period_end.isoformat()}.pdf"
+    content = render(visit_report, fmt)
+    if output is None or output == "-":
+        if isinstance(content, bytes):
+            raise UsageError("a PDF can't go to standard output; give -o FILE")
+        typer.echo(content, nl=False)
+        return
+    path = Path(output).expanduser()
+    write_private(path, content)
+    common.say(f"Wrote {path} ({fmt}, {visit_report.header.period_text}).")

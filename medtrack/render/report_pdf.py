@@ -1,0 +1,368 @@
+"""The visit report as a PDF drawn with fpdf2: real (searchable) text, vector charts, an
+embedded TrueType font where one can be found, one A4 page for a typical month.
+
+fpdf is imported only inside `render_pdf`, so no other command pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from medtrack.core.report import STRIP_LEGEND, VisitReport
+from medtrack.render.charts import (
+    BAND_COLORS,
+    LINE_COLOR,
+    STRIP_COLORS,
+    band_rects,
+    line_points,
+    score_y,
+    value_range,
+)
+from medtrack.render.report_md import (
+    SectionTable,
+    adherence_note,
+    as_needed_table,
+    header_lines,
+    report_title,
+    section_table,
+)
+
+FAMILY = "medtrack-sans"
+# Where to look for a Unicode TrueType font to embed, first found wins: a copy shipped
+# inside the package, then Debian's DejaVu. Without one the PDF falls back to the
+# standard Helvetica, which viewers supply themselves (not embedded, Latin-1 only).
+FONT_CANDIDATES = (
+    (
+        Path(__file__).parent / "fonts" / "DejaVuSans.ttf",
+        Path(__file__).parent / "fonts" / "DejaVuSans-Bold.ttf",
+    ),
+    (
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+        Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    ),
+)
+_LATIN1_FALLBACKS = {"→": "->", "–": "-", "—": "-", "…": "...", "’": "'", "“": '"', "”": '"'}
+
+MARGIN = 12.0
+FONT_SIZE = 7.5
+LINE_H = 3.3
+HEAD_SIZE = 9.5
+STRIP_W = 46.0
+NUMBER_GAP = 2.0
+CHART_W = 38.0
+CHART_H = 5.0
+
+
+def find_font() -> tuple[Path, Path] | None:
+    for regular, bold in FONT_CANDIDATES:
+        if regular.is_file() and bold.is_file():
+            return regular, bold
+    return None
+
+
+class _Writer:
+    """Draws the report on an fpdf document, keeping track of the font in use."""
+
+    def __init__(self, pdf: Any, unicode: bool) -> None:
+        self.pdf = pdf
+        self.family = FAMILY if unicode else "helvetica"
+        self.unicode = unicode
+        self.width = pdf.w - 2 * MARGIN
+
+    def text(self, value: str) -> str:
+        if self.unicode:
+            return value
+        for char, plain in _LATIN1_FALLBACKS.items():
+            value = value.replace(char, plain)
+        return value.encode("latin-1", "replace").decode("latin-1")
+
+    def font(self, size: float = FONT_SIZE, bold: bool = False) -> None:
+        self.pdf.set_font(self.family, "B" if bold else "", size)
+
+    def color(self, rgb: tuple[int, int, int] = (17, 17, 17)) -> None:
+        self.pdf.set_text_color(*rgb)
+
+    def heading(self, title: str) -> None:
+        self.ensure(12)
+        pdf = self.pdf
+        pdf.ln(1.6)
+        self.font(HEAD_SIZE, bold=True)
+        pdf.cell(self.width, 4.6, self.text(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_draw_color(150, 150, 150)
+        pdf.set_line_width(0.2)
+        pdf.line(MARGIN, pdf.get_y(), MARGIN + self.width, pdf.get_y())
+        pdf.ln(0.8)
+
+    def paragraph(
+        self, value: str, size: float = FONT_SIZE, bold: bool = False, grey: bool = False
+    ) -> None:
+        self.font(size, bold)
+        self.color((85, 85, 85) if grey else (17, 17, 17))
+        self.pdf.multi_cell(
+            self.width, size * 0.44, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT"
+        )
+        self.color()
+
+    def ensure(self, height: float) -> None:
+        if self.pdf.will_page_break(height):
+            self.pdf.add_page()
+
+    def table(
+        self,
+        table: SectionTable,
+        widths: Sequence[float],
+        numeric: Sequence[int] = (),
+        chart: tuple[str, float, Callable[[int, float, float], None]] | None = None,
+    ) -> None:
+        """Rows of wrapped text cells; `chart` adds a last column drawn by a callback
+        given the row index and the cell's top-left corner."""
+        pdf = self.pdf
+        columns = list(table.columns) + ([chart[0]] if chart else [])
+        all_widths = list(widths) + ([chart[1]] if chart else [])
+        scale = self.width / sum(all_widths)
+        all_widths = [w * scale for w in all_widths]
+        rows = [list(r) + ([""] if chart else []) for r in table.rows]
+
+        def line_count(text: str, width: float) -> int:
+            lines = pdf.multi_cell(width, LINE_H, self.text(text), dry_run=True, output="LINES")
+            return max(len(lines), 1)
+
+        def draw(cells: Sequence[str], bold: bool, index: int | None) -> None:
+            self.font(FONT_SIZE - (0.5 if bold else 0), bold)
+            self.color((68, 68, 68) if bold else (17, 17, 17))
+            height = max(
+                line_count(c, w - (NUMBER_GAP if i in numeric else 0))
+                for i, (c, w) in enumerate(zip(cells, all_widths, strict=True))
+            )
+            row_h = max(height * LINE_H, CHART_H + 1 if chart and index is not None else 0)
+            self.ensure(row_h + 0.5)
+            top = pdf.get_y()
+            x = MARGIN
+            for col, (cell, width) in enumerate(zip(cells, all_widths, strict=True)):
+                pdf.set_xy(x, top)
+                if col in numeric:
+                    # Right-aligned figures keep a gap before the next, left-aligned column.
+                    pdf.multi_cell(width - NUMBER_GAP, LINE_H, self.text(cell), align="R")
+                else:
+                    pdf.multi_cell(width, LINE_H, self.text(cell), align="L")
+                if chart and index is not None and col == len(cells) - 1:
+                    chart[2](index, x + 0.5, top + 0.4)
+                x += width
+            pdf.set_draw_color(220, 220, 220)
+            pdf.set_line_width(0.15)
+            pdf.line(MARGIN, top + row_h + 0.2, MARGIN + self.width, top + row_h + 0.2)
+            pdf.set_xy(MARGIN, top + row_h + 0.4)
+
+        # Keep the column names with the first row: never a header alone at a page's foot.
+        self.font(FONT_SIZE)
+        first = rows[0] if rows else columns
+        first_h = max(line_count(c, w) for c, w in zip(first, all_widths, strict=True))
+        self.ensure(2 * LINE_H + max(first_h * LINE_H, CHART_H + 1 if chart else 0) + 1)
+        draw(columns, True, None)
+        for index, row in enumerate(rows):
+            draw(row, False, index)
+        self.color()
+
+
+def _strip(pdf: Any, states: Sequence[str], x: float, y: float, width: float) -> None:
+    if not states:
+        return
+    cell = width / len(states)
+    for i, state in enumerate(states):
+        pdf.set_fill_color(*STRIP_COLORS[state])
+        pdf.rect(x + i * cell, y, max(cell - 0.25, 0.15), 2.6, style="F")
+
+
+def _line_chart(
+    pdf: Any,
+    points: Sequence[tuple[date, float]],
+    first: date,
+    last: date,
+    box: tuple[float, float, float, float],
+    low: float,
+    high: float,
+) -> None:
+    pdf.set_fill_color(244, 244, 244)
+    pdf.rect(*box, style="F")
+    inner = (box[0] + 0.8, box[1] + 0.8, box[2] - 1.6, box[3] - 1.6)
+    placed = line_points(points, first, last, inner, low, high)
+    _draw_line(pdf, placed)
+
+
+def _draw_line(pdf: Any, placed: Sequence[tuple[float, float]]) -> None:
+    pdf.set_draw_color(*LINE_COLOR)
+    pdf.set_fill_color(*LINE_COLOR)
+    pdf.set_line_width(0.25)
+    if len(placed) > 1:
+        pdf.polyline(list(placed))
+    for x, y in placed:
+        pdf.circle(x, y, 0.35, style="F")
+
+
+def render_pdf(report: VisitReport) -> bytes:
+    """The report as PDF bytes."""
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_margins(MARGIN, MARGIN, MARGIN)
+    pdf.set_auto_page_break(True, margin=MARGIN)
+    pdf.set_creation_date(report.header.generated_at)
+    title = report_title(report)
+    pdf.set_title(f"{title}, {report.header.period_text}")
+    pdf.set_creator(f"medtrack {report.header.version}")
+    pdf.set_lang("en")
+    font = find_font()
+    if font is not None:
+        pdf.add_font(FAMILY, "", str(font[0]))
+        pdf.add_font(FAMILY, "B", str(font[1]))
+    pdf.add_page()
+    # Narrow cell padding: the tables are dense and every millimetre counts on one page.
+    pdf.c_margin = 0.6
+    w = _Writer(pdf, unicode=font is not None)
+
+    w.font(14, bold=True)
+    pdf.cell(w.width, 6.5, w.text(title), new_x="LMARGIN", new_y="NEXT")
+    _meta(w, header_lines(report))
+
+    first, last = report.header.period_start, report.header.period_end
+    for key in report.sections:
+        table = section_table(report, key)
+        w.heading(table.title)
+        if key == "safety":
+            if table.rows:
+                _safety_box(w, [row[0] for row in table.rows])
+            else:
+                w.paragraph(table.empty, grey=True)
+            continue
+        if not table.rows and key != "adherence":
+            w.paragraph(table.empty, grey=True)
+            continue
+        if key == "questions":
+            for text, asked in table.rows:
+                w.paragraph(f"•  {text}  (asked {asked})")
+        elif key == "medications":
+            w.table(table, (40, 14, 48, 28, 28, 17))
+        elif key == "changes":
+            w.table(table, (17, 25, 80, 55))
+        elif key == "adherence":
+            _adherence(w, report, table)
+        elif key == "side_effects":
+            w.table(table, (25, 15, 24, 17, 28, 60))
+        elif key == "symptoms":
+
+            def symptom_chart(index: int, x: float, y: float) -> None:
+                trend = report.symptoms[index]
+                low, high = value_range([v for _, v in trend.points], trend.scale_max)
+                _line_chart(pdf, trend.points, first, last, (x, y, CHART_W, CHART_H), low, high)
+
+            w.table(table, (40, 14, 15, 15, 18), (1, 2), ("Chart", CHART_W + 2, symptom_chart))
+        elif key == "scores":
+
+            def score_chart(index: int, x: float, y: float) -> None:
+                series = report.scores[index]
+                box = (x, y, CHART_W, CHART_H)
+                for bx, by, bw, bh, label in band_rects(series.bands, series.max_total, box):
+                    pdf.set_fill_color(*BAND_COLORS[label])
+                    pdf.rect(bx, by, bw, bh, style="F")
+                span = max((last - first).days, 1)
+                placed = [
+                    (
+                        x + 1 + (CHART_W - 2) * (p.on - first).days / span,
+                        score_y(p.total, series.max_total, box),
+                    )
+                    for p in series.points
+                ]
+                _draw_line(pdf, placed)
+
+            chart = ("Chart (bands shaded)", CHART_W + 2, score_chart)
+            w.table(table, (20, 17, 40, 52), (1,), chart)
+        elif key == "measurements":
+
+            def measure_chart(index: int, x: float, y: float) -> None:
+                series = report.measurements[index]
+                low, high = value_range([v for _, v in series.points], None)
+                _line_chart(pdf, series.points, first, last, (x, y, CHART_W, CHART_H), low, high)
+
+            w.table(table, (25, 12, 40, 25, 25), (1,), ("Trend", CHART_W + 2, measure_chart))
+
+    pdf.ln(2)
+    pdf.set_draw_color(150, 150, 150)
+    pdf.line(MARGIN, pdf.get_y(), MARGIN + w.width, pdf.get_y())
+    pdf.ln(0.8)
+    w.paragraph(report.footer, size=7, grey=True)
+    return bytes(pdf.output())
+
+
+def _meta(w: _Writer, lines: Sequence[tuple[str, str]]) -> None:
+    """The header's label: value pairs, two to a line, labels in bold."""
+    pdf = w.pdf
+    for start in range(0, len(lines), 2):
+        for label, value in lines[start : start + 2]:
+            w.font(8, bold=True)
+            label_text = w.text(f"{label}: ")
+            pdf.cell(pdf.get_string_width(label_text) + 0.5, 3.8, label_text)
+            w.font(8)
+            value_text = w.text(value)
+            pdf.cell(pdf.get_string_width(value_text) + 8, 3.8, value_text)
+        pdf.ln(3.8)
+
+
+def _safety_box(w: _Writer, flags: Sequence[str]) -> None:
+    pdf = w.pdf
+    w.font(8, bold=True)
+    text = "\n".join(w.text(f) for f in flags)
+    lines = pdf.multi_cell(w.width - 4, 3.6, text, dry_run=True, output="LINES")
+    height = len(lines) * 3.6 + 2.4
+    w.ensure(height)
+    top = pdf.get_y()
+    pdf.set_fill_color(255, 244, 244)
+    pdf.set_draw_color(183, 28, 28)
+    pdf.set_line_width(0.5)
+    pdf.rect(MARGIN, top, w.width, height, style="DF")
+    pdf.set_xy(MARGIN + 2, top + 1.2)
+    pdf.multi_cell(w.width - 4, 3.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(top + height + 0.6)
+
+
+def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
+    pdf = w.pdf
+    adherence = report.adherence
+    if table.rows:
+        rows = list(adherence.rows) + ([adherence.overall] if adherence.overall else [])
+
+        def strip(index: int, x: float, y: float) -> None:
+            _strip(pdf, rows[index].strip, x, y + 0.3, STRIP_W)
+
+        label = f"Calendar from {report.header.period_start.isoformat()}"
+        w.table(table, (24, 26, 15, 14, 16, 40), (1, 2, 3, 4), (label, STRIP_W + 2, strip))
+        _legend(w)
+        w.paragraph(adherence_note(report), size=6.5, grey=True)
+    else:
+        w.paragraph(table.empty, grey=True)
+    prn = as_needed_table(report)
+    if prn.rows:
+        pdf.ln(0.8)
+        w.paragraph(prn.title, size=FONT_SIZE, bold=True)
+        saved = w.width
+        w.width = 110.0
+        w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4))
+        w.width = saved
+
+
+def _legend(w: _Writer) -> None:
+    pdf = w.pdf
+    w.font(6.5)
+    w.color((85, 85, 85))
+    x, y = MARGIN, pdf.get_y() + 0.6
+    for state, label in STRIP_LEGEND:
+        pdf.set_fill_color(*STRIP_COLORS[state])
+        pdf.rect(x, y + 0.4, 2.2, 2.2, style="F")
+        pdf.set_xy(x + 2.8, y)
+        text = w.text(label)
+        pdf.cell(pdf.get_string_width(text) + 1, 3, text)
+        x += 2.8 + pdf.get_string_width(text) + 5
+    pdf.set_xy(MARGIN, y + 3.2)
+    w.color()
