@@ -432,7 +432,9 @@ def today(as_json: AsJson = False) -> None:
         start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
         end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
-        meds = repo.load_medications(conn, include_stopped=False)
+        meds = repo.load_medications(
+            conn, include_stopped=False, regimens_since=start - _AS_NEEDED_LOOKAROUND
+        )
         ids = [m.id for m in meds if m.id is not None]
         records = doses.doses_between(conn, start - _AS_NEEDED_LOOKAROUND, end, ids)
     slots = [s for med in meds for s in medication_slots(med, start, end, zones)]

@@ -146,8 +146,11 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     warning_days = repo.get_setting(conn, "refill_warning_days")
     if warning_days:
         policy = replace(policy, refill_warning_days=int(warning_days))
-    meds = repo.load_medications(conn, include_stopped=False)
     start, end = core.window(now, policy)
+    # Regimens in force from the window on; a day before it covers regimen_at(now) uses.
+    meds = repo.load_medications(
+        conn, include_stopped=False, regimens_since=start - timedelta(days=1)
+    )
     slots = core.slots_between(meds, start, end, zones)
     answered = store.answered_slots(conn, start, end) if slots else set()
     sent = store.sent_since(conn, core.sent_log_since(now, policy))
@@ -161,6 +164,9 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     supplies = []
     if tracked:
         from medtrack.core.supply import supply_status
+
+        # Stock counts every past dose at its own regimen's size: the full history here.
+        tracked = repo.load_medications(conn, ids=[m.id for m in tracked if m.id is not None])
 
         taken = supply_store.taken_by_medication(conn, [m.id for m in tracked], until=now)
         supplies = [
