@@ -6,7 +6,6 @@ The CLI converts a `MedtrackError` into one line on stderr in exactly one place
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 EXIT_ERROR = 1
@@ -59,6 +58,8 @@ class UnknownMedication(MedtrackError):
     """A medication name that is not in this profile, with a suggestion when one is close."""
 
     def __init__(self, name: str, known: Iterable[str] = ()) -> None:
+        import difflib
+
         known = list(known)
         close = difflib.get_close_matches(name.lower(), [k.lower() for k in known], n=1, cutoff=0.6)
         message = f"no medication called '{name}'"

@@ -3,7 +3,6 @@ and how to print. Kept light: no rich, no sqlite_utils at import time."""
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import sys
@@ -122,6 +121,8 @@ def local_now(conn: sqlite3.Connection) -> datetime:
 
 
 def emit_json(value: Any) -> None:
+    import json
+
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
