@@ -269,8 +269,9 @@ def _record_takes(
             )
         if outcome.questions:
             # Roll back whatever this pass wrote: the person answers first, then all or nothing.
-            conn.execute("ROLLBACK")
-            conn.execute("BEGIN")
+            from medtrack.store.db import discard_writes
+
+            discard_writes(conn)
     return outcome
 
 

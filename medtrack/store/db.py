@@ -208,3 +208,10 @@ def active_names_read_only(path: Path) -> list[str]:
     finally:
         conn.close()
     return [row[0] for row in rows]
+
+
+def discard_writes(conn: sqlite3.Connection) -> None:
+    """Drop everything this unit of work wrote so far and go on in a fresh transaction
+    (`take` asks its questions first and then records all or nothing)."""
+    conn.execute("ROLLBACK")
+    conn.execute("BEGIN")
