@@ -21,6 +21,15 @@ MedName = Annotated[
     typer.Argument(help="Medication name (any case).", autocompletion=common.complete_medication),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MaxPerDay = Annotated[
+    int | None, typer.Option("--max-per-day", help="As needed: at most this many a day.")
+]
+MinInterval = Annotated[
+    str | None, typer.Option("--min-interval", help="As needed: at least this apart, e.g. 6h.")
+]
+PerDose = Annotated[
+    float | None, typer.Option("--per-dose", help="Units (tablets) taken per dose, for stock.")
+]
 
 
 def _clean_name(name: str) -> str:
@@ -86,15 +95,9 @@ def med_add(
         str | None,
         typer.Option("--start", help="First day (default today); future dates plan ahead."),
     ] = None,
-    max_per_day: Annotated[
-        int | None, typer.Option("--max-per-day", help="As needed: at most this many a day.")
-    ] = None,
-    min_interval: Annotated[
-        str | None, typer.Option("--min-interval", help="As needed: at least this apart, e.g. 6h.")
-    ] = None,
-    per_dose: Annotated[
-        float | None, typer.Option("--per-dose", help="Units (tablets) taken per dose, for stock.")
-    ] = None,
+    max_per_day: MaxPerDay = None,
+    min_interval: MinInterval = None,
+    per_dose: PerDose = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Anything worth keeping.")] = None,
     supply: Annotated[
         float | None,
@@ -334,9 +337,9 @@ def med_change(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why, e.g. titration step 2.")
     ] = None,
-    max_per_day: Annotated[int | None, typer.Option("--max-per-day")] = None,
-    min_interval: Annotated[str | None, typer.Option("--min-interval")] = None,
-    per_dose: Annotated[float | None, typer.Option("--per-dose")] = None,
+    max_per_day: MaxPerDay = None,
+    min_interval: MinInterval = None,
+    per_dose: PerDose = None,
 ) -> None:
     """Change dose or schedule from a moment on; the old regimen is kept in history.
 
