@@ -190,3 +190,37 @@ def test_an_empty_record_is_a_valid_bundle_with_the_patient_only():
 
     Bundle.model_validate(bundle)
     assert [e["resource"]["resourceType"] for e in bundle["entry"]] == ["Patient"]
+
+
+def test_streamed_bundle_is_the_whole_bundle_text():
+    # Issue 9: the Bundle is written one entry at a time; the bytes are json.dumps(indent=2).
+    from datetime import UTC, datetime
+
+    from medtrack.render.fhir import bundle, bundle_json_chunks
+
+    tables = {
+        "settings": [{"key": "name", "value": "Ana"}],
+        "zone_changes": [{"recorded_at": "2026-01-01T00:00:00Z"}],
+        "medications": [{"id": 1, "name": "sertraline", "created_at": "2026-01-01T00:00:00Z"}],
+        "doses": [
+            {
+                "id": n,
+                "medication_id": 1,
+                "status": s,
+                "taken_at": "2026-11-22T07:00:00Z",
+                "zone": "Europe/Berlin",
+                "amount": 50.0,
+                "unit": "mg",
+                "note": 'ü "q"\n',
+            }
+            for n, s in ((1, "taken"), (2, "skipped"))
+        ],
+    }
+    at = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
+    whole = json.dumps(
+        bundle(tables, exported_at=at, medtrack_version="0.1.0"), indent=2, ensure_ascii=False
+    )
+    lazy = {**tables, "doses": iter(tables["doses"])}
+    streamed = "".join(bundle_json_chunks(lazy, exported_at=at, medtrack_version="0.1.0"))
+    assert streamed == whole + "\n"
+    assert len(json.loads(streamed)["entry"]) == 4

@@ -312,3 +312,142 @@ def test_row_changes_names_exactly_the_differing_columns(before, after):
 def test_validate_document_refuses_a_non_object():
     with pytest.raises(BadValue):
         validate_document([], {}, {}, schema_version=1)
+
+
+# --- issue 9: the export is streamed, byte for byte the document json_text would write -----
+
+_scalars = st.one_of(
+    st.none(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(),
+)
+_rows = st.lists(st.dictionaries(st.text(min_size=1), _scalars, min_size=1, max_size=5), max_size=7)
+
+
+@given(
+    tables=st.dictionaries(st.text(min_size=1), _rows, max_size=4),
+    batch=st.integers(min_value=1, max_value=4),
+)
+def test_streamed_json_export_is_the_whole_document_text(tables, batch):
+    from medtrack.core.transfer import document, document_header
+    from medtrack.render.csvjson import json_document_chunks, json_text
+
+    meta = {"medtrack_version": "0.1.0", "schema_version": 1, "exported_at": "2026-11-23T13:30:00Z"}
+    whole = json_text(document(tables, **meta))
+    batched = [
+        (name, [rows[i : i + batch] for i in range(0, len(rows), batch)])
+        for name, rows in tables.items()
+    ]
+    assert "".join(json_document_chunks(document_header(**meta), batched)) == whole
+
+
+@given(rows=_rows, batch=st.integers(min_value=1, max_value=4))
+def test_streamed_csv_is_the_whole_table_text(rows, batch):
+    from medtrack.render.csvjson import csv_chunks, csv_text
+
+    columns = sorted({c for row in rows for c in row}) or ["id"]
+    batches = [rows[i : i + batch] for i in range(0, len(rows), batch)]
+    assert "".join(csv_chunks(columns, batches)) == csv_text(columns, rows)
+
+
+def test_json_export_to_a_file_equals_stdout_and_reads_back(tmp_path):
+    populate()
+    target = tmp_path / "all.json"
+    ok("export", "--format", "json", "-o", str(target))
+    assert target.read_text("utf-8") == ok("export", "--format", "json").stdout
+    assert os.stat(target).st_mode & 0o777 == 0o600
+    doc = json.loads(target.read_text("utf-8"))
+    assert doc["tables"]["doses"] and doc["format"] == FORMAT_NAME
+
+
+_json_values = st.recursive(
+    st.one_of(_scalars, st.booleans()),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(value=_json_values, level=st.integers(min_value=0, max_value=3))
+def test_indented_json_is_json_dumps_with_indent(value, level):
+    from medtrack.render.csvjson import indented_json
+
+    expected = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    assert indented_json(value, level) == expected.replace("\n", "\n" + "  " * level)
+
+
+def test_indented_json_leaves_odd_values_to_json():
+    from medtrack.render.csvjson import indented_json
+
+    assert indented_json({1: (1.5, None)}) == '{\n  "1": [\n    1.5,\n    null\n  ]\n}'
+    with pytest.raises(ValueError):
+        indented_json({"x": [float("nan")]})
+
+
+# --- issue 9: import reads the export as a stream ---------------------------------------------
+
+
+def test_import_of_a_reordered_export_reads_it_whole_and_gives_the_same_record(tmp_path):
+    # Header after the tables and children before parents: not how medtrack writes it,
+    # still a valid document; it is read whole and imported just the same.
+    populate()
+    first = export_doc()
+    tables = dict(reversed(first["tables"].items()))
+    reordered = {"tables": tables, **{k: v for k, v in first.items() if k != "tables"}}
+    path = tmp_path / "reordered.json"
+    path.write_text(json.dumps(reordered, indent=1), "utf-8")
+    other = tmp_path / "other.db"
+    ok("import", str(path), db=other)
+    assert export_doc(db=other) == first
+
+
+def test_a_row_the_database_refuses_after_the_checks_names_it_and_changes_nothing(tmp_path):
+    populate()
+    doc = export_doc()
+    twin = dict(doc["tables"]["medications"][0], id=99, name="SERTRALINE")
+    doc["tables"]["medications"].append(twin)  # names are unique in any case
+    path = tmp_path / "twin.json"
+    path.write_text(json.dumps(doc), "utf-8")
+    other = tmp_path / "other.db"
+    ok("config", "get", db=other)
+    before = dump(other)
+    result = run("import", str(path), db=other)
+    assert result.exit_code == 1
+    assert "medications row 3" in result.stderr and "UNIQUE" in result.stderr
+    assert dump(other) == before
+
+
+@given(
+    doc=st.fixed_dictionaries(
+        {"format": st.text(max_size=3), "n": st.integers()},
+        optional={"tables": st.dictionaries(st.text(max_size=4), _rows, max_size=3)},
+    ),
+    size=st.integers(min_value=1, max_value=9),
+    indent=st.sampled_from([None, 0, 2]),
+)
+def test_document_events_read_any_chunking_as_json_does(doc, size, indent):
+    from medtrack.core.transfer import document_events
+
+    text = json.dumps(doc, indent=indent, ensure_ascii=False)
+    pieces = [text[i : i + size] for i in range(0, len(text), size)]
+    rebuilt: dict = {}
+    for event in document_events(pieces, json.JSONDecoder()):
+        if event[0] == "key":
+            rebuilt[event[1]] = event[2]
+        elif event[0] == "table":
+            rebuilt.setdefault("tables", {})[event[1]] = []
+        else:
+            rebuilt["tables"][event[1]].append(event[2])
+    if doc.get("tables") == {}:
+        rebuilt.setdefault("tables", {})
+    assert rebuilt == doc
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', '{"tables": {"t": [1 2]}}', "[]", '{"a" 1}'])
+def test_document_events_refuse_what_is_not_an_object_of_lists(text):
+    from medtrack.core.transfer import Unstreamable, document_events
+
+    with pytest.raises(Unstreamable):
+        list(document_events([text], json.JSONDecoder()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,8 +26,9 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# conn, zone timeline, now -> file content (str is written as UTF-8).
-Exporter = Callable[[sqlite3.Connection, Any, datetime], "str | bytes"]
+# conn, zone timeline, now -> file content (str is written as UTF-8), whole or as pieces
+# of text produced while the transaction is open (so a decade is never all in memory).
+Exporter = Callable[[sqlite3.Connection, Any, datetime], "str | bytes | Iterable[str]"]
 
 
 def _export_ics(conn: sqlite3.Connection, zones: Any, now: datetime) -> bytes:
@@ -39,32 +40,41 @@ def _export_ics(conn: sqlite3.Connection, zones: Any, now: datetime) -> bytes:
     return calendar_ics(medications, zones, now, global_options=global_options())
 
 
-def _export_json(conn: sqlite3.Connection, zones: Any, now: datetime) -> str:
+def _export_json(conn: sqlite3.Connection, zones: Any, now: datetime) -> Iterator[str]:
     # Issue 8 (trustworthy data): every table, versioned; `medtrack import` reads it back.
+    # Issue 9: streamed table by table, the same bytes as json_text of the whole document.
     from medtrack import __version__
     from medtrack.core.timeparse import to_utc_text
-    from medtrack.core.transfer import document
-    from medtrack.render.csvjson import json_text
+    from medtrack.core.transfer import document_header
+    from medtrack.render.csvjson import json_document_chunks
     from medtrack.store.migrations import SCHEMA_VERSION
-    from medtrack.store.transfer import dump_tables
+    from medtrack.store.transfer import table_batches, table_names
 
-    doc = document(
-        dump_tables(conn),
+    header = document_header(
         medtrack_version=__version__,
         schema_version=SCHEMA_VERSION,
         exported_at=to_utc_text(now),
     )
-    return json_text(doc)
+    tables = ((name, table_batches(conn, name)) for name in table_names(conn))
+    return json_document_chunks(header, tables)
 
 
-def _export_fhir(conn: sqlite3.Connection, zones: Any, now: datetime) -> str:
+# Tables the FHIR Bundle looks up by id; the others become one resource per row, streamed.
+_FHIR_LOOKUP_TABLES = ("settings", "zone_changes", "medications", "regimens")
+
+
+def _export_fhir(conn: sqlite3.Connection, zones: Any, now: datetime) -> Iterator[str]:
     # Issue 8: a FHIR R4 Bundle (collection) built as plain dicts in render/fhir.py.
+    # Issue 9: one entry at a time, the rows read lazily from their cursors.
     from medtrack import __version__
-    from medtrack.render.csvjson import json_text
-    from medtrack.render.fhir import bundle
-    from medtrack.store.transfer import dump_tables
+    from medtrack.render.fhir import bundle_json_chunks
+    from medtrack.store.transfer import table_names, table_rows
 
-    return json_text(bundle(dump_tables(conn), exported_at=now, medtrack_version=__version__))
+    tables: dict[str, Iterable[dict[str, Any]]] = {}
+    for name in table_names(conn):
+        rows = table_rows(conn, name)
+        tables[name] = list(rows) if name in _FHIR_LOOKUP_TABLES else rows
+    return bundle_json_chunks(tables, exported_at=now, medtrack_version=__version__)
 
 
 EXPORTERS: dict[str, Exporter] = {
@@ -74,16 +84,21 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 
-def write_private(path: Path, content: bytes) -> None:
-    """Write `content` to `path` readable by its owner only (0600, health data), whole or
-    not at all: a temporary file in the same folder is renamed over the target."""
+def write_private(path: Path, content: bytes | Iterable[str]) -> None:
+    """Write `content` (bytes, or pieces of text written as UTF-8 as they come) to `path`
+    readable by its owner only (0600, health data), whole or not at all: a temporary file
+    in the same folder is renamed over the target."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DatabaseRefused(f"can't write {path}: folder {folder} does not exist")
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)  # mkstemp: 0600
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+            if isinstance(content, bytes):
+                handle.write(content)
+            else:
+                for piece in content:
+                    handle.write(piece.encode("utf-8"))
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
@@ -117,46 +132,143 @@ def export(
         raise UsageError(f"--format '{format_}' is not known; use one of {known}")
     with common.unit_of_work() as conn:
         content = exporter(conn, common.zones(conn), common.now())
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    if output is None or str(output) == "-":
-        typer.echo(data.decode("utf-8"), nl=False)
-        return
-    write_private(output, data)
+        pieces = [content] if isinstance(content, str | bytes) else content
+        if output is None or str(output) == "-":
+            for text in _joined(pieces):
+                typer.echo(text, nl=False)
+            return
+        write_private(output, content if isinstance(content, bytes) else pieces)
     common.say(f"Wrote {output} ({format_.lower()}).")
+
+
+def _joined(pieces: Iterable[str | bytes], size: int = 1 << 20) -> Iterator[str]:
+    """Pieces of text gathered into about `size` characters: one echo per entry of a
+    FHIR Bundle would cost more than making it."""
+    gathered: list[str] = []
+    length = 0
+    for piece in pieces:
+        text = piece.decode("utf-8") if isinstance(piece, bytes) else piece
+        gathered.append(text)
+        length += len(text)
+        if length >= size:
+            yield "".join(gathered)
+            gathered, length = [], 0
+    if gathered:
+        yield "".join(gathered)
 
 
 # --- issue 8, trustworthy data: csv export, import, backup, restore, check, history ------
 
 
 def _export_csv(output: Path | None) -> None:
-    from medtrack.render.csvjson import csv_files
-    from medtrack.store.transfer import dump_tables, layout, private_folder
+    from medtrack.render.csvjson import csv_chunks
+    from medtrack.store.transfer import layout, private_folder, table_batches
 
     if output is None or str(output) == "-":
         raise UsageError("--format csv writes one file per table: name a folder with -o DIR")
     with common.unit_of_work() as conn:
-        tables = dump_tables(conn)
         columns = {name: [c.name for c in cols] for name, cols in layout(conn).items()}
-    private_folder(output)
-    files = csv_files(tables, columns)
-    for name, text in files.items():
-        write_private(output / name, text.encode("utf-8"))
-    common.warn(f"Wrote {len(files)} CSV files to {output}.")
+        private_folder(output)
+        # Issue 9: each table is written as its rows are read, a batch at a time.
+        for name, names in columns.items():
+            write_private(output / f"{name}.csv", csv_chunks(names, table_batches(conn, name)))
+    common.warn(f"Wrote {len(columns)} CSV files to {output}.")
 
 
-def _read_text(path: Path) -> str:
+def _check_readable(path: Path) -> None:
     from medtrack.errors import BadValue, NotFound
 
     if not path.exists():
         raise NotFound(f"no file at {path}")
     if path.is_dir():
         raise BadValue(f"{path} is a folder; name a file")
+
+
+def _read_text(path: Path) -> str:
+    from medtrack.errors import BadValue
+
+    _check_readable(path)
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise BadValue(f"{path} is not UTF-8 text") from None
     except OSError as exc:
         raise BadValue(f"can't read {path}: {exc.strerror}") from None
+
+
+def _json_decoder(file: Path) -> Any:
+    import json
+
+    from medtrack.errors import BadValue
+
+    def _no_constants(name: str) -> Any:
+        raise BadValue(f"{file}: {name} is not a number JSON allows")
+
+    return json.JSONDecoder(parse_constant=_no_constants)
+
+
+def _read_json(file: Path) -> Any:
+    """The parsed document; the file's text is let go as soon as it is parsed (a decade of
+    history is ~60 MB of text, several times that as objects: never hold both longer)."""
+    import json
+
+    from medtrack.errors import BadValue
+
+    try:
+        return _json_decoder(file).decode(_read_text(file))
+    except json.JSONDecodeError as exc:
+        raise BadValue(f"{file} is not JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise BadValue(f"{file} is nested too deeply to be a medtrack export") from None
+
+
+def _text_pieces(file: Path) -> Iterator[str]:
+    """The file's text a megabyte at a time; anything unreadable is left to _read_text."""
+    from medtrack.core.transfer import Unstreamable
+
+    try:
+        with open(file, encoding="utf-8", newline="") as handle:
+            while piece := handle.read(1 << 20):
+                yield piece
+    except (UnicodeDecodeError, OSError):
+        raise Unstreamable from None
+
+
+def _import_into_empty(conn: sqlite3.Connection, file: Path) -> int:
+    """Issue 9: rows are checked and inserted as the file is read, so a decade of history
+    is never all in memory. Anything unexpected (a refused row, a file laid out otherwise
+    than medtrack writes it) undoes those inserts and reads the file whole instead, for
+    json's and the checks' own messages, exactly as before."""
+    from medtrack.core.transfer import (
+        Unstreamable,
+        checked_rows,
+        document_events,
+        validate_document,
+    )
+    from medtrack.errors import MedtrackError
+    from medtrack.store import transfer
+    from medtrack.store.migrations import SCHEMA_VERSION
+
+    layout, references = transfer.layout(conn), transfer.references(conn)
+    rows = checked_rows(
+        document_events(_text_pieces(file), _json_decoder(file)),
+        layout,
+        references,
+        schema_version=SCHEMA_VERSION,
+        table_order=transfer.table_names(conn),
+    )
+    conn.execute("SAVEPOINT streamed_import")
+    try:
+        count = transfer.load_rows_into_empty(conn, rows)
+    except (Unstreamable, MedtrackError):
+        conn.execute("ROLLBACK TO streamed_import")
+        conn.execute("RELEASE streamed_import")
+        tables = validate_document(
+            _read_json(file), layout, references, schema_version=SCHEMA_VERSION
+        )
+        return transfer.load_into_empty(conn, tables)
+    conn.execute("RELEASE streamed_import")
+    return count
 
 
 @app.command("import")
@@ -175,10 +287,7 @@ def data_import(
 
     Example: medtrack import all.json
     """
-    import json
-
     from medtrack.core.transfer import parse_dose_csv, validate_document
-    from medtrack.errors import BadValue
     from medtrack.store import transfer
     from medtrack.store.migrations import SCHEMA_VERSION
 
@@ -187,8 +296,8 @@ def data_import(
         raise UsageError(f"--format takes json or csv; got '{format_}'")
     if fmt == "csv" and merge:
         raise UsageError("--merge applies to a JSON export; a dose CSV always adds")
-    text = _read_text(file)
     if fmt == "csv":
+        text = _read_text(file)
         with common.unit_of_work(write=True) as conn:
             zones = common.zones(conn)
             now = common.now()
@@ -202,15 +311,13 @@ def data_import(
         )
         return
 
-    def _no_constants(name: str) -> Any:
-        raise BadValue(f"{file}: {name} is not a number JSON allows")
-
-    try:
-        doc = json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise BadValue(f"{file} is not JSON ({exc.msg}, line {exc.lineno})") from None
-    except RecursionError:
-        raise BadValue(f"{file} is nested too deeply to be a medtrack export") from None
+    if not merge:
+        _check_readable(file)
+        with common.unit_of_work(write=True) as conn:
+            count = _import_into_empty(conn, file)
+        common.say(f"Imported {count} records from {file}.")
+        return
+    doc = _read_json(file)
     with common.unit_of_work(write=True) as conn:
         tables = validate_document(
             doc,
@@ -218,13 +325,7 @@ def data_import(
             transfer.references(conn),
             schema_version=SCHEMA_VERSION,
         )
-        if not merge:
-            count = transfer.load_into_empty(conn, tables)
-        else:
-            counts = transfer.merge(conn, tables, now=common.now())
-    if not merge:
-        common.say(f"Imported {count} records from {file}.")
-        return
+        counts = transfer.merge(conn, tables, now=common.now())
     added = sum(counts.added.values())
     details = ", ".join(f"{n} {t}" for t, n in counts.added.items())
     common.say(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -58,40 +58,76 @@ _PERIOD_UNITS = {"HOURLY": "h", "DAILY": "d", "WEEKLY": "wk", "MONTHLY": "mo", "
 
 
 def bundle(
-    tables: Mapping[str, Sequence[Mapping[str, Any]]],
+    tables: Mapping[str, Iterable[Mapping[str, Any]]],
     *,
     exported_at: datetime,
     medtrack_version: str,
 ) -> dict[str, Any]:
     """The whole record as a FHIR R4 Bundle of type collection."""
+    head, entries = _bundle_parts(tables, exported_at, medtrack_version)
+    return {**head, "entry": list(entries)}
+
+
+def bundle_json_chunks(
+    tables: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    exported_at: datetime,
+    medtrack_version: str,
+) -> Iterator[str]:
+    """The Bundle as indented JSON text (the bytes of `json.dumps(bundle(...), indent=2,
+    ensure_ascii=False) + "\\n"`), one entry at a time: the dose, symptom, measurement,
+    check-in and side-effect tables may be lazy iterables, read once, never held whole."""
+    from medtrack.render.csvjson import indented_json
+
+    head, entries = _bundle_parts(tables, exported_at, medtrack_version)
+    text = json.dumps(head, indent=2, ensure_ascii=False, allow_nan=False)
+    yield text[:-2] + ',\n  "entry": ['
+    count = 0
+    for entry in entries:
+        # An entry sits two levels deep: its lines after the first gain four spaces.
+        piece = indented_json(entry, level=2)
+        yield ("\n    " if count == 0 else ",\n    ") + piece
+        count += 1
+    yield "\n  ]\n}\n" if count else "]\n}\n"
+
+
+def _bundle_parts(
+    tables: Mapping[str, Iterable[Mapping[str, Any]]],
+    exported_at: datetime,
+    medtrack_version: str,
+) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     settings = {row["key"]: row["value"] for row in tables.get("settings", [])}
-    ids = _Ids(_profile_seed(tables, settings))
-    patient = _patient(ids, settings.get("name"))
-    meds = {row["id"]: row for row in tables.get("medications", [])}
-    regimens: dict[int, list[Mapping[str, Any]]] = {}
-    for row in tables.get("regimens", []):
-        regimens.setdefault(row["medication_id"], []).append(row)
-    resources: list[dict[str, Any]] = [patient]
-    for med in meds.values():
-        resources.append(_medication_statement(ids, med, regimens.get(med["id"], [])))
-    for dose in tables.get("doses", []):
-        resources.append(_administration(ids, dose, meds.get(dose["medication_id"])))
-    for row in tables.get("symptoms", []):
-        resources.append(_symptom(ids, row))
-    for row in tables.get("measurements", []):
-        resources.append(_measurement(ids, row))
-    for row in tables.get("checkins", []):
-        resources.append(_checkin(ids, row))
-    for row in tables.get("side_effects", []):
-        resources.append(_adverse_event(ids, row, meds.get(row.get("medication_id"))))
-    return {
+    zones = list(tables.get("zone_changes", []))
+    ids = _Ids(_profile_seed(zones, settings))
+    head = {
         "resourceType": "Bundle",
         "id": ids.resource_id("bundle", exported_at.isoformat()),
         "meta": {"tag": [{"display": f"exported by medtrack {medtrack_version}"}]},
         "type": "collection",
         "timestamp": exported_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "entry": [{"fullUrl": ids.url_of(r), "resource": r} for r in resources],
     }
+    meds = {row["id"]: row for row in tables.get("medications", [])}
+    regimens: dict[int, list[Mapping[str, Any]]] = {}
+    for row in tables.get("regimens", []):
+        regimens.setdefault(row["medication_id"], []).append(row)
+
+    def resources() -> Iterator[dict[str, Any]]:
+        yield _patient(ids, settings.get("name"))
+        for med in meds.values():
+            yield _medication_statement(ids, med, regimens.get(med["id"], []))
+        for dose in tables.get("doses", []):
+            yield _administration(ids, dose, meds.get(dose["medication_id"]))
+        for row in tables.get("symptoms", []):
+            yield _symptom(ids, row)
+        for row in tables.get("measurements", []):
+            yield _measurement(ids, row)
+        for row in tables.get("checkins", []):
+            yield _checkin(ids, row)
+        for row in tables.get("side_effects", []):
+            yield _adverse_event(ids, row, meds.get(row.get("medication_id")))
+
+    entries = ({"fullUrl": ids.url_of(r), "resource": r} for r in resources())
+    return head, entries
 
 
 class _Ids:
@@ -99,9 +135,18 @@ class _Ids:
 
     def __init__(self, seed: str) -> None:
         self.namespace = uuid.uuid5(uuid.NAMESPACE_URL, f"medtrack:{seed}")
+        # The patient and each medication are referred to from every dose: hash them once.
+        self._shared: dict[tuple[str, Any], str] = {}
 
     def make(self, kind: str, key: Any) -> str:
         return f"urn:uuid:{uuid.uuid5(self.namespace, f'{kind}/{key}')}"
+
+    def shared(self, kind: str, key: Any) -> str:
+        """`make` for an id referred to many times."""
+        found = self._shared.get((kind, key))
+        if found is None:
+            found = self._shared[kind, key] = self.make(kind, key)
+        return found
 
     def resource_id(self, kind: str, key: Any) -> str:
         return self.make(kind, key).removeprefix("urn:uuid:")
@@ -111,14 +156,13 @@ class _Ids:
         return f"urn:uuid:{resource['id']}"
 
 
-def _profile_seed(tables: Mapping[str, Sequence[Mapping[str, Any]]], settings: Mapping) -> str:
-    zones = tables.get("zone_changes", [])
+def _profile_seed(zones: Sequence[Mapping[str, Any]], settings: Mapping) -> str:
     started = zones[0]["recorded_at"] if zones else ""
     return f"{settings.get('name') or ''}|{started}"
 
 
 def _ref(ids: _Ids, kind: str, key: Any) -> dict[str, str]:
-    return {"reference": ids.make(kind, key)}
+    return {"reference": ids.shared(kind, key)}
 
 
 def _patient(ids: _Ids, name: str | None) -> dict[str, Any]:

@@ -44,6 +44,23 @@ FONT_CANDIDATES = (
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
     ),
 )
+# DejaVu Sans cut down (with fontTools' pyftsubset, hinting kept) to these Unicode blocks:
+# Latin, IPA, Greek, Cyrillic, punctuation, currency, arrows, maths, shapes and symbols.
+#   pyftsubset DejaVuSans.ttf --unicodes=U+0020-007E,U+00A0-052F,U+1E00-1FFF,\
+#     U+2000-23FF,U+2500-27BF,U+FFFD --notdef-outline --output-file=DejaVuSans-Common.ttf
+# (and the same for DejaVuSans-Bold.ttf).
+COMMON_FONT = (
+    Path(__file__).parent / "fonts" / "DejaVuSans-Common.ttf",
+    Path(__file__).parent / "fonts" / "DejaVuSans-Bold-Common.ttf",
+)
+COMMON_RANGES = (
+    (0x0020, 0x007E),
+    (0x00A0, 0x052F),
+    (0x1E00, 0x1FFF),
+    (0x2000, 0x23FF),
+    (0x2500, 0x27BF),
+    (0xFFFD, 0xFFFD),
+)
 _LATIN1_FALLBACKS = {"→": "->", "–": "-", "—": "-", "…": "...", "’": "'", "“": '"', "”": '"'}
 
 MARGIN = 12.0
@@ -54,6 +71,8 @@ STRIP_W = 46.0
 NUMBER_GAP = 2.0
 CHART_W = 38.0
 CHART_H = 5.0
+# A text this much narrower than a cell surely fits on one line (rounding of widths aside).
+_FIT_SLACK = 0.05
 
 
 def find_font() -> tuple[Path, Path] | None:
@@ -71,8 +90,10 @@ class _Writer:
         self.family = FAMILY if unicode else "helvetica"
         self.unicode = unicode
         self.width = pdf.w - 2 * MARGIN
+        self.seen: set[str] = set()
 
     def text(self, value: str) -> str:
+        self.seen.update(value)
         if self.unicode:
             return value
         for char, plain in _LATIN1_FALLBACKS.items():
@@ -101,10 +122,16 @@ class _Writer:
     ) -> None:
         self.font(size, bold)
         self.color((85, 85, 85) if grey else (17, 17, 17))
-        self.pdf.multi_cell(
-            self.width, size * 0.44, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT"
-        )
+        draw = self.pdf.cell if self.fits(value, self.width) else self.pdf.multi_cell
+        draw(self.width, size * 0.44, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
         self.color()
+
+    def fits(self, value: str, width: float) -> bool:
+        """True when `value` surely fits on one line of a cell `width` wide: one width sum,
+        where multi_cell would break the text character by character (issue 9)."""
+        shown = self.text(value)
+        room = width - 2 * self.pdf.c_margin - _FIT_SLACK
+        return "\n" not in shown and self.pdf.get_string_width(shown) < room
 
     def ensure(self, height: float) -> None:
         if self.pdf.will_page_break(height):
@@ -127,27 +154,31 @@ class _Writer:
         rows = [list(r) + ([""] if chart else []) for r in table.rows]
 
         def line_count(text: str, width: float) -> int:
+            if self.fits(text, width):
+                return 1
             lines = pdf.multi_cell(width, LINE_H, self.text(text), dry_run=True, output="LINES")
             return max(len(lines), 1)
 
         def draw(cells: Sequence[str], bold: bool, index: int | None) -> None:
             self.font(FONT_SIZE - (0.5 if bold else 0), bold)
             self.color((68, 68, 68) if bold else (17, 17, 17))
-            height = max(
-                line_count(c, w - (NUMBER_GAP if i in numeric else 0))
-                for i, (c, w) in enumerate(zip(cells, all_widths, strict=True))
-            )
+            room = [w - (NUMBER_GAP if i in numeric else 0) for i, w in enumerate(all_widths)]
+            counts = [line_count(c, w) for c, w in zip(cells, room, strict=True)]
+            height = max(counts)
             row_h = max(height * LINE_H, CHART_H + 1 if chart and index is not None else 0)
             self.ensure(row_h + 0.5)
             top = pdf.get_y()
             x = MARGIN
             for col, (cell, width) in enumerate(zip(cells, all_widths, strict=True)):
                 pdf.set_xy(x, top)
-                if col in numeric:
-                    # Right-aligned figures keep a gap before the next, left-aligned column.
-                    pdf.multi_cell(width - NUMBER_GAP, LINE_H, self.text(cell), align="R")
+                # Right-aligned figures keep a gap before the next, left-aligned column.
+                align = "R" if col in numeric else "L"
+                if counts[col] == 1 and self.fits(cell, room[col]):
+                    # One line: a plain cell draws the same text without multi_cell's
+                    # character-by-character line breaking (issue 9).
+                    pdf.cell(room[col], LINE_H, self.text(cell), align=align)
                 else:
-                    pdf.multi_cell(width, LINE_H, self.text(cell), align="L")
+                    pdf.multi_cell(room[col], LINE_H, self.text(cell), align=align)
                 if chart and index is not None and col == len(cells) - 1:
                     chart[2](index, x + 0.5, top + 0.4)
                 x += width
@@ -203,7 +234,37 @@ def _draw_line(pdf: Any, placed: Sequence[tuple[float, float]]) -> None:
 
 
 def render_pdf(report: VisitReport) -> bytes:
-    """The report as PDF bytes."""
+    """The report as PDF bytes.
+
+    Drawn first with the shipped common-scripts cut of DejaVu Sans, which fpdf reads and
+    subsets in half the time of the whole font (issue 9); the widths are the same, so is
+    the page. A report using a character outside that cut is drawn again with the whole
+    font, so no text loses a glyph it would have had.
+    """
+    font = find_font()
+    common = find_common_font() if font is not None and font[0] == FONT_CANDIDATES[0][0] else None
+    if common is not None:
+        content, seen = _render(report, common)
+        if all(covered_by_common_font(char) for char in seen):
+            return content
+    return _render(report, font)[0]
+
+
+def find_common_font() -> tuple[Path, Path] | None:
+    """The shipped cut of DejaVu Sans limited to COMMON_RANGES, when present."""
+    regular, bold = COMMON_FONT
+    return (regular, bold) if regular.is_file() and bold.is_file() else None
+
+
+def covered_by_common_font(char: str) -> bool:
+    """True when the common cut holds everything the whole font has for `char` (control
+    characters are never drawn)."""
+    code = ord(char)
+    return code < 0x20 or any(low <= code <= high for low, high in COMMON_RANGES)
+
+
+def _render(report: VisitReport, font: tuple[Path, Path] | None) -> tuple[bytes, set[str]]:
+    """The PDF drawn with `font` (Helvetica when None), and every character drawn."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -214,7 +275,6 @@ def render_pdf(report: VisitReport) -> bytes:
     pdf.set_title(f"{title}, {report.header.period_text}")
     pdf.set_creator(f"medtrack {report.header.version}")
     pdf.set_lang("en")
-    font = find_font()
     if font is not None:
         pdf.add_font(FAMILY, "", str(font[0]))
         pdf.add_font(FAMILY, "B", str(font[1]))
@@ -293,7 +353,7 @@ def render_pdf(report: VisitReport) -> bytes:
     pdf.line(MARGIN, pdf.get_y(), MARGIN + w.width, pdf.get_y())
     pdf.ln(0.8)
     w.paragraph(report.footer, size=7, grey=True)
-    return bytes(pdf.output())
+    return bytes(pdf.output()), w.seen
 
 
 def _meta(w: _Writer, lines: Sequence[tuple[str, str]]) -> None:

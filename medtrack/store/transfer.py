@@ -10,7 +10,7 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,19 +91,7 @@ def table_names(conn: sqlite3.Connection) -> list[str]:
 
 def layout(conn: sqlite3.Connection) -> dict[str, tuple[Column, ...]]:
     """Each table's columns as declared."""
-    result = {}
-    for table in table_names(conn):
-        result[table] = tuple(
-            Column(
-                name=row["name"],
-                type=(row["type"] or "TEXT").upper(),
-                notnull=bool(row["notnull"]),
-                has_default=row["dflt_value"] is not None,
-                pk=bool(row["pk"]),
-            )
-            for row in _rows(conn, f"PRAGMA table_info([{table}])")
-        )
-    return result
+    return {table: layout_of(conn, table) for table in table_names(conn)}
 
 
 def references(conn: sqlite3.Connection) -> dict[str, dict[str, str]]:
@@ -134,13 +122,43 @@ def _key_column(columns: Sequence[Column]) -> str | None:
 
 def dump_tables(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table, as stored, in primary-key order."""
-    result = {}
-    for table, columns in layout(conn).items():
-        order = _key_column(columns) or "rowid"
-        result[table] = [
-            dict(row) for row in _rows(conn, f"SELECT * FROM [{table}] ORDER BY [{order}]")
-        ]
-    return result
+    return {table: list(table_rows(conn, table)) for table in table_names(conn)}
+
+
+def table_rows(
+    conn: sqlite3.Connection, table: str, batch_size: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """One table's rows as stored, in primary-key order, read lazily from the cursor."""
+    for batch in table_batches(conn, table, batch_size):
+        yield from batch
+
+
+def table_batches(
+    conn: sqlite3.Connection, table: str, batch_size: int = 1000
+) -> Iterator[list[dict[str, Any]]]:
+    """One table's rows in primary-key order, `batch_size` at a time, so a decade of
+    doses is never all in memory at once (the caller's transaction keeps them consistent)."""
+    columns = layout_of(conn, table)
+    order = _key_column(columns) or "rowid"
+    names = tuple(c.name for c in columns)
+    cursor = conn.execute(f"SELECT * FROM [{table}] ORDER BY [{order}]")
+    cursor.row_factory = None
+    while batch := cursor.fetchmany(batch_size):
+        yield [dict(zip(names, row, strict=True)) for row in batch]
+
+
+def layout_of(conn: sqlite3.Connection, table: str) -> tuple[Column, ...]:
+    """One table's columns as declared."""
+    return tuple(
+        Column(
+            name=row["name"],
+            type=(row["type"] or "TEXT").upper(),
+            notnull=bool(row["notnull"]),
+            has_default=row["dflt_value"] is not None,
+            pk=bool(row["pk"]),
+        )
+        for row in _rows(conn, f"PRAGMA table_info([{table}])")
+    )
 
 
 def is_empty(conn: sqlite3.Connection) -> bool:
@@ -170,6 +188,15 @@ def load_into_empty(conn: sqlite3.Connection, tables: Mapping[str, list[dict[str
 
     Ids are kept, so references and the history trail stay exactly as exported.
     """
+    names = table_names(conn)
+    return load_rows_into_empty(conn, ((t, row) for t in names for row in tables.get(t, [])))
+
+
+def load_rows_into_empty(
+    conn: sqlite3.Connection, rows: Iterable[tuple[str, Mapping[str, Any]]]
+) -> int:
+    """`load_into_empty` for (table, row) pairs coming one at a time, parents' tables
+    first (issue 9: a decade's export is inserted as it is read, never held whole)."""
     if not is_empty(conn):
         raise Conflict(
             "this profile already holds records; add the file's missing records with "
@@ -177,11 +204,45 @@ def load_into_empty(conn: sqlite3.Connection, tables: Mapping[str, list[dict[str
         )
     conn.execute("DELETE FROM zone_changes")
     count = 0
-    for table in table_names(conn):
-        for index, row in enumerate(tables.get(table, []), start=1):
-            _insert_checked(conn, table, row, index)
-            count += 1
+    batch: list[Mapping[str, Any]] = []
+    table, first = "", 1  # the batch's table and the number of its first row there
+    for name, row in rows:
+        if batch and (
+            name != table or len(batch) == _INSERT_BATCH or row.keys() != batch[0].keys()
+        ):
+            _insert_batch(conn, table, batch, first)
+            first = first + len(batch) if name == table else 1
+            batch = []
+        table = name
+        batch.append(row)
+        count += 1
+    if batch:
+        _insert_batch(conn, table, batch, first)
     return count
+
+
+_INSERT_BATCH = 500
+
+
+def _insert_batch(
+    conn: sqlite3.Connection, table: str, rows: Sequence[Mapping[str, Any]], first: int
+) -> None:
+    """Rows with the same columns in one executemany; on a refusal the batch is undone
+    and redone row by row, to name the row at fault."""
+    columns = ", ".join(f"[{c}]" for c in rows[0])
+    marks = ", ".join("?" * len(rows[0]))
+    sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
+    conn.execute("SAVEPOINT import_batch")
+    try:
+        conn.executemany(sql, [tuple(row.values()) for row in rows])
+    except sqlite3.IntegrityError:
+        conn.execute("ROLLBACK TO import_batch")
+        conn.execute("RELEASE import_batch")
+        for index, row in enumerate(rows, start=first):
+            _insert_checked(conn, table, row, index)
+        last = first + len(rows) - 1
+        raise BadValue(f"not a valid medtrack export: {table} rows {first}-{last}") from None
+    conn.execute("RELEASE import_batch")
 
 
 def _insert_checked(
