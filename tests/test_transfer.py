@@ -451,3 +451,29 @@ def test_document_events_refuse_what_is_not_an_object_of_lists(text):
 
     with pytest.raises(Unstreamable):
         list(document_events([text], json.JSONDecoder()))
+
+
+def test_dose_csv_import_attaches_doses_to_their_slots_like_take(tmp_path):
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00",
+       "--start", "2026-11-20")  # fmt: skip
+    path = tmp_path / "doses.csv"
+    path.write_text(
+        "medication,taken_at,status,reason,note\n"
+        "sertraline,2026-11-20 08:10,taken,,\n"  # the 08:00 slot of the 20th
+        "sertraline,2026-11-20 08:40,taken,,\n"  # that slot is answered: an extra dose
+        "sertraline,2026-11-21 08:00,skipped,forgot,\n"  # answers the 21st
+    )
+    ok("import", str(path), "--format", "csv")
+    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
+    rows = conn.execute("SELECT taken_at, scheduled_for FROM doses ORDER BY taken_at").fetchall()
+    assert rows == [
+        ("2026-11-20T07:10:00Z", "2026-11-20T07:00:00Z"),
+        ("2026-11-20T07:40:00Z", None),
+        ("2026-11-21T07:00:00Z", "2026-11-21T07:00:00Z"),
+    ]
+    summary = json.loads(
+        ok("summary", "--since", "2026-11-20", "--until", "2026-11-21", "--json").stdout
+    )
+    (sertraline,) = summary["medications"]
+    assert (sertraline["due"], sertraline["taken"], sertraline["skipped"]) == (2, 1, 1)
+    assert (sertraline["extra"], sertraline["missed"]) == (1, 0)
