@@ -11,6 +11,7 @@ import os
 import re
 import sqlite3
 import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,31 +50,48 @@ def _ensure_folder(folder: Path) -> None:
     folder.chmod(0o700)
 
 
-def _check_header(path: Path) -> None:
-    """Refuse files that are not SQLite, or are visibly truncated, before SQLite opens them."""
+def _read_header(path: Path) -> tuple[int, bytes]:
     size = path.stat().st_size
-    if size == 0:
-        return
     with path.open("rb") as handle:
-        header = handle.read(100)
-    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
-        raise DatabaseRefused(f"{path} is not a medtrack database (not SQLite); left unchanged")
+        return size, handle.read(100)
+
+
+def _short_by(size: int, header: bytes) -> int | None:
+    """The bytes the header says the file should have, when the file is shorter."""
     page_size = struct.unpack(">H", header[16:18])[0]
     page_size = 65536 if page_size == 1 else page_size
     change_counter, pages = struct.unpack(">II", header[24:32])
     valid_for = struct.unpack(">I", header[92:96])[0]
     # The in-header page count is trustworthy only when valid_for matches the counter.
     if valid_for == change_counter and pages and size < pages * page_size:
-        # A checkpoint in another process writes page 1 (with the new page count) before
-        # the pages that grow the file: while a -wal holds frames, a short file is that
-        # moment, not damage, and SQLite itself reads the missing pages from the WAL.
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists() and wal.stat().st_size > 0:
+        return pages * page_size
+    return None
+
+
+def _check_header(path: Path) -> None:
+    """Refuse files that are not SQLite, or are visibly truncated, before SQLite opens them."""
+    size, header = _read_header(path)
+    if size == 0:
+        return
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise DatabaseRefused(f"{path} is not a medtrack database (not SQLite); left unchanged")
+    # A checkpoint in another process writes page 1 (with the new page count) before the
+    # pages that grow the file, and may finish and remove its -wal a moment later: a short
+    # file is damage only when it stays short, with no other connection's -wal or -shm.
+    for attempt in range(4):
+        expected = _short_by(size, header)
+        if expected is None:
             return
-        raise DatabaseRefused(
-            f"{path} is damaged (truncated: {size} of {pages * page_size} bytes); left unchanged. "
-            "Restore a backup with 'medtrack restore'"
-        )
+        for suffix in ("-wal", "-shm"):
+            if path.with_name(path.name + suffix).exists():
+                return
+        if attempt < 3:
+            time.sleep(0.05)
+            size, header = _read_header(path)
+    raise DatabaseRefused(
+        f"{path} is damaged (truncated: {size} of {expected} bytes); left unchanged. "
+        "Restore a backup with 'medtrack restore'"
+    )
 
 
 def _pragma(conn: sqlite3.Connection, name: str) -> int:
