@@ -15,10 +15,13 @@ from medtrack.core.adherence import (
     Holiday,
     check_as_needed,
     choose_slot,
+    has_schedule_in,
     judge,
     medication_slots,
     slot_for,
     summarize,
+    summarize_as_needed,
+    summarize_medication,
 )
 from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
@@ -480,3 +483,52 @@ def test_moving_the_anchor_by_whole_periods_keeps_every_slot(schedule, start_day
     slow = expand(s, anchor=_anchor(r, ZONES), start=lo, end=hi, zones=ZONES)
     fast = expand(s, anchor=_phase_anchor(r, lo, ZONES), start=lo, end=hi, zones=ZONES)
     assert fast == slow
+
+
+@given(
+    first=st.sampled_from((*SCHEDULES, "as needed")),
+    second=st.sampled_from((*SCHEDULES, "as needed")),
+    start_hours=st.integers(-5 * 24, 10 * 24),
+    change_hours=st.one_of(st.none(), st.integers(1, 10 * 24)),
+    stop_hours=st.one_of(st.none(), st.integers(1, 16 * 24)),
+    doses=doses_strategy,
+    loose=st.lists(st.tuples(st.integers(0, WINDOW_DAYS * 24 * 60), st.booleans()), max_size=6),
+    window=st.tuples(st.integers(-3 * 24, 10 * 24), st.integers(1, 20 * 24)),
+    now_hours=st.integers(0, (WINDOW_DAYS + 10) * 24),
+)
+def test_summarize_equals_the_slot_by_slot_figures(
+    first, second, start_hours, change_hours, stop_hours, doses, loose, window, now_hours
+):
+    """`summarize` works on epoch seconds without a Slot per dose; `summarize_medication`
+    and `summarize_as_needed` judge Slot by Slot: they agree on any plan, change of plan,
+    stop, records (including extra doses and records for no slot) and window."""
+    start = WINDOW_START + timedelta(hours=start_hours)
+    regimens = [regimen("x", first, start)]
+    if change_hours is not None:
+        change = start + timedelta(hours=change_hours)
+        regimens = [
+            regimen("x", first, start, ends=change),
+            regimen("x", second, change, dose="100 mg"),
+        ]
+    stopped = None if stop_hours is None else start + timedelta(hours=stop_hours)
+    m = Medication(name="x", regimens=tuple(regimens), stopped_at=stopped)
+    log = _logged(m, doses)
+    for minutes, stray in loose:
+        at = WINDOW_START + timedelta(minutes=minutes)
+        # An extra dose, or one that names an instant no slot has.
+        log.records.append(
+            DoseRecord("x", at, "taken", scheduled_for=at if stray else None, id=999 + minutes)
+        )
+    log.records.sort(key=lambda r: (r.taken_at, r.id))
+    lo = WINDOW_START + timedelta(hours=window[0])
+    hi = lo + timedelta(hours=window[1])
+    now = WINDOW_START + timedelta(hours=now_hours)
+    result = summarize([m], log.records, start=lo, end=hi, now=now, zones=ZONES)
+    slots = medication_slots(m, lo, hi, ZONES)
+    scheduled = [
+        summarize_medication(m, slots, log.records, start=lo, end=hi, now=now, zones=ZONES)
+        for _ in range(has_schedule_in(m, lo, hi))
+    ]
+    assert list(result.medications) == scheduled
+    prn = summarize_as_needed(m, log.records, start=lo, end=hi, now=now, zones=ZONES)
+    assert list(result.as_needed) == ([prn] if prn is not None else [])

@@ -12,6 +12,7 @@ from medtrack.core.schedule import (
     ZoneTimeline,
     describe,
     expand,
+    expand_with_rrule,
     parse_schedule,
 )
 from medtrack.errors import BadSchedule
@@ -306,3 +307,46 @@ def test_no_slot_outside_regimen_or_window(
     for slot in slots:
         assert reg_start <= slot < reg_end
         assert win_start <= slot < win_end
+
+
+FAST_ZONES = [*ZONES, "America/Santiago", "Pacific/Apia", "Asia/Kolkata"]
+
+
+@given(
+    text=schedule_texts(),
+    zone=st.sampled_from(FAST_ZONES),
+    travel=st.one_of(st.none(), st.tuples(st.sampled_from(FAST_ZONES), st.integers(0, 2000))),
+    anchor_offset=st.integers(-800, 400),
+    win_offset=st.integers(-40, 800),
+    win_hours=st.integers(0, 24 * 120),
+)
+def test_fast_expansion_equals_the_rrule_path(
+    text, zone, travel, anchor_offset, win_offset, win_hours
+):
+    """Arithmetic days and per-day offsets give exactly the slots rrule + localize give,
+    across DST changes (Lord Howe's half hour, Santiago's midnight change, Samoa's skipped
+    day in 2011) and a change of zone."""
+    schedule = parse_schedule(text)
+    base = datetime(2011, 3, 1, tzinfo=UTC)
+    changes = []
+    if travel is not None:
+        changes = [ZoneChange(effective_at=base + timedelta(hours=travel[1] * 7), zone=travel[0])]
+    zones = ZoneTimeline(zone, changes)
+    anchor = date(2011, 3, 1) + timedelta(days=anchor_offset)
+    start = base + timedelta(days=win_offset, minutes=37)
+    end = start + timedelta(hours=win_hours)
+    kwargs = {"anchor": anchor, "start": start, "end": end, "zones": zones}
+    assert expand(schedule, **kwargs) == expand_with_rrule(schedule, **kwargs)
+
+
+def test_fast_expansion_over_samoas_skipped_day():
+    """30 December 2011 did not exist in Apia: its walls move a day forward and meet the
+    next day's, which then keep their own slot a minute on, as rrule's path does."""
+    zones = ZoneTimeline("Pacific/Apia")
+    start = datetime(2011, 12, 27, tzinfo=UTC)
+    end = datetime(2012, 1, 3, tzinfo=UTC)
+    schedule = parse_schedule("daily 08:00,20:00")
+    kwargs = {"anchor": date(2011, 1, 1), "start": start, "end": end, "zones": zones}
+    slots = expand(schedule, **kwargs)
+    assert slots == expand_with_rrule(schedule, **kwargs)
+    assert len(slots) == len(set(slots))

@@ -61,7 +61,8 @@ def load_report(
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
         holiday_days = setting_number(conn, "drug_holiday_days")
         meds = repo.load_medications(conn)
-        records = doses.doses_between(conn, start, end, [m.id for m in meds if m.id])
+        pairs = [(m.id, m.name) for m in meds if m.id is not None]
+        records = doses.dose_rows(conn, start, end, pairs)
         symptoms = health.symptoms(conn, since=start)
         side_effects = health.side_effects(conn)
         measurements = health.measurements(conn, since=start)

@@ -76,8 +76,8 @@ def summary(
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
         holiday_days = setting_number(conn, "drug_holiday_days")
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
-        ids = [m.id for m in meds if m.id is not None]
-        records = doses.doses_between(conn, start, end, ids)
+        pairs = [(m.id, m.name) for m in meds if m.id is not None]
+        records = doses.dose_rows(conn, start, end, pairs)
     result = summarize(
         meds,
         records,

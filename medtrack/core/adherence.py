@@ -45,12 +45,17 @@ throughout (DESIGN.md "Dose slots and adherence"):
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import compress, pairwise, repeat
+from operator import eq, is_, sub
 
 from medtrack.core.models import Medication, Regimen
-from medtrack.core.schedule import ZoneTimeline, expand
+from medtrack.core.schedule import ZoneTimeline, day_offset, expand_columns
 
 ACCEPT_BEFORE = timedelta(hours=3)
 DEFAULT_ON_TIME_WINDOW = timedelta(minutes=60)
@@ -96,6 +101,47 @@ class DoseRecord:
 
 
 @dataclass(frozen=True)
+class DoseColumns:
+    """One medication's records in (taken_at, id) order, column by column: the slot each
+    answers and when it was taken as POSIX seconds (`scheduled` None for an as-needed or
+    extra dose), its status, and its skip reason (None or "" when there is none)."""
+
+    scheduled: list[float | None]
+    taken: list[float]
+    status: list[str]
+    reason: list[str | None]
+
+
+@dataclass(frozen=True)
+class DoseRows:
+    """A window's dose records in the compact form `summarize` reads, per medication name.
+
+    `store.doses.dose_rows` builds it in SQL without a DoseRecord (or a tuple) per record;
+    `from_records` builds the same from DoseRecords.
+    """
+
+    by_medication: dict[str, DoseColumns]
+
+    @classmethod
+    def from_records(cls, records: Iterable[DoseRecord]) -> DoseRows:
+        grouped: dict[str, DoseColumns] = {}
+        for r in records:
+            columns = grouped.get(r.medication)
+            if columns is None:
+                columns = grouped[r.medication] = DoseColumns([], [], [], [])
+            columns.scheduled.append(
+                None if r.scheduled_for is None else r.scheduled_for.timestamp()
+            )
+            columns.taken.append(r.taken_at.timestamp())
+            columns.status.append(r.status)
+            columns.reason.append(r.skip_reason)
+        return cls(grouped)
+
+
+_NO_DOSES = DoseColumns([], [], [], [])
+
+
+@dataclass(frozen=True)
 class JudgedSlot:
     """A slot with its status: taken, skipped, missed, pending (due now) or later."""
 
@@ -125,22 +171,27 @@ class DayStat:
     @property
     def cell(self) -> str:
         """For the calendar strip: all, partly, none, skipped, pending or unscheduled."""
-        if self.due == 0:
-            return "unscheduled"
-        if self.taken == self.due:
-            return "all"
-        if self.taken > 0:
-            return "partly"
-        if self.pending == self.due:
-            return "pending"
-        if self.skipped > 0 and self.missed == 0:
-            return "skipped"
-        return "none"
+        return day_cell(self.due, self.taken, self.skipped, self.missed, self.pending)
 
     @property
     def adherence(self) -> float | None:
         settled = self.due - self.pending
         return None if settled <= 0 else 100.0 * self.taken / settled
+
+
+def day_cell(due: int, taken: int, skipped: int, missed: int, pending: int) -> str:
+    """`DayStat.cell` from the counts alone (a week of the report's strip is judged so)."""
+    if due == 0:
+        return "unscheduled"
+    if taken == due:
+        return "all"
+    if taken > 0:
+        return "partly"
+    if pending == due:
+        return "pending"
+    if skipped > 0 and missed == 0:
+        return "skipped"
+    return "none"
 
 
 @dataclass(frozen=True)
@@ -290,12 +341,12 @@ def _regimen_end(med: Medication, regimen: Regimen) -> datetime | None:
     return min(ends) if ends else None
 
 
-def raw_slots(
+def _raw_epochs(
     med: Medication, start: datetime, end: datetime, zones: ZoneTimeline
-) -> list[tuple[datetime, Regimen]]:
-    """Slot instants in [start, end) with the regimen each falls under, in order."""
-    found: dict[datetime, Regimen] = {}
-    for regimen in med.regimens:
+) -> tuple[list[int], list[int], list[Regimen]]:
+    """`raw_slots` as parallel lists: epoch seconds, local day ordinals, regimens."""
+    parts = []
+    for order, regimen in enumerate(med.regimens):
         if regimen.schedule.as_needed:
             continue
         lo = max(start, regimen.starts_at)
@@ -303,16 +354,44 @@ def raw_slots(
         hi = end if stop is None else min(end, stop)
         if lo >= hi:
             continue
-        for instant in expand(
+        found = expand_columns(
             regimen.schedule,
             anchor=_phase_anchor(regimen, lo, zones),
             start=lo,
             end=hi,
             zones=zones,
-        ):
-            # Regimens do not overlap; should two ever claim one instant, the first wins.
-            found.setdefault(instant, regimen)
-    return sorted(found.items(), key=lambda item: item[0])
+        )
+        parts.append((lo, hi, order, regimen, found))
+    parts.sort(key=lambda part: (part[0], part[2]))
+    ats: list[int] = []
+    days: list[int] = []
+    regimens: list[Regimen] = []
+    if all(later[0] >= earlier[1] for earlier, later in pairwise(parts)):
+        # Regimens follow one another (the usual case): their slots are already in order.
+        for _lo, _hi, _order, regimen, (found_ats, found_days) in parts:
+            ats += found_ats
+            days += found_days
+            regimens += [regimen] * len(found_ats)
+        return ats, days, regimens
+    # Regimens do not overlap; should two ever claim one instant, the first listed wins.
+    merged: dict[int, tuple[int, Regimen]] = {}
+    for _lo, _hi, _order, regimen, (found_ats, found_days) in sorted(parts, key=lambda p: p[2]):
+        for at, day in zip(found_ats, found_days, strict=True):
+            merged.setdefault(at, (day, regimen))
+    for at in sorted(merged):
+        day, regimen = merged[at]
+        ats.append(at)
+        days.append(day)
+        regimens.append(regimen)
+    return ats, days, regimens
+
+
+def raw_slots(
+    med: Medication, start: datetime, end: datetime, zones: ZoneTimeline
+) -> list[tuple[datetime, Regimen]]:
+    """Slot instants in [start, end) with the regimen each falls under, in order."""
+    ats, _days, regimens = _raw_epochs(med, start, end, zones)
+    return [(datetime.fromtimestamp(at, UTC), r) for at, r in zip(ats, regimens, strict=True)]
 
 
 def _first_start(med: Medication) -> datetime | None:
@@ -526,6 +605,9 @@ def summarize_medication(
 ) -> MedicationSummary:
     """Figures for the scheduled doses of `med` over [start, end) as seen at `now`.
 
+    Judged Slot by Slot from `medication_slots`: the plain statement of the definitions,
+    which `summarize` (on epoch seconds, for windows of years) is tested to agree with.
+
     `records` may hold other medications' records too (they are filtered out), unless
     `by_medication` is False, which promises they are this medication's only.
     """
@@ -631,7 +713,10 @@ def summarize_as_needed(
     now: datetime,
     zones: ZoneTimeline,
 ) -> AsNeededSummary | None:
-    """As-needed use over [start, end): None when no as-needed regimen touches the window."""
+    """As-needed use over [start, end): None when no as-needed regimen touches the window.
+
+    The plain form over DoseRecords; `summarize` computes the same from DoseRows.
+    """
     regimens = [
         r
         for r in med.regimens
@@ -676,9 +761,309 @@ def has_schedule_in(med: Medication, start: datetime, end: datetime) -> bool:
     return False
 
 
+def _local_day_of(epoch: float, zones: ZoneTimeline) -> date:
+    return _local_day(datetime.fromtimestamp(epoch, UTC), zones)
+
+
+class _Clock:
+    """The regimen in force and the local day of many instants in time order, each found
+    from the last one's where it still holds (a decade of as-needed doses is thousands of
+    look-ups); anything unusual (overlapping regimens, a day near a DST change or a trip)
+    goes the plain way, so the answers are exactly `regimen_at` and `_local_day`."""
+
+    def __init__(self, med: Medication, zones: ZoneTimeline) -> None:
+        self.med = med
+        self.zones = zones
+        spans = sorted(
+            (
+                (
+                    r.starts_at.timestamp(),
+                    math.inf if r.ends_at is None else r.ends_at.timestamp(),
+                    r,
+                )
+                for r in med.regimens
+            ),
+            key=lambda span: span[:2],
+        )
+        disjoint = all(a[1] <= b[0] for a, b in pairwise(spans))
+        self.spans = spans if disjoint else None
+        self.last: tuple[float, float, Regimen] | None = None
+        self.offsets: dict[int, int | None] = {}
+
+    def regimen(self, epoch: float) -> Regimen | None:
+        last = self.last
+        if last is not None and last[0] <= epoch < last[1]:
+            return last[2]
+        if self.spans is None:
+            return self.med.regimen_at(datetime.fromtimestamp(epoch, UTC))
+        index = bisect_right(self.spans, epoch, key=lambda span: span[0]) - 1
+        if index >= 0 and epoch < self.spans[index][1]:
+            self.last = self.spans[index]
+            return self.last[2]
+        return None
+
+    def day(self, epoch: float) -> date:
+        utc_day = int(epoch // 86400) + _EPOCH_ORDINAL
+        for ordinal in (utc_day, utc_day + 1, utc_day - 1):
+            offset = self.offsets.get(ordinal, _UNSET)
+            if offset is _UNSET:
+                offset = self.offsets[ordinal] = day_offset(self.zones, date.fromordinal(ordinal))
+            # A regular day (one offset throughout, no zone change near it) that holds the
+            # instant's wall time is its local day.
+            if offset is not None and int((epoch + offset) // 86400) + _EPOCH_ORDINAL == ordinal:
+                return date.fromordinal(ordinal)
+        return _local_day(datetime.fromtimestamp(epoch, UTC), self.zones)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_UNSET = object()
+
+
+def _scheduled_summary(
+    med: Medication,
+    doses: DoseColumns,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    zones: ZoneTimeline,
+    on_time_window: timedelta,
+    holiday_days: int,
+) -> MedicationSummary:
+    """`summarize_medication` over the window's slots of `med`, computed on epoch seconds:
+    no Slot or JudgedSlot per expected dose, windows worked out only for unanswered ones."""
+    t_start, t_end, t_now = start.timestamp(), end.timestamp(), now.timestamp()
+    window = on_time_window.total_seconds()
+    ats, slot_days, regimens = _raw_epochs(med, start, end, zones)
+    before = after = None
+    if ats:
+        first_at = datetime.fromtimestamp(ats[0], UTC)
+        last_at = datetime.fromtimestamp(ats[-1], UTC)
+        before = _slot_before(med, first_at, zones)
+        after = _slot_after(med, last_at + timedelta(seconds=1), zones)
+
+    # The first record given for a slot answers it (records are in (taken_at, id) order,
+    # and of equal keys dict() keeps the last, so feed them backwards).
+    scheduled, taken_ats, statuses = doses.scheduled, doses.taken, doses.status
+    answers = dict(zip(reversed(scheduled), range(len(scheduled) - 1, -1, -1), strict=True))
+    unscheduled = answers.pop(None, None) is not None
+    first_day = _local_day(start, zones)
+    last_day = max(_local_day(min(end, now) - timedelta(microseconds=1), zones), first_day)
+    # Per-day counts in lists indexed from the earliest day any slot or the window has
+    # (a slot answered early may fall after the last day shown): no bounds test per slot.
+    first_ordinal = first_day.toordinal()
+    n_days = (last_day - first_day).days + 1
+    base = min(first_ordinal, min(slot_days, default=first_ordinal))
+    skew = first_ordinal - base
+    size = max(skew + n_days, max(slot_days, default=base) - base + 1)
+    d_taken = [0] * size
+    d_skipped = [0] * size
+    d_missed = [0] * size
+    d_pending = [0] * size
+    # Each slot's answering record, or the mark one past the records for "none": built
+    # with map/zip/Counter, so a decade of slots costs no Python statement per slot.
+    count = len(ats)
+    unanswered = len(scheduled)
+    recs = list(map(answers.get, ats, repeat(unanswered, count)))
+    codes = list(map([*statuses, None].__getitem__, recs))
+    is_taken = list(map(eq, codes, repeat("taken", count)))
+    for day, number in Counter(compress(slot_days, is_taken)).items():
+        d_taken[day - base] += number
+    is_open = list(map(is_, codes, repeat(None, count)))
+    reasons: dict[str, int] = {}
+    missed = pending = 0
+    skipped = count - sum(is_taken) - sum(is_open)
+    if skipped:
+        for index, code in enumerate(codes):
+            if code is not None and code != "taken":
+                d_skipped[slot_days[index] - base] += 1
+                reason = doses.reason[recs[index]] or "other"
+                reasons[reason] = reasons.get(reason, 0) + 1
+    # Timing: the taken slots' delays, sorted; late and early are the two tails.
+    delays = sorted(
+        map(
+            sub,
+            compress(map([*taken_ats, 0.0].__getitem__, recs), is_taken),
+            compress(ats, is_taken),
+        )
+    )
+    late = len(delays) - bisect_right(delays, window)
+    early = bisect_left(delays, -window)
+
+    lead = ACCEPT_BEFORE.total_seconds()
+    fallback = _LAST_SLOT_FALLBACK.total_seconds()
+    for index in compress(range(count), is_open):
+        at = ats[index]
+        if at > t_now:
+            break  # later: not due yet (its window closes after it), nor are the rest
+        # Closes where the next slot opens if the plan carries on, else after its own gap.
+        regimen = regimens[index]
+        if index + 1 < count:
+            following: tuple[float, Regimen] | None = (ats[index + 1], regimens[index + 1])
+        else:
+            following = None if after is None else (after[0].timestamp(), after[1])
+        if following is not None and _continues(regimen, following[1]):
+            closes = following[0] - min(lead, (following[0] - at) / 2)
+        else:
+            if index > 0:
+                gap = at - ats[index - 1]
+            elif before is not None:
+                gap = at - before[0].timestamp()
+            else:
+                gap = fallback
+            closes = at + gap
+        if t_now >= closes:
+            missed += 1
+            d_missed[slot_days[index] - base] += 1
+        else:
+            pending += 1
+            d_pending[slot_days[index] - base] += 1
+    taken = len(delays)
+    on_time = taken - late - early
+
+    # Extra doses: taken in the window, answering no slot of it, not under an as-needed plan.
+    d_extra = [0] * size
+    extra_total = 0
+    stray = answers.keys() - set(ats)
+    clock = _Clock(med, zones)
+    candidates: Iterable[int] = ()
+    if stray or unscheduled:
+        candidates = [i for i, sched in enumerate(scheduled) if sched is None or sched in stray]
+    for i in candidates:
+        taken_at = taken_ats[i]
+        if statuses[i] != "taken" or not t_start <= taken_at < t_end:
+            continue
+        regimen = clock.regimen(taken_at)
+        if regimen is not None and regimen.schedule.as_needed:
+            continue
+        extra_total += 1
+        extra_day = clock.day(taken_at).toordinal() - first_ordinal
+        if 0 <= extra_day < n_days:
+            d_extra[skew + extra_day] += 1
+
+    days = []
+    judged_days = correct = 0
+    longest = streak = 0
+    holidays: list[Holiday] = []
+    dry_first: date | None = None
+    dry_last: date | None = None
+    dry = 0
+    last_judged_all = False
+    one = timedelta(days=1)
+    day = first_day
+    new = object.__new__
+    window_days = slice(skew, skew + n_days)
+    for t, sk, mi, pe, ex in zip(
+        d_taken[window_days],
+        d_skipped[window_days],
+        d_missed[window_days],
+        d_pending[window_days],
+        d_extra[window_days],
+        strict=True,
+    ):
+        due = t + sk + mi + pe
+        # A decade is 40k DayStats: filling __dict__ at once skips the frozen dataclass's
+        # seven object.__setattr__ calls (4x faster); the result equals DayStat(...).
+        stat = new(DayStat)
+        stat.__dict__.update(day=day, due=due, taken=t, skipped=sk, missed=mi, pending=pe, extra=ex)
+        days.append(stat)
+        if due > 0 and pe == 0:  # a judged day; other days neither break nor extend runs
+            judged_days += 1
+            all_taken = t == due
+            correct += all_taken and ex == 0
+            if all_taken:
+                streak += 1
+                if streak > longest:
+                    longest = streak
+            else:
+                streak = 0
+            last_judged_all = all_taken
+            if t == 0 and ex == 0:
+                dry_first = dry_first or day
+                dry_last = day
+                dry += 1
+            else:
+                if dry >= holiday_days and dry_first and dry_last:
+                    holidays.append(Holiday(dry_first, dry_last, dry))
+                dry_first, dry_last, dry = None, None, 0
+        day += one
+    if dry >= holiday_days and dry_first and dry_last:
+        holidays.append(Holiday(dry_first, dry_last, dry))
+
+    due_total = taken + skipped + missed + pending
+    settled = due_total - pending
+    return MedicationSummary(
+        medication=med.name,
+        due=due_total,
+        taken=taken,
+        on_time=on_time,
+        late=late,
+        early=early,
+        skipped=skipped,
+        skipped_by_reason=dict(sorted(reasons.items())),
+        missed=missed,
+        pending=pending,
+        extra=extra_total,
+        taking_adherence=_percent(taken, settled),
+        timing_adherence=_percent(on_time, settled),
+        correct_days=correct,
+        judged_days=judged_days,
+        correct_dosing=_percent(correct, judged_days),
+        holidays=tuple(holidays),
+        current_streak=streak if last_judged_all else 0,
+        longest_streak=longest,
+        days=tuple(days),
+    )
+
+
+def _as_needed_summary(
+    med: Medication,
+    doses: DoseColumns,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    zones: ZoneTimeline,
+) -> AsNeededSummary | None:
+    """`summarize_as_needed` over compact rows."""
+    regimens = [
+        r
+        for r in med.regimens
+        if r.schedule.as_needed and r.starts_at < end and (r.ends_at is None or r.ends_at > start)
+    ]
+    if not regimens:
+        return None
+    t_start, t_end = start.timestamp(), end.timestamp()
+    per_day: dict[date, int] = {}
+    above: set[date] = set()
+    clock = _Clock(med, zones)
+    for i, sched in enumerate(doses.scheduled):
+        taken_at = doses.taken[i]
+        if doses.status[i] != "taken" or sched is not None or not t_start <= taken_at < t_end:
+            continue
+        regimen = clock.regimen(taken_at)
+        if regimen is None or not regimen.schedule.as_needed:
+            continue
+        day = clock.day(taken_at)
+        per_day[day] = per_day.get(day, 0) + 1
+        if regimen.max_per_day is not None and per_day[day] > regimen.max_per_day:
+            above.add(day)
+    span = max(min(end, now) - start, timedelta(days=1))
+    uses = sum(per_day.values())
+    current = med.regimen_at(min(end, now) - timedelta(microseconds=1)) or regimens[-1]
+    return AsNeededSummary(
+        medication=med.name,
+        uses=uses,
+        per_week=round(uses / (span / timedelta(days=7)), 1),
+        days_above_max=len(above),
+        max_per_day=current.max_per_day if current.schedule.as_needed else regimens[-1].max_per_day,
+        per_day=tuple(sorted(per_day.items())),
+    )
+
+
 def summarize(
     meds: Sequence[Medication],
-    records: Sequence[DoseRecord],
+    records: Sequence[DoseRecord] | DoseRows,
     *,
     start: datetime,
     end: datetime,
@@ -687,22 +1072,21 @@ def summarize(
     on_time_window: timedelta = DEFAULT_ON_TIME_WINDOW,
     holiday_days: int = DEFAULT_HOLIDAY_DAYS,
 ) -> Summary:
-    """Per medication and overall figures over [start, end), as seen at `now`."""
+    """Per medication and overall figures over [start, end), as seen at `now`.
+
+    `records` are the window's DoseRecords, or the same as `DoseRows` (what the store
+    reads for a long window, without an object per record).
+    """
     start, end, now = start.astimezone(UTC), end.astimezone(UTC), now.astimezone(UTC)
+    rows = records if isinstance(records, DoseRows) else DoseRows.from_records(records)
     scheduled = []
     as_needed = []
-    grouped: dict[str, list[DoseRecord]] = {med.name: [] for med in meds}
-    for record in records:
-        if record.medication in grouped:
-            grouped[record.medication].append(record)
     for med in meds:
-        mine = grouped[med.name]
+        mine = rows.by_medication.get(med.name, _NO_DOSES)
         if has_schedule_in(med, start, end):
-            slots = medication_slots(med, start, end, zones)
             scheduled.append(
-                summarize_medication(
+                _scheduled_summary(
                     med,
-                    slots,
                     mine,
                     start=start,
                     end=end,
@@ -710,10 +1094,9 @@ def summarize(
                     zones=zones,
                     on_time_window=on_time_window,
                     holiday_days=holiday_days,
-                    by_medication=False,
                 )
             )
-        prn = summarize_as_needed(med, mine, start=start, end=end, now=now, zones=zones)
+        prn = _as_needed_summary(med, mine, start=start, end=end, now=now, zones=zones)
         if prn is not None:
             as_needed.append(prn)
     return Summary(

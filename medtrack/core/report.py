@@ -16,7 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from medtrack.core.adherence import AsNeededSummary, DayStat, MedicationSummary, Summary
+from medtrack.core.adherence import (
+    AsNeededSummary,
+    DayStat,
+    MedicationSummary,
+    Summary,
+    day_cell,
+)
 from medtrack.core.health import (
     CheckinEntry,
     MeasurementEntry,
@@ -611,11 +617,19 @@ def _adherence_row(
     strip_days: Sequence[date],
     cell_days: int,
 ) -> AdherenceRow:
-    by_day = {d.day: d for d in day_stats}
     strip = []
-    for first in strip_days:
-        cell = [by_day[d] for d in _days(first, cell_days) if d in by_day]
-        strip.append(_cell_state(cell))
+    origin = day_stats[0].day if day_stats else date.min
+    if day_stats and (day_stats[-1].day - origin).days == len(day_stats) - 1:
+        # One DayStat per day in order (as summarize gives them): cells are slices.
+        for first in strip_days:
+            offset = (first - origin).days
+            lo, hi = max(offset, 0), max(offset + cell_days, 0)
+            strip.append(_cell_state(day_stats[lo:hi]))
+    else:
+        by_day = {d.day: d for d in day_stats}
+        for first in strip_days:
+            cell = [by_day[d] for d in _days(first, cell_days) if d in by_day]
+            strip.append(_cell_state(cell))
     return AdherenceRow(
         medication=label,
         due=m.due - m.pending,
@@ -639,15 +653,14 @@ def _cell_state(cell: Sequence[DayStat]) -> str:
     """One strip cell: a day as `DayStat.cell` says, or a week judged the same way."""
     if len(cell) == 1:
         return _CELL_STATES[cell[0].cell]
-    merged = DayStat(
-        day=cell[0].day if cell else date.min,
-        due=sum(d.due for d in cell),
-        taken=sum(d.taken for d in cell),
-        skipped=sum(d.skipped for d in cell),
-        missed=sum(d.missed for d in cell),
-        pending=sum(d.pending for d in cell),
-    )
-    return _CELL_STATES[merged.cell]
+    due = taken = skipped = missed = pending = 0
+    for d in cell:
+        due += d.due
+        taken += d.taken
+        skipped += d.skipped
+        missed += d.missed
+        pending += d.pending
+    return _CELL_STATES[day_cell(due, taken, skipped, missed, pending)]
 
 
 def _as_needed_row(a: AsNeededSummary) -> AsNeededRow:

@@ -296,6 +296,15 @@ class ZoneTimeline:
         return localize(naive, zone)
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# A zone change this close (days) to a day makes that day's wall times go one by one.
+_CHANGE_MARGIN = 2
+# Days either side of an irregular day (DST change, travel) whose slots are checked for
+# collisions: a skipped day (Samoa, 2011) moves its walls a whole day forward.
+_GUARD_DAYS = 3
+_UNKNOWN = object()  # a day not in the offset cache yet
+
+
 def expand(
     schedule: Schedule,
     *,
@@ -309,11 +318,269 @@ def expand(
     `anchor` is the local date the rule's phase counts from (the regimen's start day),
     so ``every 2 days`` and ``every 4 weeks`` keep their rhythm.
     """
+    ats, _days = expand_columns(schedule, anchor=anchor, start=start, end=end, zones=zones)
+    return [datetime.fromtimestamp(epoch, UTC) for epoch in ats]
+
+
+def expand_columns(
+    schedule: Schedule,
+    *,
+    anchor: date,
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+) -> tuple[list[int], list[int]]:
+    """`expand` as two parallel lists: UTC epoch seconds and the ordinal of each slot's
+    local date (in the zone in force then), in order.
+
+    The same slots as `expand_with_rrule`, without a datetime per slot: plain daily,
+    every-N-days, weekly and hourly rules get their wall times by arithmetic (rrule only
+    for the rest), and a run of days whose zone and UTC offset hold from midnight to
+    midnight (no DST change, no travel near them) converts every wall time with one offset.
+    """
+    if schedule.as_needed or schedule.rrule is None or start >= end:
+        return [], []
+    # Wall-clock bounds with two days of margin either side: UTC offsets stay within 14 h.
+    lo_day = start.astimezone(UTC).date() - timedelta(days=2)
+    hi_day = end.astimezone(UTC).date() + timedelta(days=2)
+    lo_day = max(lo_day, anchor)
+    if lo_day > hi_day:
+        return [], []
+    groups = _wall_groups(schedule, anchor, lo_day, hi_day)
+    return _localize_groups(groups, start.timestamp(), end.timestamp(), zones)
+
+
+def _wall_groups(
+    schedule: Schedule, anchor: date, lo_day: date, hi_day: date
+) -> list[tuple[date, tuple[time, ...]]]:
+    """The local days in [lo_day, hi_day] with the wall times of the doses on each."""
+    assert schedule.rrule is not None
+    parts = _rule_parts(schedule.rrule)
+    freq = parts.pop("FREQ", "")
+    interval = int(parts.pop("INTERVAL", "1"))
+    times = schedule.times
+    if freq == "DAILY" and not parts:
+        skip = (lo_day - anchor).days % interval
+        first = lo_day + timedelta(days=(interval - skip) % interval)
+        count = (hi_day - first).days // interval + 1
+        step = timedelta(days=interval)
+        return [(first + step * n, times) for n in range(max(count, 0))]
+    if freq == "WEEKLY" and set(parts) == {"BYDAY"}:
+        codes = parts["BYDAY"].split(",")
+        if all(code in WEEKDAYS for code in codes):
+            weekdays = {WEEKDAYS.index(code) for code in codes}
+            # rrule counts weeks from the anchor's Monday-started week (WKST=MO).
+            monday = anchor - timedelta(days=anchor.weekday())
+            out = []
+            day = lo_day
+            one = timedelta(days=1)
+            while day <= hi_day:
+                if day.weekday() in weekdays and ((day - monday).days // 7) % interval == 0:
+                    out.append((day, times))
+                day += one
+            return out
+    if freq == "HOURLY" and not parts:
+        return _hourly_groups(datetime.combine(anchor, times[0]), interval, lo_day, hi_day)
+    return _rrule_groups(schedule, anchor, lo_day, hi_day)
+
+
+def _hourly_groups(
+    dtstart: datetime, interval: int, lo_day: date, hi_day: date
+) -> list[tuple[date, tuple[time, ...]]]:
+    """``every N hours``: rrule steps N hours of wall-clock time from the first dose, so the
+    walls are dtstart + k * N h; those in [lo_day 00:00, hi_day 00:00], grouped by day."""
+    lo, hi = datetime.combine(lo_day, time()), datetime.combine(hi_day, time())
+    if 24 % interval == 0:
+        # The hours repeat every day: the first day from the first dose on, then every day
+        # the same walls (the last day, hi_day, only up to its midnight, as rrule's `between`).
+        first = dtstart.time()
+        daily = tuple(
+            sorted(
+                time((first.hour + k * interval) % 24, first.minute, first.second)
+                for k in range(24 // interval)
+            )
+        )
+        groups: list[tuple[date, tuple[time, ...]]] = []
+        day = max(lo_day, dtstart.date())
+        one = timedelta(days=1)
+        while day < hi_day:
+            walls = daily if day != dtstart.date() else tuple(t for t in daily if t >= first)
+            groups.append((day, walls))
+            day += one
+        midnight_dose = daily[0] == time() and (day != dtstart.date() or first == time())
+        if day == hi_day and midnight_dose:
+            groups.append((day, (time(),)))
+        return groups
+    step = interval * 3600
+    seconds = (lo - dtstart).total_seconds()
+    k = max(0, -int(-seconds // step))  # the first step at or after lo
+    wall = dtstart + timedelta(seconds=k * step)
+    groups = []
+    day: date | None = None
+    walls: list[time] = []
+    delta = timedelta(seconds=step)
+    while wall <= hi:
+        if wall.date() != day:
+            if day is not None:
+                groups.append((day, tuple(walls)))
+            day, walls = wall.date(), []
+        walls.append(wall.time())
+        wall += delta
+    if day is not None:
+        groups.append((day, tuple(walls)))
+    return groups
+
+
+def _rrule_groups(
+    schedule: Schedule, anchor: date, lo_day: date, hi_day: date
+) -> list[tuple[date, tuple[time, ...]]]:
+    from dateutil.rrule import rrulestr
+
+    assert schedule.rrule is not None
+    lo, hi = datetime.combine(lo_day, time()), datetime.combine(hi_day, time())
+    if schedule.rrule.startswith("FREQ=HOURLY"):
+        dtstart = datetime.combine(anchor, schedule.times[0])
+        rule = rrulestr(schedule.rrule, dtstart=dtstart, cache=False)
+        groups: dict[date, list[time]] = {}
+        for wall in rule.between(lo, hi, inc=True):
+            groups.setdefault(wall.date(), []).append(wall.time())
+        return [(day, tuple(walls)) for day, walls in groups.items()]
+    rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()), cache=False)
+    return [(day.date(), schedule.times) for day in rule.between(lo, hi, inc=True)]
+
+
+def day_offset(zones: ZoneTimeline, day: date) -> int | None:
+    """The UTC offset (seconds) every wall time of `day` has, or None when they may differ.
+
+    A day is regular when it is not near a change of zone and both of its midnights have
+    one offset whichever fold is asked (PEP 495: a gap or fold gives two): no DST change
+    starts, ends or sits at its edges. Cached on the timeline: a decade of slots asks
+    about each day once per zone timeline.
+    """
+    cache: dict[date, int | None] = zones.__dict__.setdefault("_day_offsets", {})
+    if day in cache:
+        return cache[day]
+    offset: int | None = None
+    if not _near_change(zones, day):
+        midnight = datetime.combine(day, time(), tzinfo=UTC)
+        zone = zones.zone_at(midnight) if zones.changes else zones.default
+        here = datetime.combine(day, time(), tzinfo=zone)
+        there = here + timedelta(days=1)  # wall-clock arithmetic: the next midnight
+        first = here.utcoffset()
+        if (
+            first is not None
+            and here.replace(fold=1).utcoffset() == first
+            and there.utcoffset() == first
+            and there.replace(fold=1).utcoffset() == first
+        ):
+            offset = int(first.total_seconds())
+    cache[day] = offset
+    return offset
+
+
+def _near_change(zones: ZoneTimeline, day: date) -> bool:
+    if not zones.changes:
+        return False
+    lo = datetime.combine(day - timedelta(days=_CHANGE_MARGIN), time(), tzinfo=UTC)
+    hi = datetime.combine(day + timedelta(days=_CHANGE_MARGIN + 1), time(), tzinfo=UTC)
+    return any(lo <= effective_at <= hi for effective_at, _zone in zones.changes)
+
+
+def _localize_groups(
+    groups: Sequence[tuple[date, tuple[time, ...]]],
+    start: float,
+    end: float,
+    zones: ZoneTimeline,
+) -> tuple[list[int], list[int]]:
+    cache: dict[date, int | None] = zones.__dict__.setdefault("_day_offsets", {})
+    offsets = [cache.get(day, _UNKNOWN) for day, _walls in groups]
+    if _UNKNOWN in offsets:
+        offsets = [
+            day_offset(zones, day) if offset is _UNKNOWN else offset
+            for (day, _walls), offset in zip(groups, offsets, strict=True)
+        ]
+    irregular = [
+        day.toordinal() for (day, _w), off in zip(groups, offsets, strict=True) if off is None
+    ]
+    guarded: set[int] = set()
+    for ordinal in irregular:
+        guarded.update(range(ordinal - _GUARD_DAYS, ordinal + _GUARD_DAYS + 1))
+    ats: list[int] = []
+    days: list[int] = []
+    seen: set[int] = set()
+    count = len(groups)
+    k = 0
+    while k < count:
+        day, walls = groups[k]
+        offset = offsets[k]
+        ordinal = day.toordinal()
+        if offset is not None and ordinal not in guarded:
+            # A run of regular days with the same walls and offset: one comprehension.
+            m = k + 1
+            while (
+                m < count
+                and offsets[m] == offset
+                and groups[m][1] == walls
+                and groups[m][0].toordinal() not in guarded
+            ):
+                m += 1
+            seconds = [w.hour * 3600 + w.minute * 60 + w.second - offset for w in walls]
+            ordinals = [g[0].toordinal() for g in groups[k:m]]
+            run = [(o - _EPOCH_ORDINAL) * 86400 + x for o in ordinals for x in seconds]
+            run_days = [o for o in ordinals for _x in seconds]
+            if run and (run[0] < start or run[-1] >= end):
+                kept = [i for i, at in enumerate(run) if start <= at < end]
+                run = [run[i] for i in kept]
+                run_days = [run_days[i] for i in kept]
+            ats += run
+            days += run_days
+            k = m
+            continue
+        base = (ordinal - _EPOCH_ORDINAL) * 86400
+        for wall in walls:
+            if offset is not None:
+                epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
+            else:
+                instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
+                epoch = int(instant.timestamp())
+            # A wall time in a spring-forward gap can land on another dose's time (02:00
+            # and 03:00 both become 03:00): each intended dose keeps its own slot, a minute
+            # apart.
+            while epoch in seen:
+                epoch += 60
+            seen.add(epoch)
+            if start <= epoch < end:
+                if offset is None:
+                    at = datetime.fromtimestamp(epoch, UTC)
+                    local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
+                else:
+                    local_day = ordinal
+                ats.append(epoch)
+                days.append(local_day)
+        k += 1
+    # Regular days come out in order (only a DST change or travel can reorder instants,
+    # and those days are irregular); sort only when there was one.
+    if guarded:
+        pairs = sorted(zip(ats, days, strict=True))
+        ats = [at for at, _day in pairs]
+        days = [day for _at, day in pairs]
+    return ats, days
+
+
+def expand_with_rrule(
+    schedule: Schedule,
+    *,
+    anchor: date,
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+) -> list[datetime]:
+    """`expand` the plain way (rrule for every rule, one localize per slot): the reference
+    the fast expansion is tested against."""
     from dateutil.rrule import rrulestr
 
     if schedule.as_needed or schedule.rrule is None or start >= end:
         return []
-    # Wall-clock bounds with two days of margin either side: UTC offsets stay within 14 h.
     lo = datetime.combine(start.astimezone(UTC).date() - timedelta(days=2), time())
     hi = datetime.combine(end.astimezone(UTC).date() + timedelta(days=2), time())
     lo = max(lo, datetime.combine(anchor, time()))
@@ -334,8 +601,6 @@ def expand(
     seen: set[datetime] = set()
     for wall in walls:
         instant = zones.localize(wall).astimezone(UTC)
-        # A wall time in a spring-forward gap can land on another dose's time (02:00 and
-        # 03:00 both become 03:00): each intended dose keeps its own slot, a minute apart.
         while instant in seen:
             instant += timedelta(minutes=1)
         seen.add(instant)

@@ -1,0 +1,91 @@
+"""store.doses.dose_rows: the summary's compact read equals DoseRecords read the plain way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from medtrack.core.adherence import DoseRows
+from medtrack.store import db, doses
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+START, END = T0 + timedelta(days=2), T0 + timedelta(days=6)
+
+
+def _conn(tmp_path):
+    conn = db.connect(tmp_path / "rows.db")
+    for name in ("sertraline", "lorazepam"):
+        conn.execute(
+            "INSERT INTO medications (name, created_at) VALUES (?, ?)",
+            (name, "2026-01-01T00:00:00Z"),
+        )
+    return conn
+
+
+def _add(conn, med_id, taken, sched, status="taken", reason=None):
+    doses.add_dose(
+        conn,
+        medication_id=med_id,
+        regimen_id=None,
+        scheduled_for=sched,
+        taken_at=taken,
+        status=status,
+        amount=None,
+        unit=None,
+        skip_reason=reason,
+        zone="Europe/Berlin",
+        now=taken,
+    )
+
+
+def _both(conn):
+    meds = [(1, "sertraline"), (2, "lorazepam")]
+    fast = doses.dose_rows(conn, START, END, meds)
+    plain = DoseRows.from_records(doses.doses_between(conn, START, END, [1, 2]))
+    return fast, plain
+
+
+def test_rows_by_hand(tmp_path):
+    conn = _conn(tmp_path)
+    slot = START + timedelta(hours=8)
+    _add(conn, 1, START - timedelta(hours=1), START + timedelta(hours=1))  # early, slot inside
+    _add(conn, 1, slot, slot, "skipped", "forgot")
+    _add(conn, 1, slot, slot)  # same instant, later id: the skip stays first
+    _add(conn, 1, slot + timedelta(hours=3), None)  # an extra dose
+    _add(conn, 1, END + timedelta(hours=1), END - timedelta(hours=1))  # late, slot inside
+    _add(conn, 1, END + timedelta(days=1), END + timedelta(days=1))  # outside: left out
+    _add(conn, 2, slot, None)  # as needed
+    fast, plain = _both(conn)
+    assert fast == plain
+    columns = fast.by_medication["sertraline"]
+    assert columns.status == ["taken", "skipped", "taken", "taken", "taken"]
+    assert columns.scheduled[3] is None and columns.reason[1] == "forgot"
+    assert columns.taken[0] == (START - timedelta(hours=1)).timestamp()
+    assert fast.by_medication["lorazepam"].scheduled == [None]
+
+
+instants = st.integers(0, 8 * 24 * 4).map(lambda q: T0 + timedelta(minutes=15 * q))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([1, 2]),
+            instants,
+            st.one_of(st.none(), instants),
+            st.sampled_from(["taken", "skipped"]),
+            st.sampled_from([None, "forgot", "side-effects"]),
+        ),
+        max_size=25,
+    )
+)
+def test_rows_equal_the_plain_read(tmp_path_factory, records):
+    conn = _conn(tmp_path_factory.mktemp("rows"))
+    for med_id, taken, sched, status, reason in records:
+        _add(conn, med_id, taken, sched, status, reason if status == "skipped" else None)
+    fast, plain = _both(conn)
+    # The plain read leaves a medication with no record out; the compact one keeps it empty.
+    assert {k: v for k, v in fast.by_medication.items() if v.status} == plain.by_medication
