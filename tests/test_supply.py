@@ -310,3 +310,36 @@ def test_refill_refuses_bad_input_and_changes_nothing():
     )
     assert bad_supply.exit_code == 1
     assert dump() == before
+
+
+def test_summary_json_has_refill_based_pdc_computed_by_hand(monkeypatch):
+    """Daily sertraline, 10 tablets on 1 Nov and 10 more on 8 Nov (early: carried forward
+    to 11 Nov): 1-20 Nov covered, 20 of 30 days = 66.7%. Lorazepam (as needed) and a
+    medication with no refill recorded have no PDC."""
+    from typer.testing import CliRunner
+
+    from medtrack.cli import app
+
+    runner = CliRunner()
+
+    def ok(*args: str, now: str = "2026-11-01T07:00:00+01:00") -> str:
+        monkeypatch.setenv("MEDTRACK_NOW", now)
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == 0, (args, result.output, result.stderr)
+        return result.stdout
+
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00",
+       "--start", "2026-11-01", "--supply", "10")  # fmt: skip
+    ok("med", "add", "lorazepam", "--dose", "0.5mg", "--schedule", "as needed",
+       "--start", "2026-11-01", "--supply", "10")  # fmt: skip
+    ok("med", "add", "vitamin d", "--dose", "1000IU", "--schedule", "daily 09:00",
+       "--start", "2026-11-01")  # fmt: skip
+    ok("med", "refill", "sertraline", "--qty", "10", now="2026-11-08T12:00:00+01:00")
+    out = ok(
+        "summary", "--since", "2026-11-01", "--until", "2026-11-30", "--json",
+        now="2026-12-01T12:00:00+01:00",
+    )  # fmt: skip
+    by_name = {m["medication"]: m for m in json.loads(out)["medications"]}
+    assert by_name["sertraline"]["pdc"] == 66.7
+    assert by_name["vitamin d"]["pdc"] is None
+    assert "lorazepam" not in by_name  # as needed: reported apart, never in a percentage

@@ -47,9 +47,11 @@ def summary(
     """
     from medtrack.cli.doses import setting_number
     from medtrack.core.adherence import summarize
+    from medtrack.core.supply import medication_pdc
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.store import doses, repo
+    from medtrack.store import supply as supply_store
 
     if days is not None and (since or until):
         raise UsageError("use --days or --since/--until, not both")
@@ -78,6 +80,7 @@ def summary(
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
         pairs = [(m.id, m.name) for m in meds if m.id is not None]
         records = doses.dose_rows(conn, start, end, pairs)
+        refills = supply_store.refills_by_medication(conn, [m.id for m in meds if m.id])
     result = summarize(
         meds,
         records,
@@ -89,7 +92,16 @@ def summary(
         holiday_days=holiday_days,
     )
     if as_json:
-        common.emit_json(terminal.summary_dict(result, zones))
+        data = terminal.summary_dict(result, zones)
+        # Refill-based PDC where refills are recorded; null where supply is not tracked.
+        pdcs = {
+            m.name: medication_pdc(refills.get(m.id, []), m.regimens, start, min(end, now), zones)
+            for m in meds
+        }
+        for entry in data["medications"]:
+            value = pdcs.get(entry["medication"])
+            entry["pdc"] = None if value is None else round(100 * value, 1)
+        common.emit_json(data)
         return
     if not result.medications and not result.as_needed:
         common.say("No medication was planned in this window.")

@@ -226,3 +226,38 @@ def pdc(
         supply_end = begins + quantity / use
         covered += max(0.0, min(supply_end, hi) - max(begins, lo))
     return min(covered / (hi - lo), 1.0)
+
+
+def medication_pdc(
+    refills: Sequence[Refill],
+    regimens: Sequence[Regimen],
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+) -> float | None:
+    """PDC of one medication over [start, end) as local days, for `summary --json`.
+
+    Daily use is that of the regimen in force at the end of the window (or the last one
+    before it): PQA's PDC assumes one days-supply per fill. None where no refill is
+    recorded (supply not tracked) or the plan has no daily use (as needed).
+    """
+    if not refills:
+        return None
+    last = end - timedelta(seconds=1)
+    regimen = _regimen_at(regimens, last) or max(
+        (r for r in regimens if r.starts_at <= last), key=lambda r: r.starts_at, default=None
+    )
+    if regimen is None:
+        return None
+
+    def local_day(instant: datetime) -> date:
+        return instant.astimezone(zones.zone_at(instant)).date()
+
+    fills = [(local_day(refill.at), refill.quantity) for refill in refills if refill.at < end]
+    return pdc(
+        fills,
+        doses_per_day(regimen.schedule),
+        local_day(start),
+        local_day(last),
+        units_per_dose=units_per_dose(regimen),
+    )
