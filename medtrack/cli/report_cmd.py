@@ -7,14 +7,14 @@ format but the terminal one touches rich (and that one prints plain text).
 from __future__ import annotations
 
 import os
-from datetime import UTC, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medtrack.cli import common
-from medtrack.errors import BadTime, BadValue, MedtrackError, UsageError
+from medtrack.errors import BadValue, MedtrackError, UsageError
 
 if TYPE_CHECKING:
     from medtrack.core.report import VisitReport
@@ -23,8 +23,6 @@ app = typer.Typer(add_completion=False)
 
 FORMATS = ("terminal", "md", "html", "pdf")
 _FORMAT_ALIASES = {"text": "terminal", "markdown": "md", "htm": "html"}
-# "Up to now" includes a dose recorded this very second (windows are half-open), as in summary.
-_MOMENT = timedelta(seconds=1)
 
 
 def load_report(
@@ -33,9 +31,9 @@ def load_report(
     """Read the window's records from the current database and build the report once."""
     from medtrack import __version__
     from medtrack.cli.doses import setting_number
+    from medtrack.cli.reports import window_bounds
     from medtrack.core.adherence import summarize
     from medtrack.core.report import AUDIENCES, build_report, default_window
-    from medtrack.core.timeparse import parse_day_bound
     from medtrack.store import doses, health, repo
 
     if audience not in AUDIENCES:
@@ -45,19 +43,11 @@ def load_report(
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
-        if since:
-            start = parse_day_bound(since, local_now, end=False)
-            end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
-        else:
-            last = health.last_past_visit(conn, now)
-            start, _ = default_window(now=now, zones=zones, last_visit=last.at if last else None)
-            end = now + _MOMENT
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
-        if start >= end:
-            raise BadTime("the period is empty: --since must come before --until (and now)")
-        if start > now:
-            raise BadTime("the period starts in the future; nothing has been recorded yet")
+        last = health.last_past_visit(conn, now)
+        default_start, _ = default_window(
+            now=now, zones=zones, last_visit=last.at if last else None
+        )
+        start, end = window_bounds(since, until, now, zones, default_start)
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
         holiday_days = setting_number(conn, "drug_holiday_days")
         meds = repo.load_medications(conn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,6 +15,27 @@ app = typer.Typer(help="Adherence summaries.")
 
 # "Up to now" includes a dose recorded this very second (windows are half-open).
 _MOMENT = timedelta(seconds=1)
+
+
+def window_bounds(
+    since: str | None, until: str | None, now: Any, zones: Any, default_start: Any
+) -> tuple[Any, Any]:
+    """[start, end) in UTC for `--since`/`--until` (a day given to --until is included
+    whole), or from `default_start` up to now; refuses an empty or future window."""
+    from medtrack.core.timeparse import parse_day_bound
+
+    local_now = now.astimezone(zones.zone_at(now))
+    if since:
+        start = parse_day_bound(since, local_now, end=False)
+        end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
+    else:
+        start, end = default_start, now + _MOMENT
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if start >= end:
+        raise BadTime("the period is empty: --since must come before --until (and now)")
+    if start > now:
+        raise BadTime("the period starts in the future; nothing is due yet")
+    return start, end
 
 
 @app.command("summary")
@@ -63,18 +84,10 @@ def summary(
         zones = common.zones(conn)
         now = common.now()
         local_now = now.astimezone(zones.zone_at(now))
-        if since:
-            start = parse_day_bound(since, local_now, end=False)
-            end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
-        else:
-            first = local_now.date() - timedelta(days=(days or 30) - 1)
-            start = parse_day_bound(first.isoformat(), local_now, end=False)
-            end = now + _MOMENT
-        start, end = start.astimezone(UTC), end.astimezone(UTC)
-        if start >= end:
-            raise BadTime("the window is empty: --since must come before --until (and now)")
-        if start > now:
-            raise BadTime("the window starts in the future; nothing is due yet")
+        first = local_now.date() - timedelta(days=(days or 30) - 1)
+        start, end = window_bounds(
+            since, until, now, zones, parse_day_bound(first.isoformat(), local_now, end=False)
+        )
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
         holiday_days = setting_number(conn, "drug_holiday_days")
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
