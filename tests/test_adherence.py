@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from adherence_reference import summarize_as_needed, summarize_medication
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from medtrack.core.adherence import (
     medication_slots,
     slot_for,
     summarize,
-    summarize_as_needed,
-    summarize_medication,
 )
 from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
