@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -31,14 +32,6 @@ def ok(*args: str, now: str = NOW):
 
 def db() -> Path:
     return Path(os.environ["MEDTRACK_DB"])
-
-
-def dump(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def digest(path: Path) -> str:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -25,14 +26,6 @@ NOW_UTC = datetime(2026, 11, 23, 13, 30, tzinfo=UTC)
 def in_tmp(monkeypatch, tmp_path):
     monkeypatch.setenv("MEDTRACK_NOW", NOW)
     monkeypatch.chdir(tmp_path)
-
-
-def dump(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def test_demo_is_deterministic_for_a_seed(tmp_path):

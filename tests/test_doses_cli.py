@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -25,14 +26,6 @@ def ok(*args: str, now: str | None = None):
     result = run(*args, now=now)
     assert result.exit_code == 0, (result.output, result.stderr)
     return result
-
-
-def dump() -> str:
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def doses() -> list[tuple]:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -38,14 +39,6 @@ def ok(*args: str, input: str | None = None):
 
 def listed(*args: str):
     return json.loads(ok(*args, "--json").stdout)
-
-
-def dump() -> str:
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def query(sql: str, params: tuple = ()) -> list[tuple]:

@@ -5,6 +5,7 @@ import os
 import sqlite3
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -20,17 +21,6 @@ def pinned_now(monkeypatch):
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def dump() -> str:
-    path = os.environ["MEDTRACK_DB"]
-    if not os.path.exists(path):
-        return ""
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def add_issue_examples():

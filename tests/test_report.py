@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import stat
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,6 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import dump
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -478,14 +478,6 @@ def recorded(monkeypatch, tmp_path):
         ok("take", "sertraline", "--at", f"2026-11-{day}T08:10")
     ok("config", "set", "name", "Alex Example")
     return ok
-
-
-def dump() -> str:
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def test_report_command_writes_private_files(recorded, tmp_path):

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -42,14 +43,6 @@ def ok(*args: str, db: Path | None = None):
     result = run(*args, db=db)
     assert result.exit_code == 0, (args, result.output, result.stderr)
     return result
-
-
-def dump(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def digest(path: Path) -> str:

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, date, datetime, time
 
 import pytest
+from helpers import dump
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -220,14 +221,6 @@ def pinned_now(monkeypatch):
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def dump() -> str:
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def add_dose(name: str, local_day: int, status: str = "taken") -> None:

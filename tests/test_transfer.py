@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from helpers import dump
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -33,14 +34,6 @@ def ok(*args: str, db: Path | None = None):
     result = run(*args, db=db)
     assert result.exit_code == 0, (args, result.output, result.stderr)
     return result
-
-
-def dump(path: Path) -> str:
-    conn = sqlite3.connect(path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 _TEMPLATE: dict[str, bytes] = {}

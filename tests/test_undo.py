@@ -7,6 +7,7 @@ import os
 import sqlite3
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -29,14 +30,6 @@ def ok(*args: str, now: str = NOW):
 
 def db() -> sqlite3.Connection:
     return sqlite3.connect(os.environ["MEDTRACK_DB"], isolation_level=None)
-
-
-def dump() -> str:
-    conn = db()
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def count(table: str) -> int:

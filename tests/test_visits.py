@@ -6,12 +6,11 @@ Now is pinned at Monday 2026-11-23 14:30 in Berlin (UTC+1) unless a test says ot
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -35,14 +34,6 @@ def ok(*args: str):
 
 def listed(*args: str):
     return json.loads(ok(*args, "--json").stdout)
-
-
-def dump() -> str:
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def test_issue_command_lines():
