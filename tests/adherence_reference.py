@@ -12,21 +12,17 @@ from datetime import date, datetime, timedelta
 
 from medtrack.core.adherence import (
     DEFAULT_HOLIDAY_DAYS,
-    DEFAULT_ON_TIME_WINDOW,
     AsNeededSummary,
     DayStat,
-    DoseRecord,
     Holiday,
     MedicationSummary,
-    Slot,
     _daterange,
-    _local_day,
     _percent,
     _runs,
-    judge,
 )
 from medtrack.core.models import Medication
 from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.slots import DEFAULT_ON_TIME_WINDOW, DoseRecord, Slot, _local_day, judge
 
 
 def summarize_medication(

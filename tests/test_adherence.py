@@ -11,19 +11,18 @@ from adherence_reference import summarize_as_needed, summarize_medication
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medtrack.core.adherence import (
+from medtrack.core.adherence import Holiday, summarize
+from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
+from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
+from medtrack.core.slots import (
     DoseRecord,
-    Holiday,
     check_as_needed,
     choose_slot,
     has_schedule_in,
     judge,
     medication_slots,
     slot_for,
-    summarize,
 )
-from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
-from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -472,7 +471,7 @@ def test_slot_for_agrees_with_the_windows_of_a_long_expansion(schedule, minutes)
     offset_days=st.integers(min_value=0, max_value=4000),
 )
 def test_moving_the_anchor_by_whole_periods_keeps_every_slot(schedule, start_days, offset_days):
-    from medtrack.core.adherence import _anchor, _phase_anchor
+    from medtrack.core.slots import _anchor, _phase_anchor
 
     started = berlin(2014, 1, 31) + timedelta(days=start_days)
     r = regimen("x", schedule, started)

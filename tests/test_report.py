@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.core.adherence import DoseRecord, summarize
+from medtrack.core.adherence import summarize
 from medtrack.core.health import (
     CheckinEntry,
     Measurement,
@@ -46,6 +46,7 @@ from medtrack.core.health import (
 from medtrack.core.models import Dose, Medication, Regimen, Schedule
 from medtrack.core.report import VisitReport, _direction, build_report
 from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.slots import DoseRecord
 from medtrack.render.report_html import render_html
 from medtrack.render.report_md import render_markdown, render_text
 from medtrack.render.report_pdf import render_pdf

@@ -498,7 +498,7 @@ def history(
 def _open_slot_finder(conn: Any, zones: Any) -> Any:
     """`take`'s rule for imported doses: the slot whose window holds the dose, if no record
     answers it yet (rows imported earlier in the same file count)."""
-    from medtrack.core.adherence import slot_for
+    from medtrack.core.slots import slot_for
     from medtrack.store import doses, repo
 
     meds: dict[int, Any] = {}

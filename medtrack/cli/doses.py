@@ -110,7 +110,7 @@ def _take_one(
     outcome: _Outcome,
 ) -> None:
     """Record one dose of `med` at `when`, or add a question when it needs confirmation."""
-    from medtrack.core.adherence import check_as_needed, slot_for, timing_of
+    from medtrack.core.slots import check_as_needed, slot_for, timing_of
     from medtrack.render import terminal
     from medtrack.store import doses
 
@@ -202,7 +202,7 @@ def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeli
     before `when`, and on that local day (the "due now" rows of `today`). An open slot of
     an earlier day (last night's dose at breakfast) must be named: a guard against taking
     a late-night dose in the morning without thinking."""
-    from medtrack.core.adherence import slot_for
+    from medtrack.core.slots import slot_for
     from medtrack.store import doses, repo
 
     day = when.astimezone(zones.zone_at(when)).date()
@@ -328,8 +328,8 @@ def skip(
 
     Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
     """
-    from medtrack.core.adherence import slot_for
     from medtrack.core.models import SKIP_REASONS
+    from medtrack.core.slots import slot_for
     from medtrack.render import terminal
     from medtrack.store import doses, repo
 
@@ -421,7 +421,7 @@ def today(as_json: AsJson = False) -> None:
     """
     from datetime import UTC
 
-    from medtrack.core.adherence import check_as_needed, judge, medication_slots
+    from medtrack.core.slots import check_as_needed, judge, medication_slots
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.store import doses, repo

@@ -16,7 +16,6 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from medtrack.core.adherence import DoseRecord, medication_slots
 from medtrack.core.health import (
     CheckinEntry,
     Measurement,
@@ -29,6 +28,7 @@ from medtrack.core.health import (
 from medtrack.core.models import Dose, Medication, Regimen, Schedule
 from medtrack.core.questionnaires import GAD7, PHQ9, Questionnaire, score
 from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.slots import DoseRecord, medication_slots
 
 MIN_DAYS = 14
 MAX_DAYS = 3650

@@ -16,13 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from medtrack.core.adherence import (
-    AsNeededSummary,
-    DayStat,
-    MedicationSummary,
-    Summary,
-    day_cell,
-)
+from medtrack.core.adherence import AsNeededSummary, DayStat, MedicationSummary, Summary, day_cell
 from medtrack.core.health import (
     CheckinEntry,
     MeasurementEntry,

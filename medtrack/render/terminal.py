@@ -9,21 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from medtrack.core.adherence import (
-    AsNeededSummary,
-    DayStat,
-    DoseRecord,
-    JudgedSlot,
-    MedicationSummary,
-    Overall,
-    Slot,
-    Summary,
-)
 from medtrack.core.models import Dose
 from medtrack.core.schedule import ZoneTimeline, format_interval
+from medtrack.core.slots import DoseRecord, JudgedSlot, Slot
 from medtrack.core.timeparse import from_utc_text
+
+if TYPE_CHECKING:
+    # Only the summary commands build these; `today` must not load their module.
+    from medtrack.core.adherence import (
+        AsNeededSummary,
+        DayStat,
+        MedicationSummary,
+        Overall,
+        Summary,
+    )
 
 STRIP_CELLS = {
     "all": "●",

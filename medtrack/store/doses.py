@@ -10,9 +10,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from medtrack.core.adherence import DoseColumns, DoseRecord, DoseRows
+from medtrack.core.slots import DoseRecord
 from medtrack.core.timeparse import to_utc_text
+
+if TYPE_CHECKING:
+    from medtrack.core.adherence import DoseRows
 
 _COLUMNS = (
     "d.id, d.medication_id, m.name, d.regimen_id, d.scheduled_for, d.taken_at, d.status, "
@@ -174,6 +178,8 @@ def dose_rows(
     group_concat into one string: a decade is a few strings to split in C, not 100k row
     tuples to build.
     """
+    from medtrack.core.adherence import DoseColumns, DoseRows
+
     lo, hi = to_utc_text(start), to_utc_text(end)
     columns_sql = (
         "SELECT group_concat(ifnull(unixepoch(scheduled_for), -1), char(31)), "

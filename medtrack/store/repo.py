@@ -7,7 +7,6 @@ person recorded is silently lost.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
@@ -47,6 +46,8 @@ def record_history(
     after: dict[str, Any] | None,
 ) -> None:
     """Keep the before/after image of a change in the audit trail."""
+    import json
+
     conn.execute(
         "INSERT INTO history (at, action, table_name, row_id, before, after, command) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
