@@ -18,7 +18,7 @@ import typer
 from medtrack.cli import common
 from medtrack.errors import BadValue, MedtrackError
 
-remind_app = typer.Typer(help="Remind of doses due and not recorded.")
+remind_app = typer.Typer(help="Remind of doses due and not recorded.", add_completion=False)
 cron_app = typer.Typer(
     help="Run 'medtrack remind' on a timer: crontab line (or systemd user timer).",
     no_args_is_help=True,
@@ -135,8 +135,6 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     """Read what the rules need (slots in the window only, answers, the sent log, supply
     once a day, visits in the next days) and let core decide what to send. Also says
     whether today's supply check ran."""
-    from dataclasses import replace
-
     from medtrack.core import reminders as core
     from medtrack.store import reminders as store
     from medtrack.store import repo
@@ -145,14 +143,14 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     zones = common.zones(conn)
     warning_days = repo.get_setting(conn, "refill_warning_days")
     if warning_days:
-        policy = replace(policy, refill_warning_days=int(warning_days))
+        policy = policy._replace(refill_warning_days=int(warning_days))
     start, end = core.window(now, policy)
     # Regimens in force from the window on; a day before it covers regimen_at(now) uses.
     meds = repo.load_medications(
         conn, include_stopped=False, regimens_since=start - timedelta(days=1)
     )
     slots = core.slots_between(meds, start, end, zones)
-    answered = store.answered_slots(conn, start, end) if slots else set()
+    answered = store.answered_slots(conn, [s.medication_id for s in slots], start, end)
     sent = store.sent_since(conn, core.sent_log_since(now, policy))
     check_supply = core.refill_check_due(sent, now, zones)
     refills = (
