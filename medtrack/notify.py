@@ -8,7 +8,7 @@ A back end that fails never loses a reminder: `deliver` prints it on stdout inst
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from medtrack.errors import UsageError
 
@@ -21,8 +21,7 @@ class NotifyFailed(Exception):
     """A back end could not deliver; the message says why, in words for stderr."""
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A parsed `--notify` value: `kind` is stdout, desktop, apprise or exec."""
 
     kind: str

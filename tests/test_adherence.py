@@ -215,7 +215,7 @@ def test_overall_weighted_by_doses_due(month):
 
 def test_titration_mid_window_judges_each_slot_by_its_regimen():
     first = regimen("lamotrigine", "daily 20:00", berlin(2026, 11, 1), dose="25 mg")
-    first = Regimen(**{**first.__dict__, "ends_at": berlin(2026, 11, 15)})
+    first = first._replace(ends_at=berlin(2026, 11, 15))
     second = regimen("lamotrigine", "daily 08:00,20:00", berlin(2026, 11, 15), dose="50 mg")
     lam = Medication(name="lamotrigine", regimens=(first, second))
     slots = medication_slots(lam, *NOVEMBER, ZONES)

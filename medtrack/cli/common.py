@@ -4,25 +4,31 @@ and how to print. Kept light: no rich, no sqlite_utils at import time."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from medtrack.errors import BadValue, MedtrackError
 
+if TYPE_CHECKING:
+    # Imported where used: `--version` and shell completion never open a zone, and
+    # completion opens SQLite only through the store.
+    import sqlite3
 
-@dataclass
+
 class GlobalOptions:
-    db: str | None = None
-    profile: str | None = None
+    """The root options (--db, --profile), set once by the root callback."""
+
+    __slots__ = ("db", "profile")
+
+    def __init__(self) -> None:
+        self.db: str | None = None
+        self.profile: str | None = None
 
 
 OPTIONS = GlobalOptions()
@@ -87,6 +93,8 @@ def system_zone() -> str:
 
 
 def _valid_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -172,6 +180,8 @@ def warn(text: str) -> None:
 
 def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
     """Medication names for shell completion; silent on any problem (never break a shell)."""
+    import sqlite3
+
     from medtrack.store.db import active_names_read_only, resolve_path
 
     root = ctx.find_root().params if ctx is not None else {}

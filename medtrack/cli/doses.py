@@ -8,7 +8,6 @@ read only the slots and doses of the window they need.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,8 +17,12 @@ from medtrack.cli import common
 from medtrack.errors import BadValue, Conflict, MedtrackError, UsageError
 
 # Top-level verbs, one Typer app each: cli/__init__.py builds only the command that runs
-# (building all five click commands for every `take` would cost start-up time).
-take_app, skip_app, undo_app, today_app, log_app = (typer.Typer() for _ in range(5))
+# (building all five click commands for every `take` would cost start-up time). The
+# completion options belong to the root alone: on a verb they would show in its --help
+# and cost building two more options on every run.
+take_app, skip_app, undo_app, today_app, log_app = (
+    typer.Typer(add_completion=False) for _ in range(5)
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -89,10 +92,12 @@ def _check_active(med: Medication, when: datetime, zones: ZoneTimeline) -> None:
         raise Conflict(f"{med.name} has no dose plan at {local_text(when, zones)}{since}")
 
 
-@dataclass
 class _Outcome:
-    lines: list[str] = field(default_factory=list)
-    questions: list[str] = field(default_factory=list)
+    """What `take` will print, and the questions it must ask before recording."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.questions: list[str] = []
 
 
 def _take_one(

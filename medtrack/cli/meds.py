@@ -345,8 +345,6 @@ def med_change(
 
     Example: medtrack med change lamotrigine --dose 50mg --from 2026-11-15 --reason "step 2"
     """
-    from dataclasses import replace
-
     from medtrack.core.meds import parse_dose
     from medtrack.core.schedule import parse_schedule
     from medtrack.render.records import local_text, schedule_words
@@ -373,8 +371,7 @@ def med_change(
         if base is None:
             raise Conflict(f"{med.name} has no regimen to change")
         sched = new_schedule or base.schedule
-        new = replace(
-            base,
+        new = base._replace(
             id=None,
             dose=new_dose or base.dose,
             schedule=sched,
@@ -386,7 +383,7 @@ def med_change(
             reason=reason,
         )
         if not sched.as_needed:
-            new = replace(new, max_per_day=None, min_interval=None)
+            new = new._replace(max_per_day=None, min_interval=None)
         _as_needed_limits(sched.as_needed, new.max_per_day, new.min_interval)
         repo.change_regimen(conn, med, new, now=now)
     common.say(
@@ -434,8 +431,6 @@ def med_resume(
 
     Example: medtrack med resume lorazepam
     """
-    from dataclasses import replace
-
     from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text, schedule_words
     from medtrack.store import repo
@@ -453,6 +448,6 @@ def med_resume(
                 f"{med.name} was stopped on {local_text(med.stopped_at, zones)}; resume after that"
             )
         last = med.regimens[-1]
-        regimen = replace(last, id=None, starts_at=when, ends_at=None, reason=reason or "resumed")
+        regimen = last._replace(id=None, starts_at=when, ends_at=None, reason=reason or "resumed")
         repo.resume_medication(conn, med, regimen, now=now)
     common.say(f"Resumed {med.name}: {regimen.dose}, {schedule_words(regimen)}.")

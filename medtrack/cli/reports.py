@@ -11,7 +11,7 @@ from medtrack.cli import common
 from medtrack.errors import BadTime, BadValue, UsageError
 
 # Top-level verbs; cli/__init__.py builds them lazily from this app.
-app = typer.Typer(help="Adherence summaries.")
+app = typer.Typer(help="Adherence summaries.", add_completion=False)
 
 # "Up to now" includes a dose recorded this very second (windows are half-open).
 _MOMENT = timedelta(seconds=1)

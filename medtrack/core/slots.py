@@ -29,9 +29,9 @@ no I/O. Definitions (DESIGN.md "Dose slots and adherence"):
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
+from typing import NamedTuple
 
 from medtrack.core.models import Medication, Regimen
 from medtrack.core.schedule import ZoneTimeline, expand_columns
@@ -44,8 +44,7 @@ _NEIGHBOUR_MARGINS = (timedelta(days=2), timedelta(days=35), timedelta(days=400)
 _LAST_SLOT_FALLBACK = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """One expected dose of `medication` at `at` (UTC) under `regimen`, accepting doses
     in ``[opens, closes)``; `day` is its local date in the zone in force then."""
 
@@ -57,8 +56,7 @@ class Slot:
     day: date
 
 
-@dataclass(frozen=True)
-class DoseRecord:
+class DoseRecord(NamedTuple):
     """One recorded intake or skip, as stored (instants aware, UTC)."""
 
     medication: str
@@ -72,12 +70,11 @@ class DoseRecord:
     note: str | None = None
     zone: str | None = None
     recorded_at: datetime | None = None
-    medication_id: int | None = field(default=None, compare=False)
-    id: int | None = field(default=None, compare=False)
+    medication_id: int | None = None
+    id: int | None = None
 
 
-@dataclass(frozen=True)
-class JudgedSlot:
+class JudgedSlot(NamedTuple):
     """A slot with its status: taken, skipped, missed, pending (due now) or later."""
 
     slot: Slot
@@ -395,8 +392,7 @@ def has_schedule_in(med: Medication, start: datetime, end: datetime) -> bool:
 # --- as-needed limits ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AsNeededCheck:
+class AsNeededCheck(NamedTuple):
     """Whether one more as-needed dose at `at` stays within the regimen's limits."""
 
     uses_that_day: int

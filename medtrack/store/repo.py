@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -315,7 +314,7 @@ def change_regimen(
             assert regimen.id is not None
             update_row(conn, "regimens", regimen.id, {"ends_at": to_utc_text(at)}, now=now)
     ends_at = min((r.starts_at for r in later), default=None)
-    _insert(conn, "regimens", _regimen_values(replace(new, ends_at=ends_at), medication.id, now))
+    _insert(conn, "regimens", _regimen_values(new._replace(ends_at=ends_at), medication.id, now))
 
 
 def stop_medication(
