@@ -58,22 +58,46 @@ def test_python_dash_m_works():
 PROBE = """
 import sys, runpy
 sys.argv = ["medtrack"] + {args!r}
+code = 0
 try:
     from medtrack.cli import main
     main()
-except SystemExit:
-    pass
+except SystemExit as exc:
+    code = exc.code or 0
 heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}))
-print("LOADED:" + ",".join(heavy), file=sys.stderr)
+own = sorted(set(sys.modules) & set({own!r}))
+print(f"EXIT:{{code}}", file=sys.stderr)
+print("LOADED:" + ",".join(heavy + own), file=sys.stderr)
 """
 
+# What the commands typed many times a day (and cron, and completion) must not load: the
+# summary's figures, the report, supply (remind checks it once a day) and exports.
+NOT_ON_HOT_PATH = (
+    "medtrack.core.adherence",
+    "medtrack.core.report",
+    "medtrack.core.supply",
+    "medtrack.core.health",
+    "medtrack.core.transfer",
+    "medtrack.store.transfer",
+    "dateutil.relativedelta",
+    "dateutil.parser",
+    "dateutil.tz",
+)
 
-def loaded_heavy(args: list[str]) -> list[str]:
-    code = PROBE.format(args=args, heavy=HEAVY)
+
+def loaded_heavy(
+    args: list[str], env_extra: dict[str, str] | None = None, own: tuple[str, ...] = ()
+) -> list[str]:
+    """The heavy libraries, and those of `own` modules, that running `args` loaded."""
+    code = PROBE.format(args=args, heavy=HEAVY, own=own)
+    env = dict(os.environ, **(env_extra or {}))
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=os.environ
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
     )
-    line = [x for x in result.stderr.splitlines() if x.startswith("LOADED:")][-1]
+    lines = result.stderr.splitlines()
+    # A command that failed early would load little: only a run that worked proves anything.
+    assert "EXIT:0" in lines, result.stderr
+    line = [x for x in lines if x.startswith("LOADED:")][-1]
     return [m for m in line[len("LOADED:") :].split(",") if m]
 
 
@@ -101,3 +125,50 @@ def test_fast_paths_load_nothing_heavy(args):
         == 0
     )
     assert loaded_heavy(args) == []
+
+
+@pytest.fixture
+def recorded_plan():
+    """Two daily medications (one answered, one due now in Berlin), an as-needed one, a
+    refill and a dose."""
+    steps = [
+        ["med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00"],
+        ["med", "add", "vitamin d", "--dose", "1000IU", "--schedule", "daily 10:00"],
+        ["med", "add", "lorazepam", "--dose", "0.5mg", "--schedule", "as needed"],
+        ["med", "refill", "sertraline", "--qty", "30"],
+        ["take", "sertraline", "--at", "2026-11-23T08:05:00+00:00", "--yes"],
+    ]
+    env = {"MEDTRACK_NOW": "2026-11-23T09:00:00Z"}
+    for args in steps:
+        result = run(args, env)
+        assert result.returncode == 0, (args, result.stderr)
+    return env
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["take", "lorazepam", "--yes"],
+        ["skip", "vitamin d", "--reason", "forgot"],
+        ["today"],
+        ["today", "--json"],
+        ["undo", "--yes"],
+    ],
+)
+def test_commands_typed_daily_load_only_what_they_need(recorded_plan, args):
+    assert loaded_heavy(args, recorded_plan, NOT_ON_HOT_PATH) == []
+
+
+def test_remind_after_the_days_supply_check_loads_only_what_it_needs(recorded_plan):
+    first = run(["remind"], recorded_plan)
+    assert first.returncode == 0, first.stderr
+    assert "vitamin d" in first.stdout
+    assert loaded_heavy(["remind"], recorded_plan, NOT_ON_HOT_PATH) == []
+
+
+def test_completion_of_a_name_loads_only_what_it_needs(recorded_plan):
+    completion = {"_MEDTRACK_COMPLETE": "complete_bash", "COMP_WORDS": "medtrack take ser"}
+    completion["COMP_CWORD"] = "2"
+    result = run([], completion)
+    assert result.stdout.split() == ["sertraline"]
+    assert loaded_heavy([], completion, NOT_ON_HOT_PATH) == []

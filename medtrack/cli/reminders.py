@@ -138,7 +138,6 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     from medtrack.core import reminders as core
     from medtrack.store import reminders as store
     from medtrack.store import repo
-    from medtrack.store import supply as supply_store
 
     zones = common.zones(conn)
     warning_days = repo.get_setting(conn, "refill_warning_days")
@@ -153,20 +152,17 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     answered = store.answered_slots(conn, [s.medication_id for s in slots], start, end)
     sent = store.sent_since(conn, core.sent_log_since(now, policy))
     check_supply = core.refill_check_due(sent, now, zones)
-    refills = (
-        supply_store.refills_by_medication(conn, [m.id for m in meds if m.id is not None])
-        if check_supply
-        else {}
-    )
-    tracked = [m for m in meds if refills.get(m.id)]
     supplies = []
-    if tracked:
+    if check_supply:
+        # Supply is looked at once a local day: its modules stay off the other runs.
         from medtrack.core.supply import supply_status
+        from medtrack.store import supply as supply_store
 
+        refills = supply_store.refills_by_medication(conn, [m.id for m in meds if m.id is not None])
         # Stock counts every past dose at its own regimen's size: the full history here.
-        tracked = repo.load_medications(conn, ids=[m.id for m in tracked if m.id is not None])
-
-        taken = supply_store.taken_by_medication(conn, [m.id for m in tracked], until=now)
+        ids = [m.id for m in meds if m.id is not None and refills.get(m.id)]
+        tracked = repo.load_medications(conn, ids=ids) if ids else []
+        taken = supply_store.taken_by_medication(conn, ids, until=now) if ids else {}
         supplies = [
             (m.id, m.name, supply_status(refills[m.id], taken[m.id], m.regimens, now, zones))
             for m in tracked
