@@ -11,7 +11,7 @@ from adherence_reference import summarize_as_needed, summarize_medication
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medtrack.core.adherence import Holiday, summarize
+from medtrack.core.adherence import DayStat, DayStats, Holiday, summarize
 from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
 from medtrack.core.slots import (
@@ -530,3 +530,28 @@ def test_summarize_equals_the_slot_by_slot_figures(
     assert list(result.medications) == scheduled
     prn = summarize_as_needed(m, log.records, start=lo, end=hi, now=now, zones=ZONES)
     assert list(result.as_needed) == ([prn] if prn is not None else [])
+
+
+@given(
+    counts=st.lists(st.tuples(*[st.integers(0, 3)] * 6), max_size=40),
+    lo=st.integers(-45, 45),
+    hi=st.integers(-45, 45),
+)
+def test_day_columns_read_as_the_daystats_they_hold(counts, lo, hi):
+    """`DayStats` keeps a window's days as columns; read any way, it is the tuple of
+    DayStats it stands for, and the sparkline and JSON drawn from its columns agree."""
+    from medtrack.render.terminal import _daily, sparkline
+
+    first = date(2026, 3, 1)
+    stats = tuple(DayStat(first + timedelta(days=i), *c) for i, c in enumerate(counts))
+    lists = [[c[k] for c in counts] for k in range(6)]
+    columns = DayStats(first, *lists)
+    assert columns == stats and list(columns) == list(stats) and len(columns) == len(stats)
+    assert columns[lo:hi] == stats[lo:hi] and tuple(columns[lo:hi]) == stats[lo:hi]
+    assert columns[::2] == stats[::2]
+    if stats:
+        assert columns[lo % len(stats)] == stats[lo % len(stats)] and columns[-1] == stats[-1]
+    with pytest.raises(IndexError):
+        columns[len(stats)]
+    assert sparkline(columns, 7) == sparkline(stats, 7)
+    assert _daily(columns) == _daily(stats)

@@ -26,13 +26,14 @@ Pure: no database, no clock (``now`` is a parameter), no I/O. Definitions (DESIG
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+import re
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import compress, pairwise, repeat
-from operator import eq, is_, sub
+from operator import add, and_, eq, gt, is_, lt, mul, not_, or_, sub, truth
 
 from medtrack.core.models import Medication, Regimen
 from medtrack.core.schedule import ZoneTimeline, day_offset
@@ -123,6 +124,76 @@ class DayStat:
         return None if settled <= 0 else 100.0 * self.taken / settled
 
 
+class DayStats(Sequence[DayStat]):
+    """One DayStat per local day from `first` on, kept as columns of counts.
+
+    A decade is 40k days per summary: the figures, the sparkline and the report's strip
+    read the columns, and a DayStat is made only for a day that is looked at. Equal to
+    any sequence of the same DayStats (a tuple of them, as the reference builds).
+    """
+
+    __slots__ = ("due", "extra", "first", "missed", "pending", "skipped", "taken")
+
+    def __init__(
+        self,
+        first: date,
+        due: list[int],
+        taken: list[int],
+        skipped: list[int],
+        missed: list[int],
+        pending: list[int],
+        extra: list[int],
+    ) -> None:
+        self.first = first
+        self.due, self.taken, self.skipped = due, taken, skipped
+        self.missed, self.pending, self.extra = missed, pending, extra
+
+    def _columns(self) -> tuple[list[int], ...]:
+        return (self.due, self.taken, self.skipped, self.missed, self.pending, self.extra)
+
+    def __len__(self) -> int:
+        return len(self.due)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            lo, hi, step = index.indices(len(self.due))
+            if step != 1:
+                return tuple(self[i] for i in range(lo, hi, step))
+            hi = max(lo, hi)
+            return DayStats(
+                self.first + timedelta(days=lo), *(column[lo:hi] for column in self._columns())
+            )
+        if index < 0:
+            index += len(self.due)
+        if not 0 <= index < len(self.due):
+            raise IndexError("day index out of range")
+        return DayStat(self.first + timedelta(days=index), *(c[index] for c in self._columns()))
+
+    def __iter__(self) -> Iterator[DayStat]:
+        ordinal = self.first.toordinal()
+        days = map(date.fromordinal, range(ordinal, ordinal + len(self.due)))
+        return map(DayStat, days, *self._columns())
+
+    def dates(self) -> Iterator[date]:
+        ordinal = self.first.toordinal()
+        return map(date.fromordinal, range(ordinal, ordinal + len(self.due)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DayStats):
+            return (not self.due or self.first == other.first) and (
+                self._columns() == other._columns()
+            )
+        if isinstance(other, Sequence):
+            return len(other) == len(self) and all(map(eq, self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"DayStats(first={self.first!r}, days={len(self)})"
+
+
 def day_cell(due: int, taken: int, skipped: int, missed: int, pending: int) -> str:
     """`DayStat.cell` from the counts alone (a week of the report's strip is judged so)."""
     if due == 0:
@@ -168,7 +239,7 @@ class MedicationSummary:
     holidays: tuple[Holiday, ...]
     current_streak: int
     longest_streak: int
-    days: tuple[DayStat, ...]
+    days: DayStats
 
 
 @dataclass(frozen=True)
@@ -350,23 +421,28 @@ def _scheduled_summary(
     is_open = list(map(is_, codes, repeat(None, count)))
     reasons: dict[str, int] = {}
     missed = pending = 0
-    skipped = count - sum(is_taken) - sum(is_open)
+    taken = sum(is_taken)
+    skipped = count - taken - sum(is_open)
     if skipped:
-        for index, code in enumerate(codes):
-            if code is not None and code != "taken":
-                d_skipped[slot_days[index] - base] += 1
-                reason = doses.reason[recs[index]] or "other"
-                reasons[reason] = reasons.get(reason, 0) + 1
-    # Timing: the taken slots' delays, sorted; late and early are the two tails.
-    delays = sorted(
+        # Answered but not taken: a skip (any status other than "taken" counts as one).
+        is_skipped = list(map(not_, map(or_, is_taken, is_open)))
+        for day, number in Counter(compress(slot_days, is_skipped)).items():
+            d_skipped[day - base] += number
+        for reason, number in Counter(
+            map(doses.reason.__getitem__, compress(recs, is_skipped))
+        ).items():
+            key = reason or "other"  # no reason given (None or "") is "other"
+            reasons[key] = reasons.get(key, 0) + number
+    # Timing: each taken slot's delay; late and early are the two tails (no sort needed).
+    delays = list(
         map(
             sub,
-            compress(map([*taken_ats, 0.0].__getitem__, recs), is_taken),
+            map(taken_ats.__getitem__, compress(recs, is_taken)),
             compress(ats, is_taken),
         )
     )
-    late = len(delays) - bisect_right(delays, window)
-    early = bisect_left(delays, -window)
+    late = sum(map(gt, delays, repeat(window, taken)))
+    early = sum(map(lt, delays, repeat(-window, taken)))
 
     lead = ACCEPT_BEFORE.total_seconds()
     fallback = _LAST_SLOT_FALLBACK.total_seconds()
@@ -396,7 +472,6 @@ def _scheduled_summary(
         else:
             pending += 1
             d_pending[slot_days[index] - base] += 1
-    taken = len(delays)
     on_time = taken - late - early
 
     # Extra doses: taken in the window, answering no slot of it, not under an as-needed plan.
@@ -406,7 +481,9 @@ def _scheduled_summary(
     clock = _Clock(med, zones)
     candidates: Iterable[int] = ()
     if stray or unscheduled:
-        candidates = [i for i, sched in enumerate(scheduled) if sched is None or sched in stray]
+        if unscheduled:
+            stray.add(None)
+        candidates = compress(range(unanswered), map(stray.__contains__, scheduled))
     for i in candidates:
         taken_at = taken_ats[i]
         if statuses[i] != "taken" or not t_start <= taken_at < t_end:
@@ -419,54 +496,33 @@ def _scheduled_summary(
         if 0 <= extra_day < n_days:
             d_extra[skew + extra_day] += 1
 
-    days = []
-    judged_days = correct = 0
-    longest = streak = 0
-    holidays: list[Holiday] = []
-    dry_first: date | None = None
-    dry_last: date | None = None
-    dry = 0
-    last_judged_all = False
-    one = timedelta(days=1)
-    day = first_day
-    new = object.__new__
+    # The window's days as columns; each figure over days is a pass in C over them.
     window_days = slice(skew, skew + n_days)
-    for t, sk, mi, pe, ex in zip(
-        d_taken[window_days],
-        d_skipped[window_days],
-        d_missed[window_days],
-        d_pending[window_days],
-        d_extra[window_days],
-        strict=True,
-    ):
-        due = t + sk + mi + pe
-        # A decade is 40k DayStats: filling __dict__ at once skips the frozen dataclass's
-        # seven object.__setattr__ calls (4x faster); the result equals DayStat(...).
-        stat = new(DayStat)
-        stat.__dict__.update(day=day, due=due, taken=t, skipped=sk, missed=mi, pending=pe, extra=ex)
-        days.append(stat)
-        if due > 0 and pe == 0:  # a judged day; other days neither break nor extend runs
-            judged_days += 1
-            all_taken = t == due
-            correct += all_taken and ex == 0
-            if all_taken:
-                streak += 1
-                if streak > longest:
-                    longest = streak
-            else:
-                streak = 0
-            last_judged_all = all_taken
-            if t == 0 and ex == 0:
-                dry_first = dry_first or day
-                dry_last = day
-                dry += 1
-            else:
-                if dry >= holiday_days and dry_first and dry_last:
-                    holidays.append(Holiday(dry_first, dry_last, dry))
-                dry_first, dry_last, dry = None, None, 0
-        day += one
-    if dry >= holiday_days and dry_first and dry_last:
-        holidays.append(Holiday(dry_first, dry_last, dry))
+    t_col, sk_col, mi_col = d_taken[window_days], d_skipped[window_days], d_missed[window_days]
+    pe_col, ex_col = d_pending[window_days], d_extra[window_days]
+    due_col = list(map(add, map(add, t_col, sk_col), map(add, mi_col, pe_col)))
+    days = DayStats(first_day, due_col, t_col, sk_col, mi_col, pe_col, ex_col)
+    # Judged days (due slots, none pending); other days neither break nor extend runs, so
+    # runs are found in the judged days alone: one mark each, 1 for every slot taken (a
+    # streak day), 2 for no dose at all (a holiday day), 0 otherwise.
+    judged = list(map(and_, map(truth, due_col), map(not_, pe_col)))
+    judged_at = list(compress(range(n_days), judged))
+    j_taken, j_extra = list(compress(t_col, judged)), list(compress(ex_col, judged))
+    full = list(map(eq, j_taken, compress(due_col, judged)))
+    dry = map(not_, map(or_, j_taken, j_extra))
+    marks = bytes(map(add, full, map(mul, dry, repeat(2))))
+    judged_days = len(marks)
+    correct = sum(map(and_, full, map(not_, j_extra)))
+    longest = max(map(len, marks.replace(b"\x02", b"\x00").split(b"\x00")))
+    streak = judged_days - len(marks.rstrip(b"\x01"))
+    holidays = [
+        Holiday(
+            first_day + timedelta(days=judged_at[run.start()]),
+            first_day + timedelta(days=judged_at[run.end() - 1]),
+            run.end() - run.start(),
+        )
+        for run in re.finditer(b"\x02{%d,}" % max(holiday_days, 1), marks)
+    ]
 
     due_total = taken + skipped + missed + pending
     settled = due_total - pending
@@ -488,9 +544,9 @@ def _scheduled_summary(
         judged_days=judged_days,
         correct_dosing=_percent(correct, judged_days),
         holidays=tuple(holidays),
-        current_streak=streak if last_judged_all else 0,
+        current_streak=streak,
         longest_streak=longest,
-        days=tuple(days),
+        days=days,
     )
 
 

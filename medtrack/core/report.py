@@ -16,7 +16,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from medtrack.core.adherence import AsNeededSummary, DayStat, MedicationSummary, Summary, day_cell
+from medtrack.core.adherence import (
+    AsNeededSummary,
+    DayStat,
+    DayStats,
+    MedicationSummary,
+    Summary,
+    day_cell,
+)
 from medtrack.core.health import (
     CheckinEntry,
     MeasurementEntry,
@@ -645,6 +652,10 @@ def _days(first: date, count: int) -> list[date]:
 
 def _cell_state(cell: Sequence[DayStat]) -> str:
     """One strip cell: a day as `DayStat.cell` says, or a week judged the same way."""
+    if isinstance(cell, DayStats):
+        # Summed from the day columns (a decade is 520 weekly cells per medication).
+        counts = (sum(cell.due), sum(cell.taken), sum(cell.skipped), sum(cell.missed))
+        return _CELL_STATES[day_cell(*counts, sum(cell.pending))]
     if len(cell) == 1:
         return _CELL_STATES[cell[0].cell]
     due = taken = skipped = missed = pending = 0

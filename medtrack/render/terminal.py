@@ -306,19 +306,53 @@ def sparkline(days: Sequence[DayStat], width: int = SPARK_WIDTH) -> str:
 
     A cell is the share of settled doses taken in its days; blank when none were due.
     """
+    from medtrack.core.adherence import DayStats
+
     if not days:
         return ""
     size = max(1, -(-len(days) // width))
+    if not isinstance(days, DayStats):
+        days = DayStats(days[0].day, *map(list, zip(*(_counts(d) for d in days), strict=True)))
+    # Sums over slices of the columns: a decade's cells without a DayStat per day.
+    due, pending, taken = days.due, days.pending, days.taken
     cells = []
-    for index in range(0, len(days), size):
-        group = days[index : index + size]
-        settled = sum(d.due - d.pending for d in group)
+    for index in range(0, len(due), size):
+        cut = slice(index, index + size)
+        settled = sum(due[cut]) - sum(pending[cut])
         if settled <= 0:
             cells.append(" ")
             continue
-        share = sum(d.taken for d in group) / settled
+        share = sum(taken[cut]) / settled
         cells.append(SPARK[min(len(SPARK) - 1, int(share * (len(SPARK) - 1) + 0.5))])
     return "".join(cells)
+
+
+def _counts(d: DayStat) -> tuple[int, int, int, int, int, int]:
+    return (d.due, d.taken, d.skipped, d.missed, d.pending, d.extra)
+
+
+def _daily(days: Sequence[DayStat]) -> list[dict[str, Any]]:
+    """`summary --json`'s "daily" list, read from the day columns where summarize gave them."""
+    from medtrack.core.adherence import DayStats, day_cell
+
+    if isinstance(days, DayStats):
+        columns = (days.due, days.taken, days.skipped, days.missed, days.pending, days.extra)
+        rows = zip(days.dates(), *columns, strict=True)
+    else:
+        rows = ((d.day, *_counts(d)) for d in days)
+    return [
+        {
+            "date": day.isoformat(),
+            "due": due,
+            "taken": taken,
+            "skipped": skipped,
+            "missed": missed,
+            "pending": pending,
+            "extra": extra,
+            "cell": day_cell(due, taken, skipped, missed, pending),
+        }
+        for day, due, taken, skipped, missed, pending, extra in rows
+    ]
 
 
 def _pct(value: float | None) -> str:
@@ -351,19 +385,7 @@ def medication_summary_dict(item: MedicationSummary) -> dict[str, Any]:
         ],
         "current_streak": item.current_streak,
         "longest_streak": item.longest_streak,
-        "daily": [
-            {
-                "date": d.day.isoformat(),
-                "due": d.due,
-                "taken": d.taken,
-                "skipped": d.skipped,
-                "missed": d.missed,
-                "pending": d.pending,
-                "extra": d.extra,
-                "cell": d.cell,
-            }
-            for d in item.days
-        ],
+        "daily": _daily(item.days),
     }
 
 
