@@ -350,3 +350,38 @@ def test_fast_expansion_over_samoas_skipped_day():
     slots = expand(schedule, **kwargs)
     assert slots == expand_with_rrule(schedule, **kwargs)
     assert len(slots) == len(set(slots))
+
+
+@given(
+    text=schedule_texts(),
+    zone=st.sampled_from(FAST_ZONES),
+    travel=st.one_of(st.none(), st.tuples(st.sampled_from(FAST_ZONES), st.integers(0, 2000))),
+    anchor_offset=st.integers(-800, 400),
+    win_offset=st.integers(-40, 800),
+    win_hours=st.integers(0, 24 * 400),
+)
+def test_runs_of_days_equal_the_day_by_day_groups(
+    text, zone, travel, anchor_offset, win_offset, win_hours
+):
+    """The slots and local days `expand_columns` builds from runs of days (a `range` per
+    wall) are those of the day-by-day groups, across DST, Samoa's skipped day and travel."""
+    from medtrack.core.schedule import _localize_groups, _wall_groups, expand_columns
+
+    schedule = parse_schedule(text)
+    base = datetime(2011, 3, 1, tzinfo=UTC)
+    changes = []
+    if travel is not None:
+        changes = [ZoneChange(effective_at=base + timedelta(hours=travel[1] * 7), zone=travel[0])]
+    anchor = date(2011, 3, 1) + timedelta(days=anchor_offset)
+    start = base + timedelta(days=win_offset, minutes=37)
+    end = start + timedelta(hours=win_hours)
+    fast = expand_columns(
+        schedule, anchor=anchor, start=start, end=end, zones=ZoneTimeline(zone, changes)
+    )
+    lo_day = max(start.date() - timedelta(days=2), anchor)
+    hi_day = end.date() + timedelta(days=2)
+    groups = _wall_groups(schedule, anchor, lo_day, hi_day) if lo_day <= hi_day else []
+    plain = _localize_groups(
+        groups, start.timestamp(), end.timestamp(), ZoneTimeline(zone, changes)
+    )
+    assert fast == plain

@@ -346,8 +346,116 @@ def expand_columns(
     lo_day = max(lo_day, anchor)
     if lo_day > hi_day:
         return [], []
-    groups = _wall_groups(schedule, anchor, lo_day, hi_day)
-    return _localize_groups(groups, start.timestamp(), end.timestamp(), zones)
+    runs = _wall_runs(schedule, anchor, lo_day, hi_day)
+    if runs is None:
+        groups = _wall_groups(schedule, anchor, lo_day, hi_day)
+        return _localize_groups(groups, start.timestamp(), end.timestamp(), zones)
+    return _localize_runs(runs, start.timestamp(), end.timestamp(), zones)
+
+
+# A run of days with the same walls: (first day's ordinal, step in days, days, walls).
+_Run = tuple[int, int, int, tuple[time, ...]]
+
+
+def _wall_runs(schedule: Schedule, anchor: date, lo_day: date, hi_day: date) -> list[_Run] | None:
+    """`_wall_groups` as runs of evenly spaced days for the plain rules (daily, every N
+    days, weekly, every N hours dividing a day), so a decade is a few runs, not a tuple
+    per day; None for the other rules, or for walls not in strictly increasing order."""
+    from itertools import pairwise
+
+    assert schedule.rrule is not None
+    times = schedule.times
+    if not times or any(a >= b for a, b in pairwise(times)):
+        return None
+    parts = _rule_parts(schedule.rrule)
+    freq = parts.pop("FREQ", "")
+    interval = int(parts.pop("INTERVAL", "1"))
+    lo, hi = lo_day.toordinal(), hi_day.toordinal()
+    if freq == "DAILY" and not parts:
+        first = lo + (interval - (lo - anchor.toordinal()) % interval) % interval
+        return [(first, interval, max((hi - first) // interval + 1, 0), times)]
+    if freq == "WEEKLY" and set(parts) == {"BYDAY"}:
+        codes = parts["BYDAY"].split(",")
+        if not all(code in WEEKDAYS for code in codes):
+            return None
+        # rrule counts weeks from the anchor's Monday-started week (WKST=MO).
+        monday = anchor.toordinal() - anchor.weekday()
+        step = 7 * interval
+        runs = []
+        for weekday in sorted({WEEKDAYS.index(code) for code in codes}):
+            first = lo + (weekday - lo_day.weekday()) % 7
+            behind = ((first - monday) // 7) % interval
+            if behind:
+                first += 7 * (interval - behind)
+            if first <= hi:
+                runs.append((first, step, (hi - first) // step + 1, times))
+        return runs
+    if freq == "HOURLY" and not parts and 24 % interval == 0:
+        # As `_hourly_groups`: the walls repeat daily; the first dose's day starts at it,
+        # and hi_day holds only a dose at midnight (rrule's `between` ends there).
+        first = times[0]
+        daily = tuple(
+            sorted(
+                time((first.hour + k * interval) % 24, first.minute, first.second)
+                for k in range(24 // interval)
+            )
+        )
+        start_day = anchor.toordinal()
+        day = max(lo, start_day)
+        runs = []
+        if day < hi:
+            if day == start_day:
+                runs.append((day, 1, 1, tuple(t for t in daily if t >= first)))
+                day += 1
+            if day < hi:
+                runs.append((day, 1, hi - day, daily))
+            day = hi
+        if day == hi and daily[0] == time() and (day != start_day or first == time()):
+            runs.append((hi, 1, 1, (time(),)))
+        return runs
+    return None
+
+
+def _fill_offsets(zones: ZoneTimeline, lo: int, hi: int) -> dict[int, int | None]:
+    """The `day_offset` cache (by ordinal) filled for every day in [lo, hi] at once: each
+    midnight's offset, both folds, computed once and shared by the two days it bounds."""
+    from itertools import repeat
+
+    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
+    if lo in cache and hi in cache and all(map(cache.__contains__, range(lo, hi + 1))):
+        return cache
+    midnight = time()
+    # The zone of each day: the one in force at its UTC midnight (days near a change of
+    # zone are irregular anyway, below).
+    zone_of = [(lo, zones.default)]
+    for effective_at, zone in zones.changes:
+        utc = effective_at.astimezone(UTC)
+        ordinal = utc.date().toordinal() + (utc.time() != midnight)
+        zone_of.append((max(ordinal, lo), zone))
+    m0: list[timedelta | None] = []
+    m1: list[timedelta | None] = []
+    for index, (first, zone) in enumerate(zone_of):
+        last = zone_of[index + 1][0] if index + 1 < len(zone_of) else hi + 2
+        if last <= first:
+            continue
+        days = map(date.fromordinal, range(first, last))
+        walls = list(map(datetime.combine, days, repeat(midnight), repeat(zone)))
+        m0 += map(datetime.utcoffset, walls)
+        m1 += [wall.replace(fold=1).utcoffset() for wall in walls]
+    for k, ordinal in enumerate(range(lo, hi + 1)):
+        first_offset = m0[k]
+        if first_offset is not None and first_offset == m1[k] == m0[k + 1] == m1[k + 1]:
+            cache[ordinal] = int(first_offset.total_seconds())
+        else:
+            cache[ordinal] = None
+    # Days close to a change of zone go wall by wall whatever their offsets say.
+    for effective_at, _zone in zones.changes:
+        around = effective_at.date().toordinal()
+        near = range(max(lo, around - _CHANGE_MARGIN - 2), min(hi, around + _CHANGE_MARGIN + 2) + 1)
+        for ordinal in near:
+            if _near_change(zones, date.fromordinal(ordinal)):
+                cache[ordinal] = None
+    return cache
 
 
 def _wall_groups(
@@ -457,9 +565,10 @@ def day_offset(zones: ZoneTimeline, day: date) -> int | None:
     starts, ends or sits at its edges. Cached on the timeline: a decade of slots asks
     about each day once per zone timeline.
     """
-    cache: dict[date, int | None] = zones.__dict__.setdefault("_day_offsets", {})
-    if day in cache:
-        return cache[day]
+    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
+    key = day.toordinal()
+    if key in cache:
+        return cache[key]
     offset: int | None = None
     if not _near_change(zones, day):
         midnight = datetime.combine(day, time(), tzinfo=UTC)
@@ -474,7 +583,7 @@ def day_offset(zones: ZoneTimeline, day: date) -> int | None:
             and there.replace(fold=1).utcoffset() == first
         ):
             offset = int(first.total_seconds())
-    cache[day] = offset
+    cache[key] = offset
     return offset
 
 
@@ -492,8 +601,8 @@ def _localize_groups(
     end: float,
     zones: ZoneTimeline,
 ) -> tuple[list[int], list[int]]:
-    cache: dict[date, int | None] = zones.__dict__.setdefault("_day_offsets", {})
-    offsets = [cache.get(day, _UNKNOWN) for day, _walls in groups]
+    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
+    offsets = [cache.get(day.toordinal(), _UNKNOWN) for day, _walls in groups]
     if _UNKNOWN in offsets:
         offsets = [
             day_offset(zones, day) if offset is _UNKNOWN else offset
@@ -561,6 +670,116 @@ def _localize_groups(
     # Regular days come out in order (only a DST change or travel can reorder instants,
     # and those days are irregular); sort only when there was one.
     if guarded:
+        pairs = sorted(zip(ats, days, strict=True))
+        ats = [at for at, _day in pairs]
+        days = [day for _at, day in pairs]
+    return ats, days
+
+
+def _localize_runs(
+    runs: Sequence[_Run], start: float, end: float, zones: ZoneTimeline
+) -> tuple[list[int], list[int]]:
+    """`_localize_groups` over runs of days: the same slots in the same order.
+
+    A stretch of regular days (one offset all day, no irregular slot day within
+    `_GUARD_DAYS`) becomes, per wall, one `range` of epochs written into every k-th place
+    of the result (k walls a day), all in C; the other days go wall by wall as before.
+    """
+    # Imported here: schedule is on the start-up path of the fast commands.
+    from bisect import bisect_left
+    from itertools import compress, groupby, islice, pairwise, repeat
+    from operator import is_, lt
+
+    runs = [run for run in runs if run[2] > 0]
+    if not runs:
+        return [], []
+    lo = min(first for first, _step, _n, _walls in runs)
+    hi = max(first + step * (n - 1) for first, step, n, _walls in runs)
+    cache = _fill_offsets(zones, lo, max(lo, hi))
+    offsets = [
+        list(map(cache.__getitem__, range(first, first + step * n, step)))
+        for first, step, n, _walls in runs
+    ]
+    guarded: set[int] = set()
+    for (first, step, _n, _walls), column in zip(runs, offsets, strict=True):
+        if None in column:
+            for index in compress(range(len(column)), map(is_, column, repeat(None))):
+                ordinal = first + step * index
+                guarded.update(range(ordinal - _GUARD_DAYS, ordinal + _GUARD_DAYS + 1))
+    ats: list[int] = []
+    days: list[int] = []
+    # Runs one after another (daily, hourly) come out in day order; the weekdays of a
+    # weekly rule interleave, and their irregular days wait, to be taken in day order.
+    sequential = all(a[0] + a[1] * (a[2] - 1) < b[0] for a, b in pairwise(runs))
+    slow: list[tuple[int, tuple[time, ...], int | None]] = []
+    seen: set[int] = set()
+
+    def wall_by_wall(ordinal: int, walls: tuple[time, ...], offset: int | None) -> None:
+        """One irregular (or guarded) day, as `_localize_groups` takes it."""
+        base = (ordinal - _EPOCH_ORDINAL) * 86400
+        day = date.fromordinal(ordinal)
+        for wall in walls:
+            if offset is not None:
+                epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
+            else:
+                instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
+                epoch = int(instant.timestamp())
+            # A wall moved onto another dose's time keeps its own slot a minute on.
+            while epoch in seen:
+                epoch += 60
+            seen.add(epoch)
+            if start <= epoch < end:
+                if offset is None:
+                    at = datetime.fromtimestamp(epoch, UTC)
+                    local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
+                else:
+                    local_day = ordinal
+                ats.append(epoch)
+                days.append(local_day)
+
+    for (first, step, n, walls), column in zip(runs, offsets, strict=True):
+        keys: list[object] = list(column)
+        for ordinal in guarded:
+            index, off = divmod(ordinal - first, step)
+            if off == 0 and 0 <= index < n:
+                keys[index] = None
+        seconds = [w.hour * 3600 + w.minute * 60 + w.second for w in walls]
+        k = len(seconds)
+        index = 0
+        for key, group in groupby(keys):
+            length = len(list(group))
+            if key is None:
+                for i in range(index, index + length):
+                    if sequential:
+                        wall_by_wall(first + step * i, walls, column[i])
+                    else:
+                        slow.append((first + step * i, walls, column[i]))
+                index += length
+                continue
+            offset = column[index]
+            assert offset is not None
+            o_first = first + step * index
+            o_stop = o_first + step * length
+            base = (o_first - _EPOCH_ORDINAL) * 86400 - offset
+            stride = step * 86400
+            run_ats = [0] * (length * k)
+            run_days = [0] * (length * k)
+            for j, wall in enumerate(seconds):
+                run_ats[j::k] = range(base + wall, base + wall + stride * length, stride)
+                run_days[j::k] = range(o_first, o_stop, step)
+            if run_ats[0] < start or run_ats[-1] >= end:
+                # Strictly increasing (walls ascending, one offset): the window is a slice.
+                cut = slice(bisect_left(run_ats, start), bisect_left(run_ats, end))
+                run_ats, run_days = run_ats[cut], run_days[cut]
+            ats += run_ats
+            days += run_days
+            index += length
+    if slow:
+        for ordinal, walls, offset in sorted(slow, key=lambda item: item[0]):
+            wall_by_wall(ordinal, walls, offset)
+    # Day order is time order unless an irregular day moved a wall past another (checked
+    # in C); interleaved runs are sorted. Either way: what `_localize_groups`' sort gives.
+    if not sequential or (guarded and not all(map(lt, ats, islice(ats, 1, None)))):
         pairs = sorted(zip(ats, days, strict=True))
         ats = [at for at, _day in pairs]
         days = [day for _at, day in pairs]
