@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -68,11 +68,10 @@ def summary(
     """
     from medtrack.cli.doses import setting_number
     from medtrack.core.adherence import summarize
-    from medtrack.core.supply import medication_pdc
+    from medtrack.core.slots import NEIGHBOUR_REACH
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.store import doses, repo
-    from medtrack.store import supply as supply_store
 
     if days is not None and (since or until):
         raise UsageError("use --days or --since/--until, not both")
@@ -90,10 +89,17 @@ def summary(
         )
         window = timedelta(minutes=setting_number(conn, "on_time_window"))
         holiday_days = setting_number(conn, "drug_holiday_days")
-        meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
+        # Only the plans the window's slots can see: a decade of dose changes (and, unless
+        # --json asks for PDC, of refills) does not weigh on a month's summary.
+        meds = (
+            [repo.find_medication(conn, med)]
+            if med
+            else repo.load_medications(conn, regimens_since=start - NEIGHBOUR_REACH)
+        )
         pairs = [(m.id, m.name) for m in meds if m.id is not None]
         records = doses.dose_rows(conn, start, end, pairs)
-        refills = supply_store.refills_by_medication(conn, [m.id for m in meds if m.id])
+        ids = [m.id for m in meds if m.id is not None]
+        pdcs = _refill_pdcs(conn, ids, start, min(end, now), zones) if as_json else {}
     result = summarize(
         meds,
         records,
@@ -106,11 +112,6 @@ def summary(
     )
     if as_json:
         data = terminal.summary_dict(result, zones)
-        # Refill-based PDC where refills are recorded; null where supply is not tracked.
-        pdcs = {
-            m.name: medication_pdc(refills.get(m.id, []), m.regimens, start, min(end, now), zones)
-            for m in meds
-        }
         for entry in data["medications"]:
             value = pdcs.get(entry["medication"])
             entry["pdc"] = None if value is None else round(100 * value, 1)
@@ -127,3 +128,20 @@ def summary(
         common.say(title)
     for line in terminal.summary_lines(result):
         common.say(line)
+
+
+def _refill_pdcs(
+    conn: Any, ids: list[int], start: datetime, until: datetime, zones: Any
+) -> dict[str, float | None]:
+    """Refill-based PDC per medication name where refills are recorded (None where supply
+    is not tracked). A refill's supply lasts by the plan of its own day, so this reads
+    every refill and the whole plan history: `summary --json` only."""
+    from medtrack.core.supply import medication_pdc
+    from medtrack.store import repo
+    from medtrack.store import supply as supply_store
+
+    refills = supply_store.refills_by_medication(conn, ids)
+    return {
+        m.name: medication_pdc(refills.get(m.id, []), m.regimens, start, until, zones)
+        for m in repo.load_medications(conn, ids=ids)
+    }

@@ -42,6 +42,9 @@ DEFAULT_ON_TIME_WINDOW = timedelta(minutes=60)
 # How far to look for a neighbouring slot: enough for daily, monthly and quarterly rules.
 _NEIGHBOUR_MARGINS = (timedelta(days=2), timedelta(days=35), timedelta(days=400))
 _LAST_SLOT_FALLBACK = timedelta(hours=24)
+# The furthest a window's slots look outside it (for their neighbours): a caller judging a
+# window needs only the regimens in force from this long before it on.
+NEIGHBOUR_REACH = _NEIGHBOUR_MARGINS[-1]
 
 
 class Slot(NamedTuple):
