@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import compress, pairwise, repeat
-from operator import add, and_, eq, gt, is_, lt, mul, not_, or_, sub, truth
+from operator import add, and_, eq, gt, lt, mul, not_, or_, sub, truth
 
 from medtrack.core.models import Medication, Regimen
 from medtrack.core.schedule import ZoneTimeline, day_offset
@@ -59,11 +59,13 @@ CONVENTIONAL_THRESHOLD = 80.0
 class DoseColumns:
     """One medication's records in (taken_at, id) order, column by column: the slot each
     answers and when it was taken as POSIX seconds (`scheduled` None for an as-needed or
-    extra dose), its status, and its skip reason (None or "" when there is none)."""
+    extra dose), its kind as one byte (1 taken; 2 anything else, which the figures count
+    as a skip), and the skip reason of each record not taken (None when there is none,
+    and for every taken one)."""
 
     scheduled: list[float | None]
     taken: list[float]
-    status: list[str]
+    kind: bytes
     reason: list[str | None]
 
 
@@ -79,21 +81,21 @@ class DoseRows:
 
     @classmethod
     def from_records(cls, records: Iterable[DoseRecord]) -> DoseRows:
-        grouped: dict[str, DoseColumns] = {}
+        grouped: dict[str, tuple[list, list, bytearray, list]] = {}
         for r in records:
-            columns = grouped.get(r.medication)
-            if columns is None:
-                columns = grouped[r.medication] = DoseColumns([], [], [], [])
-            columns.scheduled.append(
-                None if r.scheduled_for is None else r.scheduled_for.timestamp()
+            scheduled, taken, kind, reason = grouped.setdefault(
+                r.medication, ([], [], bytearray(), [])
             )
-            columns.taken.append(r.taken_at.timestamp())
-            columns.status.append(r.status)
-            columns.reason.append(r.skip_reason)
-        return cls(grouped)
+            scheduled.append(None if r.scheduled_for is None else r.scheduled_for.timestamp())
+            taken.append(r.taken_at.timestamp())
+            kind.append(1 if r.status == "taken" else 2)
+            reason.append(None if r.status == "taken" else r.skip_reason or None)
+        return cls(
+            {name: DoseColumns(s, t, bytes(k), why) for name, (s, t, k, why) in grouped.items()}
+        )
 
 
-_NO_DOSES = DoseColumns([], [], [], [])
+_NO_DOSES = DoseColumns([], [], b"", [])
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,21 @@ class _Clock:
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UNSET = object()
+# A slot's kind as a byte (0 open, 1 taken, 2 skipped), and masks picking one kind.
+_TAKEN_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x00\x01\x00")
+_SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x00\x00\x01")
+_OPEN_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x01\x00\x00")
+
+
+def _indexes_of_none(values: list[float | None]) -> Iterator[int]:
+    """Where None is in `values`, found by list.index (a scan in C between finds)."""
+    index = -1
+    while True:
+        try:
+            index = values.index(None, index + 1)
+        except ValueError:
+            return
+        yield index
 
 
 def _scheduled_summary(
@@ -393,7 +410,7 @@ def _scheduled_summary(
 
     # The first record given for a slot answers it (records are in (taken_at, id) order,
     # and of equal keys dict() keeps the last, so feed them backwards).
-    scheduled, taken_ats, statuses = doses.scheduled, doses.taken, doses.status
+    scheduled, taken_ats, record_kinds = doses.scheduled, doses.taken, doses.kind
     answers = dict(zip(reversed(scheduled), range(len(scheduled) - 1, -1, -1), strict=True))
     unscheduled = answers.pop(None, None) is not None
     first_day = _local_day(start, zones)
@@ -409,28 +426,25 @@ def _scheduled_summary(
     d_skipped = [0] * size
     d_missed = [0] * size
     d_pending = [0] * size
-    # Each slot's answering record, or the mark one past the records for "none": built
-    # with map/zip/Counter, so a decade of slots costs no Python statement per slot.
+    # Each slot's answering record (or the mark one past the records for "none"), and its
+    # kind as one byte: 0 open, else the record's (1 taken, 2 skipped). Built
+    # with map/bytes/Counter, so a decade of slots costs no Python statement per slot.
     count = len(ats)
     unanswered = len(scheduled)
     recs = list(map(answers.get, ats, repeat(unanswered, count)))
-    codes = list(map([*statuses, None].__getitem__, recs))
-    is_taken = list(map(eq, codes, repeat("taken", count)))
+    kinds = bytes(map((record_kinds + b"\x00").__getitem__, recs))
+    taken, skipped = kinds.count(1), kinds.count(2)
+    is_taken = kinds.translate(_TAKEN_MASK)
     for day, number in Counter(compress(slot_days, is_taken)).items():
         d_taken[day - base] += number
-    is_open = list(map(is_, codes, repeat(None, count)))
     reasons: dict[str, int] = {}
     missed = pending = 0
-    taken = sum(is_taken)
-    skipped = count - taken - sum(is_open)
     if skipped:
-        # Answered but not taken: a skip (any status other than "taken" counts as one).
-        is_skipped = list(map(not_, map(or_, is_taken, is_open)))
+        is_skipped = kinds.translate(_SKIPPED_MASK)
         for day, number in Counter(compress(slot_days, is_skipped)).items():
             d_skipped[day - base] += number
-        for reason, number in Counter(
-            map(doses.reason.__getitem__, compress(recs, is_skipped))
-        ).items():
+        given = Counter(map(doses.reason.__getitem__, compress(recs, is_skipped)))
+        for reason, number in given.items():
             key = reason or "other"  # no reason given (None or "") is "other"
             reasons[key] = reasons.get(key, 0) + number
     # Timing: each taken slot's delay; late and early are the two tails (no sort needed).
@@ -446,7 +460,7 @@ def _scheduled_summary(
 
     lead = ACCEPT_BEFORE.total_seconds()
     fallback = _LAST_SLOT_FALLBACK.total_seconds()
-    for index in compress(range(count), is_open):
+    for index in compress(range(count), kinds.translate(_OPEN_MASK)):
         at = ats[index]
         if at > t_now:
             break  # later: not due yet (its window closes after it), nor are the rest
@@ -477,16 +491,20 @@ def _scheduled_summary(
     # Extra doses: taken in the window, answering no slot of it, not under an as-needed plan.
     d_extra = [0] * size
     extra_total = 0
-    stray = answers.keys() - set(ats)
+    # Slots are distinct, so each answered one is one key of `answers`: only when there
+    # are more keys than answered slots does some record name an instant no slot has.
+    stray = answers.keys() - set(ats) if len(answers) > taken + skipped else set()
     clock = _Clock(med, zones)
     candidates: Iterable[int] = ()
-    if stray or unscheduled:
+    if stray:
         if unscheduled:
             stray.add(None)
         candidates = compress(range(unanswered), map(stray.__contains__, scheduled))
+    elif unscheduled:
+        candidates = _indexes_of_none(scheduled)
     for i in candidates:
         taken_at = taken_ats[i]
-        if statuses[i] != "taken" or not t_start <= taken_at < t_end:
+        if record_kinds[i] != 1 or not t_start <= taken_at < t_end:
             continue
         regimen = clock.regimen(taken_at)
         if regimen is not None and regimen.schedule.as_needed:
@@ -573,7 +591,7 @@ def _as_needed_summary(
     clock = _Clock(med, zones)
     for i, sched in enumerate(doses.scheduled):
         taken_at = doses.taken[i]
-        if doses.status[i] != "taken" or sched is not None or not t_start <= taken_at < t_end:
+        if doses.kind[i] != 1 or sched is not None or not t_start <= taken_at < t_end:
             continue
         regimen = clock.regimen(taken_at)
         if regimen is None or not regimen.schedule.as_needed:
