@@ -660,19 +660,7 @@ def test_shipped_font_is_found_and_embedded_in_pdf():
     assert regular.parent == Path(report_pdf.__file__).parent / "fonts"
 
 
-# --- issue 9: the PDF is drawn with the common-scripts cut of DejaVu Sans ------------------
-
-
-def test_pdf_with_the_common_cut_reads_as_with_the_whole_font(monkeypatch):
-    import medtrack.render.report_pdf as report_pdf
-
-    cut = report_pdf.render_pdf(make_report())
-    monkeypatch.setattr(report_pdf, "COMMON_FONT", (Path("/nonexistent.ttf"),) * 2)
-    whole = report_pdf.render_pdf(make_report())
-    assert b"/FontFile2" in cut and b"/FontFile2" in whole and cut != whole
-    texts = [pdf_text_of(data) for data in (cut, whole)]
-    assert texts[0] == texts[1]
-    assert "25 mg → 50 mg" in texts[0] and all(figure in texts[0] for figure in FIGURES)
+# --- issue 9: the PDF's fonts and line breaking are tested in test_report_pdf.py ----------
 
 
 def pdf_text_of(data: bytes) -> str:
@@ -680,36 +668,3 @@ def pdf_text_of(data: bytes) -> str:
 
     reader = PdfReader(BytesIO(data))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-
-
-def test_a_character_outside_the_common_cut_is_drawn_with_the_whole_font(monkeypatch):
-    import medtrack.render.report_pdf as report_pdf
-
-    used = []
-    draw = report_pdf._render
-
-    def spy(report, font):
-        used.append(None if font is None else font[0].name)
-        return draw(report, font)
-
-    monkeypatch.setattr(report_pdf, "_render", spy)
-    report_pdf.render_pdf(make_report())
-    assert used == ["DejaVuSans-Common.ttf"]
-    used.clear()
-    hebrew = [SideEffect("בחילה", "sertraline", "severe", at(4, 10))]  # U+05D1: not in the cut
-    data = report_pdf.render_pdf(make_report(side_effects=hebrew))
-    assert used == ["DejaVuSans-Common.ttf", "DejaVuSans.ttf"]
-    assert b"/FontFile2" in data
-
-
-def test_the_common_cut_holds_every_glyph_of_the_whole_font_in_its_ranges():
-    from fontTools.ttLib import TTFont
-
-    import medtrack.render.report_pdf as report_pdf
-
-    for whole, cut in zip(report_pdf.FONT_CANDIDATES[0], report_pdf.COMMON_FONT, strict=True):
-        full_map = TTFont(whole, lazy=True).getBestCmap()
-        cut_map = TTFont(cut, lazy=True).getBestCmap()
-        inside = {c for c in full_map if report_pdf.covered_by_common_font(chr(c))}
-        assert inside and inside <= set(cut_map)
-        assert 0x05D1 in full_map and not report_pdf.covered_by_common_font("\u05d1")

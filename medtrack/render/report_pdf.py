@@ -31,28 +31,43 @@ from medtrack.render.report_md import (
 )
 
 FAMILY = "medtrack-sans"
+FONT_DIR = Path(__file__).parent / "fonts"
 # Where to look for a Unicode TrueType font to embed, first found wins: a copy shipped
 # inside the package, then Debian's DejaVu. Without one the PDF falls back to the
 # standard Helvetica, which viewers supply themselves (not embedded, Latin-1 only).
 FONT_CANDIDATES = (
-    (
-        Path(__file__).parent / "fonts" / "DejaVuSans.ttf",
-        Path(__file__).parent / "fonts" / "DejaVuSans-Bold.ttf",
-    ),
+    (FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"),
     (
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
     ),
 )
-# DejaVu Sans cut down (with fontTools' pyftsubset, hinting kept) to these Unicode blocks:
-# Latin, IPA, Greek, Cyrillic, punctuation, currency, arrows, maths, shapes and symbols.
+# Cuts of the shipped DejaVu Sans, made with fontTools' pyftsubset, hinting kept. fpdf's
+# add_font reads every glyph of the file it is given, so a report is drawn with the smallest
+# cut that holds every character it shows (issue 9): the widths are those of the whole font,
+# so is the page. The Latin cut (Latin with Extended-A and -B, punctuation, currency,
+# letterlike symbols, arrows, maths, block elements and geometric shapes) keeps the glyph
+# names, which fpdf would otherwise derive from the Adobe Glyph List, and leaves out GDEF,
+# GPOS, GSUB and MATH, which fpdf drops from what it embeds anyway:
+#   pyftsubset DejaVuSans.ttf --unicodes=U+0020-007E,U+00A0-024F,U+2000-206F,U+20A0-20CF,\
+#     U+2100-214F,U+2190-22FF,U+2580-25FF,U+FFFD --notdef-outline --glyph-names \
+#     --drop-tables+=GDEF,GPOS,GSUB,MATH --output-file=DejaVuSans-Latin.ttf
+# The common cut adds IPA, combining marks, Greek, Cyrillic and the rest of the symbols:
 #   pyftsubset DejaVuSans.ttf --unicodes=U+0020-007E,U+00A0-052F,U+1E00-1FFF,\
 #     U+2000-23FF,U+2500-27BF,U+FFFD --notdef-outline --output-file=DejaVuSans-Common.ttf
 # (and the same for DejaVuSans-Bold.ttf).
-COMMON_FONT = (
-    Path(__file__).parent / "fonts" / "DejaVuSans-Common.ttf",
-    Path(__file__).parent / "fonts" / "DejaVuSans-Bold-Common.ttf",
+LATIN_FONT = (FONT_DIR / "DejaVuSans-Latin.ttf", FONT_DIR / "DejaVuSans-Bold-Latin.ttf")
+LATIN_RANGES = (
+    (0x0020, 0x007E),
+    (0x00A0, 0x024F),
+    (0x2000, 0x206F),
+    (0x20A0, 0x20CF),
+    (0x2100, 0x214F),
+    (0x2190, 0x22FF),
+    (0x2580, 0x25FF),
+    (0xFFFD, 0xFFFD),
 )
+COMMON_FONT = (FONT_DIR / "DejaVuSans-Common.ttf", FONT_DIR / "DejaVuSans-Bold-Common.ttf")
 COMMON_RANGES = (
     (0x0020, 0x007E),
     (0x00A0, 0x052F),
@@ -71,8 +86,11 @@ STRIP_W = 46.0
 NUMBER_GAP = 2.0
 CHART_W = 38.0
 CHART_H = 5.0
-# A text this much narrower than a cell surely fits on one line (rounding of widths aside).
-_FIT_SLACK = 0.05
+# Characters multi_cell does not wrap as plain words: it breaks at a soft hyphen, prints a
+# no-break space as a space, drops a carriage return and breaks at a form feed. A text holding
+# one is left to multi_cell itself, and so is a text ending in a newline, after which
+# multi_cell moves down one line more.
+_SPECIAL_TO_FPDF = frozenset("\u00ad\u00a0\r\x0c")
 
 
 def find_font() -> tuple[Path, Path] | None:
@@ -91,6 +109,8 @@ class _Writer:
         self.unicode = unicode
         self.width = pdf.w - 2 * MARGIN
         self.seen: set[str] = set()
+        self._widths: dict[tuple[str, float, str], float] = {}
+        self._lines: dict[tuple[str, float, float, str], list[str] | None] = {}
 
     def text(self, value: str) -> str:
         self.seen.update(value)
@@ -122,16 +142,62 @@ class _Writer:
     ) -> None:
         self.font(size, bold)
         self.color((85, 85, 85) if grey else (17, 17, 17))
-        draw = self.pdf.cell if self.fits(value, self.width) else self.pdf.multi_cell
-        draw(self.width, size * 0.44, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
+        self.block(self.text(value), self.width, size * 0.44, "L", new_x="LMARGIN")
         self.color()
 
-    def fits(self, value: str, width: float) -> bool:
-        """True when `value` surely fits on one line of a cell `width` wide: one width sum,
-        where multi_cell would break the text character by character (issue 9)."""
+    def string_width(self, shown: str) -> float:
+        """`pdf.get_string_width(shown)` in the current font, to the last bit: the sum of the
+        font's integer advance widths scaled as fpdf scales it, without fpdf building text
+        fragments for every call (issue 9)."""
+        pdf = self.pdf
+        key = (pdf.font_style, pdf.font_size_pt, shown)
+        width = self._widths.get(key)
+        if width is None:
+            advance = getattr(pdf.current_font, "cw", None) if self.unicode else None
+            if advance is None:
+                width = pdf.get_string_width(shown)
+            else:
+                width = sum([advance[ord(char)] for char in shown]) * pdf.font_size_pt * 0.001
+                width /= pdf.k
+            self._widths[key] = width
+        return width
+
+    def lines(self, shown: str, width: float) -> list[str] | None:
+        """The lines multi_cell would break `shown` into in a cell `width` wide, in the
+        current font; None where only multi_cell itself can tell (see `break_lines`)."""
+        pdf = self.pdf
+        key = (pdf.font_style, pdf.font_size_pt, width, shown)
+        if key not in self._lines:
+            advance = getattr(pdf.current_font, "cw", None) if self.unicode else None
+            found = None
+            if advance is not None and pdf.str_alias_nb_pages not in shown:
+                room = width - pdf.c_margin - pdf.c_margin
+                found = break_lines(shown, advance, pdf.font_size_pt, pdf.k, room)
+            self._lines[key] = found
+        return self._lines[key]
+
+    def line_count(self, value: str, width: float) -> int:
         shown = self.text(value)
-        room = width - 2 * self.pdf.c_margin - _FIT_SLACK
-        return "\n" not in shown and self.pdf.get_string_width(shown) < room
+        lines = self.lines(shown, width)
+        if lines is None:
+            lines = self.pdf.multi_cell(width, LINE_H, shown, dry_run=True, output="LINES")
+        return max(len(lines), 1)
+
+    def block(
+        self, shown: str, width: float, height: float, align: str, new_x: str = "RIGHT"
+    ) -> None:
+        """`shown` wrapped in a cell `width` wide from the current position, one plain cell a
+        line: what multi_cell draws, without its character-by-character line breaking."""
+        pdf = self.pdf
+        lines = self.lines(shown, width)
+        if lines is None:
+            pdf.multi_cell(width, height, shown, align=align, new_x=new_x, new_y="NEXT")
+            return
+        lines = lines or [""]
+        last = len(lines) - 1
+        for index, line in enumerate(lines):
+            after = new_x if index == last else "LEFT"
+            pdf.cell(width, height, line, align=align, new_x=after, new_y="NEXT")
 
     def ensure(self, height: float) -> None:
         if self.pdf.will_page_break(height):
@@ -153,18 +219,11 @@ class _Writer:
         all_widths = [w * scale for w in all_widths]
         rows = [list(r) + ([""] if chart else []) for r in table.rows]
 
-        def line_count(text: str, width: float) -> int:
-            if self.fits(text, width):
-                return 1
-            lines = pdf.multi_cell(width, LINE_H, self.text(text), dry_run=True, output="LINES")
-            return max(len(lines), 1)
-
         def draw(cells: Sequence[str], bold: bool, index: int | None) -> None:
             self.font(FONT_SIZE - (0.5 if bold else 0), bold)
             self.color((68, 68, 68) if bold else (17, 17, 17))
             room = [w - (NUMBER_GAP if i in numeric else 0) for i, w in enumerate(all_widths)]
-            counts = [line_count(c, w) for c, w in zip(cells, room, strict=True)]
-            height = max(counts)
+            height = max(self.line_count(c, w) for c, w in zip(cells, room, strict=True))
             row_h = max(height * LINE_H, CHART_H + 1 if chart and index is not None else 0)
             self.ensure(row_h + 0.5)
             top = pdf.get_y()
@@ -172,13 +231,7 @@ class _Writer:
             for col, (cell, width) in enumerate(zip(cells, all_widths, strict=True)):
                 pdf.set_xy(x, top)
                 # Right-aligned figures keep a gap before the next, left-aligned column.
-                align = "R" if col in numeric else "L"
-                if counts[col] == 1 and self.fits(cell, room[col]):
-                    # One line: a plain cell draws the same text without multi_cell's
-                    # character-by-character line breaking (issue 9).
-                    pdf.cell(room[col], LINE_H, self.text(cell), align=align)
-                else:
-                    pdf.multi_cell(room[col], LINE_H, self.text(cell), align=align)
+                self.block(self.text(cell), room[col], LINE_H, "R" if col in numeric else "L")
                 if chart and index is not None and col == len(cells) - 1:
                     chart[2](index, x + 0.5, top + 0.4)
                 x += width
@@ -190,12 +243,66 @@ class _Writer:
         # Keep the column names with the first row: never a header alone at a page's foot.
         self.font(FONT_SIZE)
         first = rows[0] if rows else columns
-        first_h = max(line_count(c, w) for c, w in zip(first, all_widths, strict=True))
+        first_h = max(self.line_count(c, w) for c, w in zip(first, all_widths, strict=True))
         self.ensure(2 * LINE_H + max(first_h * LINE_H, CHART_H + 1 if chart else 0) + 1)
         draw(columns, True, None)
         for index, row in enumerate(rows):
             draw(row, False, index)
         self.color()
+
+
+def break_lines(
+    shown: str, advance: dict[int, int], size_pt: float, k: float, room: float
+) -> list[str] | None:
+    """The lines fpdf's multi_cell (word wrapping, fpdf2 2.8) breaks `shown` into, given the
+    font's advance widths, the size in points, the points per unit and the width inside the
+    cell's padding; None for a text multi_cell treats specially (_SPECIAL_TO_FPDF) or a cell
+    too narrow for one character, where multi_cell itself decides.
+
+    Its rule, with its arithmetic so the same lines come out: characters are added while the
+    line's width stays within the room (1e-9 tolerance); the character that would overflow
+    ends the line: a space is dropped there, else the line ends at its last space (dropped),
+    else before that character. A newline ends a line. The line's width is the sum of its
+    advance widths scaled once, as fpdf scales it, not a running sum of scaled widths.
+    """
+    if _SPECIAL_TO_FPDF.intersection(shown) or shown.endswith("\n"):
+        return None
+    from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR as spaces
+
+    lines: list[str] = []
+    start, end = 0, len(shown)
+    while start < end:
+        total, space, i = 0, -1, start
+        while True:
+            if i == end:
+                if total * size_pt * 0.001 / k:
+                    lines.append(shown[start:])
+                start = end
+                break
+            char = shown[i]
+            if char == "\n":
+                lines.append(shown[start:i])
+                start = i + 1
+                break
+            width = advance[ord(char)]
+            if total * size_pt * 0.001 / k + width * size_pt * 0.001 / k - room > 1e-9:
+                if char in spaces:
+                    lines.append(shown[start:i])
+                    start = i + 1
+                elif space >= 0:
+                    lines.append(shown[start:space])
+                    start = space + 1
+                elif i == start:
+                    return None
+                else:
+                    lines.append(shown[start:i])
+                    start = i
+                break
+            if char in spaces:
+                space = i
+            total += width
+            i += 1
+    return lines
 
 
 def _strip(pdf: Any, states: Sequence[str], x: float, y: float, width: float) -> None:
@@ -236,35 +343,69 @@ def _draw_line(pdf: Any, placed: Sequence[tuple[float, float]]) -> None:
 def render_pdf(report: VisitReport) -> bytes:
     """The report as PDF bytes.
 
-    Drawn first with the shipped common-scripts cut of DejaVu Sans, which fpdf reads and
-    subsets in half the time of the whole font (issue 9); the widths are the same, so is
-    the page. A report using a character outside that cut is drawn again with the whole
-    font, so no text loses a glyph it would have had.
+    Drawn with the smallest shipped cut of DejaVu Sans that holds every character the report
+    shows, chosen before drawing (issue 9). Were a character drawn that the look-ahead missed,
+    the page is drawn again with the whole font, so no text loses a glyph it would have had.
     """
+    tables = {key: section_table(report, key) for key in report.sections}
     font = find_font()
-    common = find_common_font() if font is not None and font[0] == FONT_CANDIDATES[0][0] else None
-    if common is not None:
-        content, seen = _render(report, common)
-        if all(covered_by_common_font(char) for char in seen):
+    cut = None
+    if font is not None and font[0] == FONT_CANDIDATES[0][0]:
+        cut = smallest_cut(drawn_characters(report, tables))
+    if cut is not None:
+        files, ranges = cut
+        content, seen = _render(report, files, tables)
+        if all(covered(char, ranges) for char in seen):
             return content
-    return _render(report, font)[0]
+    return _render(report, font, tables)[0]
 
 
-def find_common_font() -> tuple[Path, Path] | None:
-    """The shipped cut of DejaVu Sans limited to COMMON_RANGES, when present."""
-    regular, bold = COMMON_FONT
-    return (regular, bold) if regular.is_file() and bold.is_file() else None
+Ranges = Sequence[tuple[int, int]]
 
 
-def covered_by_common_font(char: str) -> bool:
-    """True when the common cut holds everything the whole font has for `char` (control
-    characters are never drawn)."""
+def font_cuts() -> list[tuple[tuple[Path, Path], Ranges]]:
+    """The shipped cuts of DejaVu Sans that are present, smallest first, with their ranges."""
+    cuts = ((LATIN_FONT, LATIN_RANGES), (COMMON_FONT, COMMON_RANGES))
+    return [(files, ranges) for files, ranges in cuts if all(f.is_file() for f in files)]
+
+
+def smallest_cut(chars: set[str]) -> tuple[tuple[Path, Path], Ranges] | None:
+    """The smallest shipped cut holding every one of `chars`, None when none does."""
+    for files, ranges in font_cuts():
+        if all(covered(char, ranges) for char in chars):
+            return files, ranges
+    return None
+
+
+def covered(char: str, ranges: Ranges) -> bool:
+    """True when a cut limited to `ranges` holds everything the whole font has for `char`
+    (control characters are never drawn)."""
     code = ord(char)
-    return code < 0x20 or any(low <= code <= high for low, high in COMMON_RANGES)
+    return code < 0x20 or any(low <= code <= high for low, high in ranges)
 
 
-def _render(report: VisitReport, font: tuple[Path, Path] | None) -> tuple[bytes, set[str]]:
-    """The PDF drawn with `font` (Helvetica when None), and every character drawn."""
+# The one character of _render's own words outside ASCII (which every cut holds): the
+# bullet before a question.
+_OWN_CHARACTERS = "•"
+
+
+def drawn_characters(report: VisitReport, tables: dict[str, SectionTable]) -> set[str]:
+    """Every character `_render` draws for `report`: the texts it takes from the report's
+    tables, header, notes and legend, and its own words."""
+    texts = [report_title(report), report.footer, adherence_note(report), _OWN_CHARACTERS]
+    texts += [part for line in header_lines(report) for part in line]
+    texts += [label for _, label in STRIP_LEGEND]
+    for table in (*tables.values(), as_needed_table(report)):
+        texts += (table.title, table.empty, *table.columns)
+        texts += [cell for row in table.rows for cell in row]
+    return set().union(*texts)
+
+
+def _render(
+    report: VisitReport, font: tuple[Path, Path] | None, tables: dict[str, SectionTable]
+) -> tuple[bytes, set[str]]:
+    """The PDF drawn with `font` (Helvetica when None) from the report's `tables`, and every
+    character drawn."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -289,7 +430,7 @@ def _render(report: VisitReport, font: tuple[Path, Path] | None) -> tuple[bytes,
 
     first, last = report.header.period_start, report.header.period_end
     for key in report.sections:
-        table = section_table(report, key)
+        table = tables[key]
         w.heading(table.title)
         if key == "safety":
             if table.rows:
@@ -363,10 +504,10 @@ def _meta(w: _Writer, lines: Sequence[tuple[str, str]]) -> None:
         for label, value in lines[start : start + 2]:
             w.font(8, bold=True)
             label_text = w.text(f"{label}: ")
-            pdf.cell(pdf.get_string_width(label_text) + 0.5, 3.8, label_text)
+            pdf.cell(w.string_width(label_text) + 0.5, 3.8, label_text)
             w.font(8)
             value_text = w.text(value)
-            pdf.cell(pdf.get_string_width(value_text) + 8, 3.8, value_text)
+            pdf.cell(w.string_width(value_text) + 8, 3.8, value_text)
         pdf.ln(3.8)
 
 
@@ -374,7 +515,9 @@ def _safety_box(w: _Writer, flags: Sequence[str]) -> None:
     pdf = w.pdf
     w.font(8, bold=True)
     text = "\n".join(w.text(f) for f in flags)
-    lines = pdf.multi_cell(w.width - 4, 3.6, text, dry_run=True, output="LINES")
+    lines = w.lines(text, w.width - 4)
+    if lines is None:
+        lines = pdf.multi_cell(w.width - 4, 3.6, text, dry_run=True, output="LINES")
     height = len(lines) * 3.6 + 2.4
     w.ensure(height)
     top = pdf.get_y()
@@ -383,7 +526,7 @@ def _safety_box(w: _Writer, flags: Sequence[str]) -> None:
     pdf.set_line_width(0.5)
     pdf.rect(MARGIN, top, w.width, height, style="DF")
     pdf.set_xy(MARGIN + 2, top + 1.2)
-    pdf.multi_cell(w.width - 4, 3.6, text, align="L", new_x="LMARGIN", new_y="NEXT")
+    w.block(text, w.width - 4, 3.6, "L", new_x="LMARGIN")
     pdf.set_y(top + height + 0.6)
 
 
@@ -422,7 +565,7 @@ def _legend(w: _Writer) -> None:
         pdf.rect(x, y + 0.4, 2.2, 2.2, style="F")
         pdf.set_xy(x + 2.8, y)
         text = w.text(label)
-        pdf.cell(pdf.get_string_width(text) + 1, 3, text)
-        x += 2.8 + pdf.get_string_width(text) + 5
+        pdf.cell(w.string_width(text) + 1, 3, text)
+        x += 2.8 + w.string_width(text) + 5
     pdf.set_xy(MARGIN, y + 3.2)
     w.color()

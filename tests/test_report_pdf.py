@@ -1,0 +1,186 @@
+"""The PDF renderer's own line breaking and font choice (issue 9): the lines and widths it
+computes are fpdf's to the last bit, the cells it draws are what multi_cell draws, and the
+font embedded is the smallest shipped cut of DejaVu Sans that holds the report's text."""
+
+from __future__ import annotations
+
+import re
+from io import BytesIO
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from test_report import at, make_report, pdf_text_of
+
+import medtrack.render.report_pdf as report_pdf
+from medtrack.core.health import SideEffect
+from medtrack.render.report_pdf import _Writer, break_lines
+
+# Narrow and wide letters, digits, the punctuation the report uses, breaking spaces (a tab
+# is one for fpdf), newlines, Latin beyond ASCII: words of every length, some too long for
+# a line, so every way fpdf ends a line is met.
+WORD = st.text(alphabet="aiWmlM0 19.,:-()/%→–•…’éßÆŁș≤°", min_size=1, max_size=30)
+TEXT = st.lists(st.one_of(WORD, st.sampled_from([" ", "  ", "\n", "\t"])), max_size=14).map("".join)
+STYLE = st.sampled_from(["", "B"])
+SIZE = st.sampled_from([6.5, 7, 7.5, 8, 9.5, 14])
+WIDTH = st.floats(min_value=4, max_value=190)
+
+
+def new_pdf(font=report_pdf.LATIN_FONT):
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.add_font(report_pdf.FAMILY, "", str(font[0]))
+    pdf.add_font(report_pdf.FAMILY, "B", str(font[1]))
+    pdf.add_page()
+    pdf.c_margin = 0.6
+    return pdf
+
+
+@pytest.fixture(scope="module")
+def pdf():
+    return new_pdf()
+
+
+@given(text=TEXT, style=STYLE, size=SIZE, width=WIDTH)
+def test_lines_are_the_lines_multi_cell_breaks_the_text_into(pdf, text, style, size, width):
+    pdf.set_font(report_pdf.FAMILY, style, size)
+    room = width - 2 * pdf.c_margin
+    try:
+        expected = pdf.multi_cell(width, 3, text, dry_run=True, output="LINES")
+    except Exception:  # fpdf refuses a cell too narrow for one character
+        expected = None
+    found = break_lines(text, pdf.current_font.cw, pdf.font_size_pt, pdf.k, room)
+    if text.endswith("\n") or expected is None:
+        assert found is None
+    else:
+        # (For no text at all multi_cell draws one empty line, as `block` does.)
+        assert found == (expected if text else [])
+
+
+@given(text=TEXT, style=STYLE, size=SIZE)
+def test_string_width_is_fpdfs_to_the_last_bit(pdf, text, style, size):
+    pdf.set_font(report_pdf.FAMILY, style, size)
+    assert _Writer(pdf, unicode=True).string_width(text) == pdf.get_string_width(text)
+
+
+@pytest.mark.parametrize("text", ["soft\u00adhyphen", "no\u00a0break", "a\rb", "a\x0cb", "a\n"])
+def test_a_text_fpdf_treats_specially_is_left_to_multi_cell(pdf, text):
+    pdf.set_font(report_pdf.FAMILY, "", 7.5)
+    assert break_lines(text, pdf.current_font.cw, 7.5, pdf.k, 100) is None
+    assert break_lines("a b", pdf.current_font.cw, 7.5, pdf.k, 100) == ["a b"]
+
+
+@given(texts=st.lists(st.tuples(TEXT, WIDTH, st.sampled_from(["L", "R"])), min_size=1, max_size=5))
+def test_cells_a_line_draw_what_multi_cell_draws(texts):
+    """The same page, text for text and position for position: `block` on page 1,
+    multi_cell on page 2. (An empty text object, which shows nothing, is not compared:
+    multi_cell writes one for a line it empties of its only space, a cell does not.)"""
+    from pypdf import PdfReader
+
+    pdf = new_pdf()
+    writer = _Writer(pdf, unicode=True)
+    writer.font(7.5)
+    # A cell too narrow for one of the characters is refused by fpdf.
+    texts = [t for t in texts if max(map(pdf.get_string_width, t[0]), default=0) < t[1] - 1.3]
+    for text, width, align in texts:
+        pdf.set_xy(20, 20)
+        writer.block(text, width, 3.3, align)
+    pdf.add_page()
+    for text, width, align in texts:
+        pdf.set_xy(20, 20)
+        pdf.multi_cell(width, 3.3, text, align=align, new_y="NEXT")
+    pages = PdfReader(BytesIO(bytes(pdf.output()))).pages
+    drawn = [page.get_contents().get_data() for page in pages]
+    empty = re.compile(rb"BT [0-9.]+ [0-9.]+ Td \(\) Tj ET\n")
+    assert empty.sub(b"", drawn[0]) == empty.sub(b"", drawn[1])
+    assert pages[0].extract_text() == pages[1].extract_text()
+
+
+# --- which font -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fonts_used(monkeypatch):
+    used: list[str] = []
+    draw = report_pdf._render
+
+    def spy(report, font, tables):
+        used.append(font[0].name)
+        return draw(report, font, tables)
+
+    monkeypatch.setattr(report_pdf, "_render", spy)
+    return used
+
+
+def side_effect(name: str) -> list[SideEffect]:
+    return [SideEffect(name, "sertraline", "severe", at(4, 10))]
+
+
+@pytest.mark.parametrize(
+    ("name", "font"),
+    [
+        ("nausea", "DejaVuSans-Latin.ttf"),
+        ("Übelkeit, Şişkinlik, mdłości ≤ 2×", "DejaVuSans-Latin.ttf"),
+        ("ναυτία", "DejaVuSans-Common.ttf"),
+        ("тошнота", "DejaVuSans-Common.ttf"),
+        ("בחילה", "DejaVuSans.ttf"),  # U+05D1: in no cut
+    ],
+)
+def test_the_smallest_cut_holding_the_text_is_chosen_and_drawn_once(fonts_used, name, font):
+    data = report_pdf.render_pdf(make_report(side_effects=side_effect(name)))
+    assert fonts_used == [font]
+    assert b"/FontFile2" in data
+
+
+def test_a_character_the_look_ahead_missed_is_drawn_with_the_whole_font(monkeypatch, fonts_used):
+    monkeypatch.setattr(report_pdf, "drawn_characters", lambda report, tables: set("abc"))
+    report_pdf.render_pdf(make_report(side_effects=side_effect("ναυτία")))
+    assert fonts_used == ["DejaVuSans-Latin.ttf", "DejaVuSans.ttf"]
+
+
+@pytest.mark.parametrize("name", ["nausea", "ναυτία", "בחילה"])
+def test_the_look_ahead_holds_every_character_drawn(monkeypatch, name):
+    seen: list[set[str]] = []
+    draw = report_pdf._render
+
+    def spy(report, font, tables):
+        content, drawn = draw(report, font, tables)
+        seen.append(drawn)
+        return content, drawn
+
+    monkeypatch.setattr(report_pdf, "_render", spy)
+    report = make_report(side_effects=side_effect(name))
+    report_pdf.render_pdf(report)
+    tables = {key: report_pdf.section_table(report, key) for key in report.sections}
+    assert seen[0] <= report_pdf.drawn_characters(report, tables)
+
+
+def test_each_cut_holds_every_glyph_of_the_whole_font_in_its_ranges():
+    from fontTools.ttLib import TTFont
+
+    whole = report_pdf.FONT_CANDIDATES[0]
+    for cut, ranges in report_pdf.font_cuts():
+        for whole_file, cut_file in zip(whole, cut, strict=True):
+            full_map = TTFont(whole_file, lazy=True).getBestCmap()
+            cut_map = TTFont(cut_file, lazy=True).getBestCmap()
+            inside = {c for c in full_map if report_pdf.covered(chr(c), ranges)}
+            assert inside and inside <= set(cut_map)
+    assert [files[0].name for files, _ in report_pdf.font_cuts()] == [
+        "DejaVuSans-Latin.ttf",
+        "DejaVuSans-Common.ttf",
+    ]
+
+
+@pytest.mark.parametrize("name", ["nausea", "ναυτία"])
+def test_a_cut_reads_and_looks_as_the_whole_font(monkeypatch, name):
+    from pypdf import PdfReader
+
+    report = make_report(side_effects=side_effect(name))
+    cut = report_pdf.render_pdf(report)
+    monkeypatch.setattr(report_pdf, "font_cuts", list)
+    whole = report_pdf.render_pdf(report)
+    assert pdf_text_of(cut) == pdf_text_of(whole)
+    assert name in pdf_text_of(cut) and "25 mg → 50 mg" in pdf_text_of(cut)
+    pages = [PdfReader(BytesIO(data)).pages[0].get_contents().get_data() for data in (cut, whole)]
+    assert pages[0] == pages[1]
