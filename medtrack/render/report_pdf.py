@@ -42,19 +42,20 @@ FONT_CANDIDATES = (
         Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
     ),
 )
-# Cuts of the shipped DejaVu Sans, made with fontTools' pyftsubset, hinting kept. fpdf's
-# add_font reads every glyph of the file it is given, so a report is drawn with the smallest
-# cut that holds every character it shows (issue 9): the widths are those of the whole font,
-# so is the page. The Latin cut (Latin with Extended-A and -B, punctuation, currency,
-# letterlike symbols, arrows, maths, block elements and geometric shapes) keeps the glyph
-# names, which fpdf would otherwise derive from the Adobe Glyph List, and leaves out GDEF,
-# GPOS, GSUB and MATH, which fpdf drops from what it embeds anyway:
+# Cuts of the shipped DejaVu Sans, made with fontTools' pyftsubset: hinting kept, glyph names
+# kept (fpdf would otherwise derive them from the Adobe Glyph List), GDEF, GPOS, GSUB and MATH
+# left out (fpdf drops them from what it embeds anyway). fpdf's add_font reads every glyph of
+# the file it is given, so a report is drawn with the smallest cut that holds every character
+# it shows (issue 9): the widths are those of the whole font, so is the page.
+# The Latin cut: Latin with Extended-A and -B, punctuation, currency, letterlike symbols,
+# arrows, maths, block elements and geometric shapes:
 #   pyftsubset DejaVuSans.ttf --unicodes=U+0020-007E,U+00A0-024F,U+2000-206F,U+20A0-20CF,\
 #     U+2100-214F,U+2190-22FF,U+2580-25FF,U+FFFD --notdef-outline --glyph-names \
 #     --drop-tables+=GDEF,GPOS,GSUB,MATH --output-file=DejaVuSans-Latin.ttf
 # The common cut adds IPA, combining marks, Greek, Cyrillic and the rest of the symbols:
 #   pyftsubset DejaVuSans.ttf --unicodes=U+0020-007E,U+00A0-052F,U+1E00-1FFF,\
-#     U+2000-23FF,U+2500-27BF,U+FFFD --notdef-outline --output-file=DejaVuSans-Common.ttf
+#     U+2000-23FF,U+2500-27BF,U+FFFD --notdef-outline --glyph-names \
+#     --drop-tables+=GDEF,GPOS,GSUB,MATH --output-file=DejaVuSans-Common.ttf
 # (and the same for DejaVuSans-Bold.ttf).
 LATIN_FONT = (FONT_DIR / "DejaVuSans-Latin.ttf", FONT_DIR / "DejaVuSans-Bold-Latin.ttf")
 LATIN_RANGES = (
