@@ -555,3 +555,31 @@ def test_day_columns_read_as_the_daystats_they_hold(counts, lo, hi):
         columns[len(stats)]
     assert sparkline(columns, 7) == sparkline(stats, 7)
     assert _daily(columns) == _daily(stats)
+
+
+_ANY_SUMMARY = summarize(
+    [med("x", "daily 08:00")],
+    [],
+    start=WINDOW_START,
+    end=WINDOW_START + timedelta(days=2),
+    now=WINDOW_START + timedelta(days=2),
+    zones=ZONES,
+).medications[0]
+
+
+@given(
+    counts=st.lists(st.tuples(*[st.integers(0, 3)] * 6), min_size=1, max_size=80),
+    shift=st.integers(-10, 10),
+    cell_days=st.sampled_from([1, 7]),
+)
+def test_report_strip_from_day_columns_equals_the_daystats(counts, shift, cell_days):
+    """The report sums each strip cell from the day columns; a tuple of the same DayStats
+    gives the same cells."""
+    from medtrack.core.report import _adherence_row
+
+    first = date(2026, 3, 1)
+    columns = DayStats(first, *[[c[k] for c in counts] for k in range(6)])
+    strip_days = [first + timedelta(days=shift + i) for i in range(0, len(counts), cell_days)]
+    fast = _adherence_row("x", _ANY_SUMMARY, columns, strip_days, cell_days)
+    plain = _adherence_row("x", _ANY_SUMMARY, tuple(columns), strip_days, cell_days)
+    assert fast.strip == plain.strip

@@ -89,3 +89,29 @@ def test_rows_equal_the_plain_read(tmp_path_factory, records):
     fast, plain = _both(conn)
     # The plain read leaves a medication with no record out; the compact one keeps it empty.
     assert {k: v for k, v in fast.by_medication.items() if v.kind} == plain.by_medication
+
+
+@given(
+    st.one_of(
+        st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+            lambda d: d.replace(microsecond=0).isoformat() + "Z"
+        ),
+        st.text(alphabet="0123456789-T:Z +.a\u0663", min_size=18, max_size=22),
+    )
+)
+def test_health_rows_read_instants_as_from_utc_text(text):
+    """store.health's hand-checked fast read agrees with from_utc_text on any text: the
+    same instant, or a ValueError where from_utc_text refuses."""
+    from medtrack.core.timeparse import from_utc_text
+    from medtrack.store.health import _instant
+
+    try:
+        expected = from_utc_text(text)
+    except ValueError:
+        try:
+            _instant(text)
+        except ValueError:
+            return
+        raise AssertionError(f"{text!r} read, but from_utc_text refuses it") from None
+    got = _instant(text)
+    assert got == expected and got.tzinfo is expected.tzinfo

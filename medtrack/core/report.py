@@ -620,7 +620,22 @@ def _adherence_row(
 ) -> AdherenceRow:
     strip = []
     origin = day_stats[0].day if day_stats else date.min
-    if day_stats and (day_stats[-1].day - origin).days == len(day_stats) - 1:
+    if isinstance(day_stats, DayStats) and day_stats:
+        # One day a place (as summarize gives them): each cell sums slices of the columns.
+        origin = day_stats.first
+        columns = (
+            day_stats.due,
+            day_stats.taken,
+            day_stats.skipped,
+            day_stats.missed,
+            day_stats.pending,
+        )
+        for first in strip_days:
+            offset = (first - origin).days
+            cut = slice(max(offset, 0), max(offset + cell_days, 0))
+            # A day's cell is day_cell of its counts, a week's of their sums (as _cell_state).
+            strip.append(_CELL_STATES[day_cell(*(sum(column[cut]) for column in columns))])
+    elif day_stats and (day_stats[-1].day - origin).days == len(day_stats) - 1:
         # One DayStat per day in order (as summarize gives them): cells are slices.
         for first in strip_days:
             offset = (first - origin).days
@@ -652,10 +667,6 @@ def _days(first: date, count: int) -> list[date]:
 
 def _cell_state(cell: Sequence[DayStat]) -> str:
     """One strip cell: a day as `DayStat.cell` says, or a week judged the same way."""
-    if isinstance(cell, DayStats):
-        # Summed from the day columns (a decade is 520 weekly cells per medication).
-        counts = (sum(cell.due), sum(cell.taken), sum(cell.skipped), sum(cell.missed))
-        return _CELL_STATES[day_cell(*counts, sum(cell.pending))]
     if len(cell) == 1:
         return _CELL_STATES[cell[0].cell]
     due = taken = skipped = missed = pending = 0
