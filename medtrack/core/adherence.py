@@ -30,10 +30,10 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import compress, pairwise, repeat
 from operator import add, and_, eq, gt, lt, mul, not_, or_, sub, truth
+from typing import NamedTuple
 
 from medtrack.core.models import Medication, Regimen
 from medtrack.core.schedule import ZoneTimeline, day_offset
@@ -55,8 +55,7 @@ DEFAULT_HOLIDAY_DAYS = 3
 CONVENTIONAL_THRESHOLD = 80.0
 
 
-@dataclass(frozen=True)
-class DoseColumns:
+class DoseColumns(NamedTuple):
     """One medication's records in (taken_at, id) order, column by column: the slot each
     answers and when it was taken as POSIX seconds (`scheduled` None for an as-needed or
     extra dose), its kind as one byte (1 taken; 2 anything else, which the figures count
@@ -69,8 +68,7 @@ class DoseColumns:
     reason: list[str | None]
 
 
-@dataclass(frozen=True)
-class DoseRows:
+class DoseRows(NamedTuple):
     """A window's dose records in the compact form `summarize` reads, per medication name.
 
     `store.doses.dose_rows` builds it in SQL without a DoseRecord (or a tuple) per record;
@@ -98,8 +96,7 @@ class DoseRows:
 _NO_DOSES = DoseColumns([], [], b"", [])
 
 
-@dataclass(frozen=True)
-class DayStat:
+class DayStat(NamedTuple):
     """One medication on one local day, counting due slots only."""
 
     day: date
@@ -211,15 +208,13 @@ def day_cell(due: int, taken: int, skipped: int, missed: int, pending: int) -> s
     return "none"
 
 
-@dataclass(frozen=True)
-class Holiday:
+class Holiday(NamedTuple):
     first: date
     last: date
     days: int
 
 
-@dataclass(frozen=True)
-class MedicationSummary:
+class MedicationSummary(NamedTuple):
     """Scheduled doses of one medication over a window."""
 
     medication: str
@@ -244,8 +239,7 @@ class MedicationSummary:
     days: DayStats
 
 
-@dataclass(frozen=True)
-class AsNeededSummary:
+class AsNeededSummary(NamedTuple):
     """As-needed use of one medication over a window (never in a percentage)."""
 
     medication: str
@@ -256,8 +250,7 @@ class AsNeededSummary:
     per_day: tuple[tuple[date, int], ...]
 
 
-@dataclass(frozen=True)
-class Overall:
+class Overall(NamedTuple):
     due: int
     taken: int
     on_time: int
@@ -272,8 +265,7 @@ class Overall:
     correct_dosing: float | None
 
 
-@dataclass(frozen=True)
-class Summary:
+class Summary(NamedTuple):
     start: datetime
     end: datetime
     now: datetime

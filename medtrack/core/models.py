@@ -1,11 +1,13 @@
 """Plain values the core computes with. No database ids are needed to compute anything;
 ids travel along only so the CLI can name records back to the person.
 
-The values `take`, `skip`, `today` and `remind` load (here, in core.slots and
-core.reminders) are NamedTuples rather than frozen dataclasses: just as immutable and
-typed, but defining one costs a fifth as much, and these modules load on every run of
-the commands people type many times a day (a frozen dataclass costs ~0.5 ms to create,
-and there were twenty on that path). Change one with `value._replace(field=...)`.
+The values `take`, `skip`, `today`, `remind` and `summary` load (here, in core.slots,
+core.reminders and core.adherence) are NamedTuples rather than frozen dataclasses: just
+as immutable and typed, but defining one costs a fifth as much, and these modules load
+on every run of the commands people type many times a day (a frozen dataclass costs
+~0.5 ms to create, and there were twenty-eight on those paths). Change one with
+`value._replace(field=...)`. A NamedTuple is a tuple: `json` writes it as a list, so
+JSON views are built field by field (render/terminal.py), never dumped whole.
 """
 
 from __future__ import annotations
