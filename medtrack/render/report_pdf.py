@@ -187,8 +187,10 @@ class _Writer:
     def block(
         self, shown: str, width: float, height: float, align: str, new_x: str = "RIGHT"
     ) -> None:
-        """`shown` wrapped in a cell `width` wide from the current position, one plain cell a
-        line: what multi_cell draws, without its character-by-character line breaking."""
+        """`shown` wrapped in a cell `width` wide from the current position, as multi_cell
+        draws it, without its character-by-character line breaking (issue 9): each line is
+        written with `pdf.text` where a cell would put it, and the position moved as the cell
+        would move it; a line that needs a new page is a cell, which breaks the page."""
         pdf = self.pdf
         lines = self.lines(shown, width)
         if lines is None:
@@ -198,7 +200,16 @@ class _Writer:
         last = len(lines) - 1
         for index, line in enumerate(lines):
             after = new_x if index == last else "LEFT"
-            pdf.cell(width, height, line, align=align, new_x=after, new_y="NEXT")
+            if not line or pdf.will_page_break(height):
+                pdf.cell(width, height, line, align=align, new_x=after, new_y="NEXT")
+                continue
+            # Where fpdf's cell writes a line: after the padding (or right-aligned before it),
+            # on the baseline 0.3 of the font size below the middle of the cell.
+            x, y = pdf.x, pdf.y
+            dx = width - pdf.c_margin - self.string_width(line) if align == "R" else pdf.c_margin
+            pdf.text(x + dx, y + 0.5 * height + 0.3 * pdf.font_size, line)
+            x = pdf.l_margin if after == "LMARGIN" else x + width if after == "RIGHT" else x
+            pdf.set_xy(x, y + height)
 
     def ensure(self, height: float) -> None:
         if self.pdf.will_page_break(height):
