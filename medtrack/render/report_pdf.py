@@ -279,6 +279,11 @@ def break_lines(
     """
     if _SPECIAL_TO_FPDF.intersection(shown) or shown.endswith("\n"):
         return None
+    if "\n" not in shown:
+        # Most texts fit well within their cell: then no character overflows the line.
+        total = sum(map(advance.__getitem__, map(ord, shown)))
+        if total * size_pt * 0.001 / k < room - 1e-6:
+            return [shown] if total else []
     from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR as spaces
 
     lines: list[str] = []
