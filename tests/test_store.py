@@ -118,3 +118,47 @@ def test_default_path_uses_xdg_and_profile(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_DATA_HOME")
     assert db.resolve_path() == Path.home() / ".local" / "share" / "medtrack" / "default.db"
     assert db.resolve_path(db="/tmp/a.db", profile="mum") == Path("/tmp/a.db")
+
+
+def test_version_2_file_gets_the_dose_window_index_once(tmp_path, monkeypatch):
+    """Migration 3 on a file left at version 2: the records stay, the summary's window
+    query reads idx_doses_window alone (no table lookup), and reopening migrates nothing."""
+    import sqlite_utils
+
+    from medtrack.store.migrations import MIGRATIONS
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for step in MIGRATIONS[:2]:
+        step(sqlite_utils.Database(conn))
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO medications (name, created_at) VALUES ('sertraline', 'x')")
+    conn.execute(
+        "INSERT INTO doses (medication_id, scheduled_for, taken_at, status, recorded_at) "
+        "VALUES (1, '2026-11-22T08:00:00Z', '2026-11-22T08:05:00Z', 'taken', 'x')"
+    )
+    conn.close()
+
+    conn = db.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+        assert conn.execute("SELECT count(*) FROM doses").fetchone()[0] == 1
+        sql = (
+            "SELECT group_concat(unixepoch(scheduled_for)), count(unixepoch(scheduled_for)), "
+            "group_concat(iif(status = 'taken', NULL, ifnull(skip_reason, ''))) "
+            "FROM doses INDEXED BY idx_doses_window WHERE medication_id = 1 AND taken_at >= ?"
+        )
+        assert conn.execute(sql, ("2026",)).fetchone()[:2] == ("1795334400", 1)
+        # Only the index is read: the program's column reads name the index cursor alone.
+        program = conn.execute("EXPLAIN " + sql, ("2026",)).fetchall()
+        cursors = {row[2] for row in program if row[1] == "OpenRead"}
+        read = {row[2] for row in program if row[1] == "Column"}
+        table_cursor = min(cursors)  # the table is opened first
+        assert read and table_cursor not in read
+    finally:
+        conn.close()
+    calls = []
+    monkeypatch.setattr(db, "_migrate", lambda conn, current: calls.append(current))
+    db.connect(path).close()
+    assert calls == []
