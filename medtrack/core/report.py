@@ -15,6 +15,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import accumulate
+from operator import sub
 
 from medtrack.core.adherence import (
     AsNeededSummary,
@@ -32,7 +35,7 @@ from medtrack.core.health import (
     SymptomEntry,
     Visit,
 )
-from medtrack.core.models import Medication, Regimen
+from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline, describe
 
 AUDIENCES = ("prescriber", "therapist")
@@ -474,9 +477,14 @@ def _regimen_near(med: Medication, end: datetime) -> Regimen | None:
 
 
 def _schedule_words(regimen: Regimen) -> str:
-    return describe(
-        regimen.schedule, max_per_day=regimen.max_per_day, min_interval=regimen.min_interval
-    )
+    return _described(regimen.schedule, regimen.max_per_day, regimen.min_interval)
+
+
+@lru_cache(maxsize=256)
+def _described(schedule: Schedule, max_per_day: int | None, min_interval: timedelta | None) -> str:
+    # A decade of changes names the same few schedules hundreds of times (each change
+    # describes the old plan and the new one), and describe is pure.
+    return describe(schedule, max_per_day=max_per_day, min_interval=min_interval)
 
 
 def _medication_rows(
@@ -621,20 +629,31 @@ def _adherence_row(
     strip = []
     origin = day_stats[0].day if day_stats else date.min
     if isinstance(day_stats, DayStats) and day_stats:
-        # One day a place (as summarize gives them): each cell sums slices of the columns.
+        # One day a place (as summarize gives them): each cell's counts are differences of
+        # running totals of the columns (a decade is 522 weeks of 11 medications), and a
+        # cell is day_cell of its counts, a week's of their sums (as _cell_state).
         origin = day_stats.first
-        columns = (
+        # Cell i covers day offsets [lo + i * cell_days, lo + (i + 1) * cell_days), clamped
+        # to the columns: the running totals are padded so the offsets index them as is.
+        lo = (strip_days[0] - origin).days if strip_days else 0
+        hi = lo + len(strip_days) * cell_days
+        pad = max(0, -lo)
+        starts = range(lo + pad, hi + pad, cell_days)
+        ends = range(lo + pad + cell_days, hi + pad + cell_days, cell_days)
+        sums = []
+        for column in (
             day_stats.due,
             day_stats.taken,
             day_stats.skipped,
             day_stats.missed,
             day_stats.pending,
-        )
-        for first in strip_days:
-            offset = (first - origin).days
-            cut = slice(max(offset, 0), max(offset + cell_days, 0))
-            # A day's cell is day_cell of its counts, a week's of their sums (as _cell_state).
-            strip.append(_CELL_STATES[day_cell(*(sum(column[cut]) for column in columns))])
+        ):
+            running = [0] * pad + [0, *accumulate(column)]
+            running += [running[-1]] * max(0, hi + pad + 1 - len(running))
+            sums.append(
+                list(map(sub, map(running.__getitem__, ends), map(running.__getitem__, starts)))
+            )
+        strip = [_CELL_STATES[state] for state in map(day_cell, *sums)]
     elif day_stats and (day_stats[-1].day - origin).days == len(day_stats) - 1:
         # One DayStat per day in order (as summarize gives them): cells are slices.
         for first in strip_days:
