@@ -11,7 +11,7 @@ from adherence_reference import summarize_as_needed, summarize_medication
 from hypothesis import given
 from hypothesis import strategies as st
 
-from medtrack.core.adherence import DayStat, DayStats, Holiday, summarize
+from medtrack.core.adherence import DayStat, DayStats, DoseRows, Holiday, summarize
 from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
 from medtrack.core.slots import (
@@ -493,13 +493,27 @@ def test_moving_the_anchor_by_whole_periods_keeps_every_slot(schedule, start_day
     loose=st.lists(st.tuples(st.integers(0, WINDOW_DAYS * 24 * 60), st.booleans()), max_size=6),
     window=st.tuples(st.integers(-3 * 24, 10 * 24), st.integers(1, 20 * 24)),
     now_hours=st.integers(0, (WINDOW_DAYS + 10) * 24),
+    on_time=st.sampled_from([0, 15, 60, 150]),
+    classified_at=st.sampled_from([None, 15, 60]),
 )
 def test_summarize_equals_the_slot_by_slot_figures(
-    first, second, start_hours, change_hours, stop_hours, doses, loose, window, now_hours
+    first,
+    second,
+    start_hours,
+    change_hours,
+    stop_hours,
+    doses,
+    loose,
+    window,
+    now_hours,
+    on_time,
+    classified_at,
 ):
     """`summarize` works on epoch seconds without a Slot per dose; `summarize_medication`
     and `summarize_as_needed` judge Slot by Slot: they agree on any plan, change of plan,
-    stop, records (including extra doses and records for no slot) and window."""
+    stop, records (including extra doses and records for no slot), window and on-time
+    window, whether the rows come as records, classified at that on-time window, or
+    classified at another (or not at all) so that the delays are taken again."""
     start = WINDOW_START + timedelta(hours=start_hours)
     regimens = [regimen("x", first, start)]
     if change_hours is not None:
@@ -521,10 +535,16 @@ def test_summarize_equals_the_slot_by_slot_figures(
     lo = WINDOW_START + timedelta(hours=window[0])
     hi = lo + timedelta(hours=window[1])
     now = WINDOW_START + timedelta(hours=now_hours)
-    result = summarize([m], log.records, start=lo, end=hi, now=now, zones=ZONES)
+    on_time_window = timedelta(minutes=on_time)
+    rows = DoseRows.from_records(
+        log.records, None if classified_at is None else timedelta(minutes=classified_at)
+    )
+    common = dict(start=lo, end=hi, now=now, zones=ZONES, on_time_window=on_time_window)
+    result = summarize([m], log.records, **common)
+    assert summarize([m], rows, **common) == result
     slots = medication_slots(m, lo, hi, ZONES)
     scheduled = [
-        summarize_medication(m, slots, log.records, start=lo, end=hi, now=now, zones=ZONES)
+        summarize_medication(m, slots, log.records, **common)
         for _ in range(has_schedule_in(m, lo, hi))
     ]
     assert list(result.medications) == scheduled

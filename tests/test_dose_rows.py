@@ -40,11 +40,12 @@ def _add(conn, med_id, taken, sched, status="taken", reason=None):
     )
 
 
-def _both(conn):
+def _both(conn, on_time_window=timedelta(minutes=60)):
+    """The compact read and DoseRows from the plain read, both classified at the window."""
     meds = [(1, "sertraline"), (2, "lorazepam")]
-    fast = doses.dose_rows(conn, START, END, meds)
-    plain = DoseRows.from_records(doses.doses_between(conn, START, END, [1, 2]))
-    return fast, plain
+    fast = doses.dose_rows(conn, START, END, meds, on_time_window=on_time_window)
+    records = doses.doses_between(conn, START, END, [1, 2])
+    return fast, DoseRows.from_records(records, on_time_window)
 
 
 def test_rows_by_hand(tmp_path):
@@ -60,10 +61,16 @@ def test_rows_by_hand(tmp_path):
     fast, plain = _both(conn)
     assert fast == plain
     columns = fast.by_medication["sertraline"]
-    assert columns.kind == bytes([1, 2, 1, 1, 1])  # 1 taken, 2 not
+    # 2 not taken; taken: 4 two hours early, 1 on time (and with no slot), 3 two hours late.
+    assert columns.kind == bytes([4, 2, 1, 1, 3])
+    assert fast.on_time_window == 3600
     assert columns.scheduled[3] is None and columns.reason[1] == "forgot"
     assert columns.taken[0] == (START - timedelta(hours=1)).timestamp()
     assert fast.by_medication["lorazepam"].scheduled == [None]
+    # The default window is the summary's default; at three hours both tails are on time.
+    assert doses.dose_rows(conn, START, END, [(1, "sertraline"), (2, "lorazepam")]) == fast
+    wide, plain = _both(conn, timedelta(hours=3))
+    assert wide == plain and wide.by_medication["sertraline"].kind == bytes([1, 2, 1, 1, 1])
 
 
 instants = st.integers(0, 8 * 24 * 4).map(lambda q: T0 + timedelta(minutes=15 * q))
@@ -80,13 +87,15 @@ instants = st.integers(0, 8 * 24 * 4).map(lambda q: T0 + timedelta(minutes=15 * 
             st.sampled_from([None, "forgot", "side-effects"]),
         ),
         max_size=25,
-    )
+    ),
+    st.sampled_from([0, 15, 60, 90.5]),
 )
-def test_rows_equal_the_plain_read(tmp_path_factory, records):
+def test_rows_equal_the_plain_read(tmp_path_factory, records, window_minutes):
     conn = _conn(tmp_path_factory.mktemp("rows"))
     for med_id, taken, sched, status, reason in records:
         _add(conn, med_id, taken, sched, status, reason if status == "skipped" else None)
-    fast, plain = _both(conn)
+    fast, plain = _both(conn, timedelta(minutes=window_minutes))
+    assert fast.on_time_window == plain.on_time_window == window_minutes * 60
     # The plain read leaves a medication with no record out; the compact one keeps it empty.
     assert {k: v for k, v in fast.by_medication.items() if v.kind} == plain.by_medication
 

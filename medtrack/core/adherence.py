@@ -58,9 +58,10 @@ CONVENTIONAL_THRESHOLD = 80.0
 class DoseColumns(NamedTuple):
     """One medication's records in (taken_at, id) order, column by column: the slot each
     answers and when it was taken as POSIX seconds (`scheduled` None for an as-needed or
-    extra dose), its kind as one byte (1 taken; 2 anything else, which the figures count
-    as a skip), and the skip reason of each record not taken (None when there is none,
-    and for every taken one)."""
+    extra dose), its kind as one byte (2 not taken, which the figures count as a skip;
+    a taken one 1, or, where `DoseRows.on_time_window` is set, 3 late or 4 early against
+    its `scheduled` and 1 within it), and the skip reason of each record not taken (None
+    when there is none, and for every taken one)."""
 
     scheduled: list[float | None]
     taken: list[float]
@@ -76,20 +77,35 @@ class DoseRows(NamedTuple):
     """
 
     by_medication: dict[str, DoseColumns]
+    # The on-time window (seconds) the taken records' kinds were classified at (1 on time,
+    # 3 late, 4 early), or None when every taken record is 1. `summarize` counts late and
+    # early from the kinds when this is its own window, else from the delays.
+    on_time_window: float | None = None
 
     @classmethod
-    def from_records(cls, records: Iterable[DoseRecord]) -> DoseRows:
+    def from_records(
+        cls, records: Iterable[DoseRecord], on_time_window: timedelta | None = None
+    ) -> DoseRows:
+        window = None if on_time_window is None else on_time_window.total_seconds()
         grouped: dict[str, tuple[list, list, bytearray, list]] = {}
         for r in records:
             scheduled, taken, kind, reason = grouped.setdefault(
                 r.medication, ([], [], bytearray(), [])
             )
-            scheduled.append(None if r.scheduled_for is None else r.scheduled_for.timestamp())
+            slot = None if r.scheduled_for is None else r.scheduled_for.timestamp()
+            scheduled.append(slot)
             taken.append(r.taken_at.timestamp())
-            kind.append(1 if r.status == "taken" else 2)
+            if r.status != "taken":
+                kind.append(2)
+            elif window is None or slot is None:
+                kind.append(1)
+            else:
+                delay = taken[-1] - slot
+                kind.append(3 if delay > window else 4 if delay < -window else 1)
             reason.append(None if r.status == "taken" else r.skip_reason or None)
         return cls(
-            {name: DoseColumns(s, t, bytes(k), why) for name, (s, t, k, why) in grouped.items()}
+            {name: DoseColumns(s, t, bytes(k), why) for name, (s, t, k, why) in grouped.items()},
+            window,
         )
 
 
@@ -359,10 +375,11 @@ class _Clock:
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _UNSET = object()
-# A slot's kind as a byte (0 open, 1 taken, 2 skipped), and masks picking one kind.
-_TAKEN_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x00\x01\x00")
-_SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x00\x00\x01")
-_OPEN_MASK = bytes.maketrans(b"\x00\x01\x02", b"\x01\x00\x00")
+# A slot's kind as a byte (0 open, else its record's: 2 skipped, 1, 3 or 4 taken), and
+# masks picking one kind.
+_TAKEN_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x00\x01\x00\x01\x01")
+_SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x00\x00\x01\x00\x00")
+_OPEN_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x01\x00\x00\x00\x00")
 
 
 def _indexes_of_none(values: list[float | None]) -> Iterator[int]:
@@ -386,10 +403,14 @@ def _scheduled_summary(
     zones: ZoneTimeline,
     on_time_window: timedelta,
     holiday_days: int,
+    classified: bool = False,
 ) -> MedicationSummary:
     """One medication's figures over the window, computed on epoch seconds: no Slot or
     JudgedSlot per expected dose, windows worked out only for unanswered ones. The tests
-    hold a Slot-by-Slot reference of the same definitions (tests/adherence_reference.py)."""
+    hold a Slot-by-Slot reference of the same definitions (tests/adherence_reference.py).
+
+    `classified`: the taken records' kinds say on time, late or early at `on_time_window`
+    (see DoseRows.on_time_window)."""
     t_start, t_end, t_now = start.timestamp(), end.timestamp(), now.timestamp()
     window = on_time_window.total_seconds()
     ats, slot_days, regimens = _raw_epochs(med, start, end, zones)
@@ -419,13 +440,14 @@ def _scheduled_summary(
     d_missed = [0] * size
     d_pending = [0] * size
     # Each slot's answering record (or the mark one past the records for "none"), and its
-    # kind as one byte: 0 open, else the record's (1 taken, 2 skipped). Built
+    # kind as one byte: 0 open, else the record's (2 skipped, 1, 3 or 4 taken). Built
     # with map/bytes/Counter, so a decade of slots costs no Python statement per slot.
     count = len(ats)
     unanswered = len(scheduled)
     recs = list(map(answers.get, ats, repeat(unanswered, count)))
     kinds = bytes(map((record_kinds + b"\x00").__getitem__, recs))
-    taken, skipped = kinds.count(1), kinds.count(2)
+    skipped = kinds.count(2)
+    taken = count - kinds.count(0) - skipped
     is_taken = kinds.translate(_TAKEN_MASK)
     for day, number in Counter(compress(slot_days, is_taken)).items():
         d_taken[day - base] += number
@@ -439,16 +461,21 @@ def _scheduled_summary(
         for reason, number in given.items():
             key = reason or "other"  # no reason given (None or "") is "other"
             reasons[key] = reasons.get(key, 0) + number
-    # Timing: each taken slot's delay; late and early are the two tails (no sort needed).
-    delays = list(
-        map(
-            sub,
-            map(taken_ats.__getitem__, compress(recs, is_taken)),
-            compress(ats, is_taken),
+    if classified:
+        # A slot's answering record names that slot (it is its key in `answers`), so the
+        # record's class against its own scheduled_for is the slot's.
+        late, early = kinds.count(3), kinds.count(4)
+    else:
+        # Each taken slot's delay; late and early are the two tails (no sort needed).
+        delays = list(
+            map(
+                sub,
+                map(taken_ats.__getitem__, compress(recs, is_taken)),
+                compress(ats, is_taken),
+            )
         )
-    )
-    late = sum(map(gt, delays, repeat(window, taken)))
-    early = sum(map(lt, delays, repeat(-window, taken)))
+        late = sum(map(gt, delays, repeat(window, taken)))
+        early = sum(map(lt, delays, repeat(-window, taken)))
 
     lead = ACCEPT_BEFORE.total_seconds()
     fallback = _LAST_SLOT_FALLBACK.total_seconds()
@@ -496,7 +523,7 @@ def _scheduled_summary(
         candidates = _indexes_of_none(scheduled)
     for i in candidates:
         taken_at = taken_ats[i]
-        if record_kinds[i] != 1 or not t_start <= taken_at < t_end:
+        if record_kinds[i] == 2 or not t_start <= taken_at < t_end:
             continue
         regimen = clock.regimen(taken_at)
         if regimen is not None and regimen.schedule.as_needed:
@@ -583,7 +610,7 @@ def _as_needed_summary(
     clock = _Clock(med, zones)
     for i, sched in enumerate(doses.scheduled):
         taken_at = doses.taken[i]
-        if doses.kind[i] != 1 or sched is not None or not t_start <= taken_at < t_end:
+        if doses.kind[i] == 2 or sched is not None or not t_start <= taken_at < t_end:
             continue
         regimen = clock.regimen(taken_at)
         if regimen is None or not regimen.schedule.as_needed:
@@ -622,7 +649,11 @@ def summarize(
     reads for a long window, without an object per record).
     """
     start, end, now = start.astimezone(UTC), end.astimezone(UTC), now.astimezone(UTC)
-    rows = records if isinstance(records, DoseRows) else DoseRows.from_records(records)
+    if isinstance(records, DoseRows):
+        rows = records
+    else:
+        rows = DoseRows.from_records(records, on_time_window)
+    classified = rows.on_time_window == on_time_window.total_seconds()
     scheduled = []
     as_needed = []
     for med in meds:
@@ -638,6 +669,7 @@ def summarize(
                     zones=zones,
                     on_time_window=on_time_window,
                     holiday_days=holiday_days,
+                    classified=classified,
                 )
             )
         prn = _as_needed_summary(med, mine, start=start, end=end, now=now, zones=zones)
