@@ -53,7 +53,7 @@ def load_report(
         meds = repo.load_medications(conn)
         pairs = [(m.id, m.name) for m in meds if m.id is not None]
         records = doses.dose_rows(conn, start, end, pairs)
-        symptoms = health.symptoms(conn, since=start)
+        symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
         measurements = health.measurements(conn, since=start)
         checkins = health.checkins(conn, since=start)
@@ -73,7 +73,7 @@ def load_report(
     return build_report(
         medications=meds,
         summary=summary,
-        symptoms=symptoms,
+        symptom_columns=symptoms,
         side_effects=side_effects,
         measurements=measurements,
         checkins=checkins,

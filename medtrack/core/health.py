@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -286,6 +286,35 @@ class SymptomEntry:
     at: datetime
     note: str | None = None
     id: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class SymptomSeries:
+    """One symptom's readings (name and unit, a blank unit being none) in time order, as
+    two columns: UTC epoch seconds (instants are recorded to the second) and values.
+
+    What the visit report reads: a decade of daily ratings is thousands of readings, and
+    columns cost no object per reading.
+    """
+
+    name: str
+    unit: str | None
+    epochs: Sequence[int]
+    values: Sequence[float]
+
+
+def symptom_series(entries: Iterable[SymptomEntry]) -> list[SymptomSeries]:
+    """Entries as series: one per (name, unit), ordered by name then unit, each reading in
+    time order (entries at one instant keep their order)."""
+    groups: dict[tuple[str, str | None], list[SymptomEntry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.name, entry.unit or None), []).append(entry)
+    series = []
+    for (name, unit), items in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        items.sort(key=lambda e: e.at)
+        epochs = [math.floor(e.at.timestamp()) for e in items]
+        series.append(SymptomSeries(name, unit, epochs, [e.value for e in items]))
+    return series
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from operator import sub
@@ -33,10 +33,12 @@ from medtrack.core.health import (
     NoteEntry,
     SideEffect,
     SymptomEntry,
+    SymptomSeries,
     Visit,
+    symptom_series,
 )
 from medtrack.core.models import Medication, Regimen, Schedule
-from medtrack.core.schedule import ZoneTimeline, describe
+from medtrack.core.schedule import ZoneTimeline, day_offset, describe
 
 AUDIENCES = ("prescriber", "therapist")
 
@@ -336,6 +338,7 @@ def build_report(
     medications: Sequence[Medication],
     summary: Summary,
     symptoms: Iterable[SymptomEntry] = (),
+    symptom_columns: Sequence[SymptomSeries] | None = None,
     side_effects: Iterable[SideEffect] = (),
     measurements: Iterable[MeasurementEntry] = (),
     checkins: Iterable[CheckinEntry] = (),
@@ -353,13 +356,16 @@ def build_report(
 
     `summary` is `core.adherence.summarize` over the same window, so the report's
     adherence figures are the ones `medtrack summary` prints. Records outside the window
-    are left out; open questions are shown whenever they were asked.
+    are left out; open questions are shown whenever they were asked. `symptom_columns`,
+    when given, stands for `symptoms` already cut to the window (the store reads them so).
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}")
 
     def local_day(instant: datetime) -> date:
         return instant.astimezone(zones.zone_at(instant)).date()
+
+    local_days = LocalDays(zones)
 
     def inside(instant: datetime) -> bool:
         return start <= instant < end
@@ -416,7 +422,14 @@ def build_report(
         changes=_changes(medications, start, end, local_day),
         adherence=adherence,
         side_effects=side_rows,
-        symptoms=_symptoms([s for s in symptoms if inside(s.at)], local_day, first_day, days),
+        symptoms=_symptoms(
+            symptom_series(s for s in symptoms if inside(s.at))
+            if symptom_columns is None
+            else symptom_columns,
+            local_days,
+            first_day,
+            days,
+        ),
         scores=_scores(checkin_list, local_day),
         measurements=_measurements(
             [m for m in measurements if inside(m.at)], local_day, first_day, days
@@ -743,33 +756,90 @@ def _chart_points(
 
 
 def _symptoms(
-    entries: Sequence[SymptomEntry], local_day, first_day: date, days: int
+    series: Sequence[SymptomSeries], local_days: LocalDays, first_day: date, days: int
 ) -> tuple[SymptomTrend, ...]:
-    by_name: dict[tuple[str, str | None], list[SymptomEntry]] = defaultdict(list)
-    for entry in entries:
-        by_name[(entry.name, entry.unit or None)].append(entry)
     trends = []
-    for (name, unit), items in sorted(by_name.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        items.sort(key=lambda e: e.at)
-        values = [e.value for e in items]
+    size = max(1, -(-days // CHART_POINTS))
+    first = first_day.toordinal()
+    for one in series:
+        if not one.values:
+            continue
+        values = list(one.values)
         average = sum(values) / len(values)
-        origin = items[0].at
-        xy = [((e.at - origin).total_seconds() / 86400, e.value) for e in items]
-        threshold = 1.0 if unit is None else max(abs(average) * 0.05, 1e-9)
+        origin = one.epochs[0]
+        # As (at - origin).total_seconds() / 86400: whole seconds divide the same.
+        xy = [((epoch - origin) / 86400, v) for epoch, v in zip(one.epochs, values, strict=True)]
+        threshold = 1.0 if one.unit is None else max(abs(average) * 0.05, 1e-9)
+        # _chart_points over local days, bucketed by ordinal: the same runs, the same means.
+        buckets: dict[int, list[float]] = defaultdict(list)
+        for ordinal, value in zip(local_days.ordinals(one.epochs), values, strict=True):
+            buckets[(ordinal - first) // size].append(value)
+        points = tuple(
+            (first_day + timedelta(days=index * size), sum(run) / len(run))
+            for index, run in sorted(buckets.items())
+        )
         trends.append(
             SymptomTrend(
-                name=name,
-                unit=unit,
-                count=len(items),
+                name=one.name,
+                unit=one.unit,
+                count=len(values),
                 average=average,
                 low=min(values),
                 high=max(values),
                 direction=_direction(xy, threshold),
-                points=_chart_points(((local_day(e.at), e.value) for e in items), first_day, days),
-                scale_max=10.0 if unit is None else None,
+                points=points,
+                scale_max=10.0 if one.unit is None else None,
             )
         )
     return tuple(trends)
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+class LocalDays:
+    """Local dates of UTC epoch seconds, as `instant.astimezone(zones.zone_at(instant))`
+    gives them, with the offset looked up once per UTC day rather than per instant.
+
+    A UTC day whose instants all share one offset (every local day it touches is regular
+    in `schedule.day_offset`'s sense, with that offset) converts by arithmetic; any other
+    day (a DST change, travel near it) converts instant by instant.
+    """
+
+    def __init__(self, zones: ZoneTimeline) -> None:
+        self.zones = zones
+        self._offsets: dict[int, int | None] = {}
+
+    def _offset(self, utc_day: int) -> int | None:
+        def regular(ordinal: int) -> int | None:
+            return day_offset(self.zones, date.fromordinal(ordinal + _EPOCH_ORDINAL))
+
+        offset = regular(utc_day)
+        if offset is not None:
+            # The UTC day's instants fall on the local days of its first and last second.
+            for local in {utc_day + offset // 86400, utc_day + (86399 + offset) // 86400}:
+                if local != utc_day and regular(local) != offset:
+                    offset = None
+                    break
+        self._offsets[utc_day] = offset
+        return offset
+
+    def ordinals(self, epochs: Iterable[int]) -> list[int]:
+        """The local date (as a proleptic ordinal) of each epoch second."""
+        offsets = self._offsets
+        missing = object()
+        out = []
+        for epoch in epochs:
+            utc_day = epoch // 86400
+            offset = offsets.get(utc_day, missing)
+            if offset is missing:
+                offset = self._offset(utc_day)
+            if offset is None:
+                instant = datetime.fromtimestamp(epoch, UTC)
+                out.append(instant.astimezone(self.zones.zone_at(instant)).toordinal())
+            else:
+                out.append((epoch + offset) // 86400 + _EPOCH_ORDINAL)  # type: ignore[operator]
+        return out
 
 
 def _scores(checkins: Sequence[CheckinEntry], local_day) -> tuple[ScoreSeries, ...]:

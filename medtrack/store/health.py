@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from medtrack.core.health import (
@@ -20,8 +20,10 @@ from medtrack.core.health import (
     NoteEntry,
     SideEffect,
     SymptomEntry,
+    SymptomSeries,
     Visit,
 )
+from medtrack.core.health import symptom_series as series_of_entries
 from medtrack.core.timeparse import from_utc_text, to_utc_text
 from medtrack.errors import NotFound
 from medtrack.store import repo
@@ -100,6 +102,55 @@ def symptoms(
         params.append(name)
     sql = f"SELECT * FROM symptoms{_where(clauses)} ORDER BY at, id"
     return [_symptom(row) for row in conn.execute(sql, params)]
+
+
+# The one shape to_utc_text writes; SQLite reads it to epoch seconds as _instant does.
+_STORED_INSTANT = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
+
+
+def _bound_text(instant: datetime) -> str:
+    """The stored text a second-precision `at` compares against as it would against
+    `instant`: at >= instant and at < instant hold exactly when they hold for this text
+    (a bound between two seconds rounds up to the next)."""
+    return to_utc_text(instant + timedelta(microseconds=999_999))
+
+
+def symptom_series(
+    conn: sqlite3.Connection, *, start: datetime, end: datetime
+) -> list[SymptomSeries]:
+    """The symptoms recorded in [start, end) as `core.health.symptom_series` gives them:
+    one series per name and unit, each two columns (epoch seconds, values) in time order.
+
+    SQLite orders, groups and converts the instants, so a decade of daily ratings costs
+    no object per reading. A row in another shape than the stored one (none is written
+    so) sends the whole window through `symptoms`, which reads every shape.
+    """
+    bounds = (_bound_text(start), _bound_text(end))
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples, transposed below
+    names = sorted(name for (name,) in cursor.execute("SELECT DISTINCT name FROM symptoms"))
+    series: list[SymptomSeries] = []
+    for name in names:
+        # idx_symptoms_name_at gives each name's rows in (at, id) order without a sort.
+        rows = cursor.execute(
+            "SELECT NULLIF(unit, ''), CAST(strftime('%s', at) AS INTEGER), value, "
+            "at GLOB ? FROM symptoms WHERE name = ? AND at >= ? AND at < ? ORDER BY at, id",
+            (_STORED_INSTANT, name, *bounds),
+        ).fetchall()
+        if not rows:
+            continue
+        units, epochs, values, stored = zip(*rows, strict=True)
+        if not all(stored):
+            return series_of_entries(s for s in symptoms(conn, since=start) if start <= s.at < end)
+        if len(set(units)) == 1:
+            series.append(SymptomSeries(name, units[0], epochs, values))
+            continue
+        # One name under several units: a series per unit, each in time order.
+        for unit in sorted(set(units), key=lambda u: u or ""):
+            picked = [(e, v) for u, e, v in zip(units, epochs, values, strict=True) if u == unit]
+            unit_epochs, unit_values = zip(*picked, strict=True)
+            series.append(SymptomSeries(name, unit, unit_epochs, unit_values))
+    return series
 
 
 # --- side effects ----------------------------------------------------------------------
