@@ -21,54 +21,63 @@ from medtrack.render.report_pdf import _Writer, break_lines
 # a line, so every way fpdf ends a line is met.
 WORD = st.text(alphabet="aiWmlM0 19.,:-()/%→–•…’éßÆŁș≤°", min_size=1, max_size=30)
 TEXT = st.lists(st.one_of(WORD, st.sampled_from([" ", "  ", "\n", "\t"])), max_size=14).map("".join)
-STYLE = st.sampled_from(["", "B"])
 SIZE = st.sampled_from([6.5, 7, 7.5, 8, 9.5, 14])
 WIDTH = st.floats(min_value=4, max_value=190)
 
 
-def new_pdf(font=report_pdf.LATIN_FONT):
+# The shipped Latin cut, and Helvetica for a machine without the fonts (a core font, whose
+# widths fpdf keys by character).
+FONTS = ("latin cut", "helvetica")
+
+
+def new_writer(font: str = "latin cut") -> _Writer:
     from fpdf import FPDF
 
     pdf = FPDF(unit="mm", format="A4")
-    pdf.add_font(report_pdf.FAMILY, "", str(font[0]))
-    pdf.add_font(report_pdf.FAMILY, "B", str(font[1]))
+    if font == "latin cut":
+        pdf.add_font(report_pdf.FAMILY, "", str(report_pdf.LATIN_FONT[0]))
+        pdf.add_font(report_pdf.FAMILY, "B", str(report_pdf.LATIN_FONT[1]))
     pdf.add_page()
     pdf.c_margin = 0.6
-    return pdf
+    return _Writer(pdf, unicode=font != "helvetica")
 
 
-@pytest.fixture(scope="module")
-def pdf():
-    return new_pdf()
+@pytest.fixture(scope="module", params=FONTS)
+def writer(request):
+    return new_writer(request.param)
 
 
-@given(text=TEXT, style=STYLE, size=SIZE, width=WIDTH)
-def test_lines_are_the_lines_multi_cell_breaks_the_text_into(pdf, text, style, size, width):
-    pdf.set_font(report_pdf.FAMILY, style, size)
-    room = width - 2 * pdf.c_margin
+@given(text=TEXT, bold=st.booleans(), size=SIZE, width=WIDTH)
+def test_lines_are_the_lines_multi_cell_breaks_the_text_into(writer, text, bold, size, width):
+    writer.font(size, bold)
+    shown = writer.text(text)
     try:
-        expected = pdf.multi_cell(width, 3, text, dry_run=True, output="LINES")
+        expected = writer.pdf.multi_cell(width, 3, shown, dry_run=True, output="LINES")
     except Exception:  # fpdf refuses a cell too narrow for one character
         expected = None
-    found = break_lines(text, pdf.current_font.cw, pdf.font_size_pt, pdf.k, room)
-    if text.endswith("\n") or expected is None:
+    found = writer.lines(shown, width)
+    if shown.endswith("\n") or expected is None:
         assert found is None
     else:
         # (For no text at all multi_cell draws one empty line, as `block` does.)
-        assert found == (expected if text else [])
+        assert found == (expected if shown else [])
 
 
-@given(text=TEXT, style=STYLE, size=SIZE)
-def test_string_width_is_fpdfs_to_the_last_bit(pdf, text, style, size):
-    pdf.set_font(report_pdf.FAMILY, style, size)
-    assert _Writer(pdf, unicode=True).string_width(text) == pdf.get_string_width(text)
+@given(text=TEXT, bold=st.booleans(), size=SIZE)
+def test_string_width_is_fpdfs_to_the_last_bit(writer, text, bold, size):
+    writer.font(size, bold)
+    shown = writer.text(text)
+    assert writer.string_width(shown) == writer.pdf.get_string_width(shown)
 
 
-@pytest.mark.parametrize("text", ["soft\u00adhyphen", "no\u00a0break", "a\rb", "a\x0cb", "a\n"])
-def test_a_text_fpdf_treats_specially_is_left_to_multi_cell(pdf, text):
-    pdf.set_font(report_pdf.FAMILY, "", 7.5)
-    assert break_lines(text, pdf.current_font.cw, 7.5, pdf.k, 100) is None
-    assert break_lines("a b", pdf.current_font.cw, 7.5, pdf.k, 100) == ["a b"]
+@pytest.mark.parametrize(
+    "text", ["soft\u00adhyphen", "no\u00a0break", "a\rb", "a\x0cb", "a\n", "page {nb}"]
+)
+def test_a_text_fpdf_treats_specially_is_left_to_multi_cell(writer, text):
+    writer.font(7.5)
+    assert writer.lines(text, 100) is None
+    assert writer.lines("a b", 100) == ["a b"]
+    assert break_lines("a b", writer.advances(), 7.5, writer.pdf.k, 100) == ["a b"]
 
 
 # A text object as fpdf's cell writes it (the colour inside BT) or as its text() does (the
@@ -83,33 +92,35 @@ TEXT_OBJECT = re.compile(
 def text_drawn(content: bytes) -> list[tuple[float, float, bytes, bytes]]:
     """Every non-empty text object of a page: x, y, colour and string (an empty one shows
     nothing: multi_cell writes one for a line it empties of its only space, text() never)."""
-    found = []
-    for before, x, y, inside, string in TEXT_OBJECT.findall(content):
-        if string:
-            found.append((float(x), float(y), before or inside, string))
-    assert len(found) == content.count(b" Tj ET") - content.count(b"() Tj ET")
-    return found
+    objects = TEXT_OBJECT.findall(content)
+    assert len(objects) == content.count(b" Tj ET")
+    return [(float(x), float(y), a or b, string) for a, x, y, b, string in objects if string]
 
 
+@pytest.mark.parametrize("font", FONTS)
 @given(texts=st.lists(st.tuples(TEXT, WIDTH, st.sampled_from(["L", "R"])), min_size=1, max_size=5))
-def test_lines_are_drawn_where_multi_cell_draws_them(texts):
+def test_lines_are_drawn_where_multi_cell_draws_them(font, texts):
     """`block` on page 1, multi_cell on page 2: the same strings at the same places, in the
     same colour, and the pen left where multi_cell leaves it."""
     from pypdf import PdfReader
 
-    pdf = new_pdf()
-    writer = _Writer(pdf, unicode=True)
+    writer = new_writer(font)
+    pdf = writer.pdf
     writer.font(7.5)
     writer.color((85, 85, 85))
+    texts = [(writer.text(text), width, align) for text, width, align in texts]
     # A cell too narrow for one of the characters is refused by fpdf.
     texts = [t for t in texts if max(map(pdf.get_string_width, t[0]), default=0) < t[1] - 1.3]
+    # One text below the other, on one page however long.
+    pdf.set_auto_page_break(False)
     ends = [], []
-    for page, draw in enumerate((writer.block, pdf.multi_cell)):
+    for page in (0, 1):
         if page:
             pdf.add_page()
+        pdf.set_y(20)
         for text, width, align in texts:
-            pdf.set_xy(20, 20)
-            if draw == writer.block:
+            pdf.set_x(20)
+            if page == 0:
                 writer.block(text, width, 3.3, align, new_x="LMARGIN")
             else:
                 pdf.multi_cell(width, 3.3, text, align=align, new_x="LMARGIN", new_y="NEXT")

@@ -6,7 +6,7 @@ fpdf is imported only inside `render_pdf`, so no other command pays for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,7 @@ class _Writer:
         self.seen: set[str] = set()
         self._widths: dict[tuple[str, float, str], float] = {}
         self._lines: dict[tuple[str, float, float, str], list[str] | None] = {}
+        self._core_advances: dict[str, dict[int, int]] = {}
 
     def text(self, value: str) -> str:
         self.seen.update(value)
@@ -146,6 +147,17 @@ class _Writer:
         self.block(self.text(value), self.width, size * 0.44, "L", new_x="LMARGIN")
         self.color()
 
+    def advances(self) -> Mapping[int, int] | None:
+        """The current font's advance widths by code point, the integers fpdf sums (it keys
+        a core font's by character, a TrueType font's by code point)."""
+        font = self.pdf.current_font
+        widths = getattr(font, "cw", None)
+        if widths is None or self.unicode:
+            return widths
+        if font.fontkey not in self._core_advances:
+            self._core_advances[font.fontkey] = {ord(c): w for c, w in widths.items()}
+        return self._core_advances[font.fontkey]
+
     def string_width(self, shown: str) -> float:
         """`pdf.get_string_width(shown)` in the current font, to the last bit: the sum of the
         font's integer advance widths scaled as fpdf scales it, without fpdf building text
@@ -154,7 +166,7 @@ class _Writer:
         key = (pdf.font_style, pdf.font_size_pt, shown)
         width = self._widths.get(key)
         if width is None:
-            advance = getattr(pdf.current_font, "cw", None) if self.unicode else None
+            advance = self.advances()
             if advance is None:
                 width = pdf.get_string_width(shown)
             else:
@@ -169,7 +181,7 @@ class _Writer:
         pdf = self.pdf
         key = (pdf.font_style, pdf.font_size_pt, width, shown)
         if key not in self._lines:
-            advance = getattr(pdf.current_font, "cw", None) if self.unicode else None
+            advance = self.advances()
             found = None
             if advance is not None and pdf.str_alias_nb_pages not in shown:
                 room = width - pdf.c_margin - pdf.c_margin
@@ -264,7 +276,7 @@ class _Writer:
 
 
 def break_lines(
-    shown: str, advance: dict[int, int], size_pt: float, k: float, room: float
+    shown: str, advance: Mapping[int, int], size_pt: float, k: float, room: float
 ) -> list[str] | None:
     """The lines fpdf's multi_cell (word wrapping, fpdf2 2.8) breaks `shown` into, given the
     font's advance widths, the size in points, the points per unit and the width inside the
