@@ -19,6 +19,15 @@ from medtrack.core.timeparse import to_utc_text
 if TYPE_CHECKING:
     from medtrack.core.adherence import DoseRows
 
+# The expressions idx_doses_window (migration 3) holds, written exactly as there so that
+# SQLite reads their values from the index. strftime and CASE rather than unixepoch (3.38)
+# and iif (3.32): Python 3.11 is often linked against an older SQLite (Ubuntu 22.04: 3.37),
+# where an index naming a missing function would make every write to doses fail.
+_SLOT_EPOCH = "CAST(strftime('%s', scheduled_for) AS INTEGER)"
+_TAKEN_EPOCH = "CAST(strftime('%s', taken_at) AS INTEGER)"
+_KIND = "CASE WHEN status = 'taken' THEN 1 ELSE 2 END"
+_REASON = "CASE WHEN status = 'taken' THEN NULL ELSE ifnull(skip_reason, '') END"
+
 _COLUMNS = (
     "d.id, d.medication_id, m.name, d.regimen_id, d.scheduled_for, d.taken_at, d.status, "
     "d.amount, d.unit, d.skip_reason, d.note, d.zone, d.recorded_at"
@@ -177,7 +186,7 @@ def dose_rows(
     """`doses_between` in the compact form the summary reads (see core.adherence.DoseRows).
 
     Only the four columns the figures need, instants turned into epoch seconds by SQLite
-    (the stored text is ``...Z``, which unixepoch reads). Per medication, three range
+    (the stored text is ``...Z``, which strftime('%s') reads). Per medication, three range
     scans on the indexes, each in (taken_at, id) order (taken before the window for a slot
     in it, taken in it, taken after it for a slot in it), each column folded by
     group_concat into one string: a decade is a few strings to split in C, not 100k row
@@ -193,21 +202,21 @@ def dose_rows(
     window = on_time_window.total_seconds()
     # The kind is one digit a record with no separator (2 not taken; taken 1, 3 late or 4
     # early: the delay against the window, bound as the first two parameters). It is
-    # written over the index's own expressions (iif(status = 'taken', 1, 2), the two
-    # epochs) so SQLite still reads no table row; a record with no slot has a NULL delay,
+    # written over the index's own expressions (the kind and the two epochs) so SQLite
+    # still reads no table row; a record with no slot has a NULL delay,
     # which compares false: 1. Reasons come only from records not taken (group_concat
     # leaves out the NULLs of taken ones): of a decade's 100k records, 10k reasons to
     # split rather than 100k mostly empty strings.
     columns_sql = (
-        "SELECT group_concat(ifnull(unixepoch(scheduled_for), -1), char(31)), "
-        "group_concat(unixepoch(taken_at), char(31)), "
-        "group_concat(iif(iif(status = 'taken', 1, 2) = 2, 2, "
-        "iif(unixepoch(taken_at) - unixepoch(scheduled_for) > ?, 3, "
-        "iif(unixepoch(taken_at) - unixepoch(scheduled_for) < -?, 4, 1))), ''), "
-        "group_concat(iif(status = 'taken', NULL, ifnull(skip_reason, '')), char(31)), "
-        # count(unixepoch(...)), not count(scheduled_for): the expression is in the index,
-        # the bare column is not, and reading it would look up every row in the table.
-        "count(*), count(unixepoch(scheduled_for)) FROM "
+        f"SELECT group_concat(ifnull({_SLOT_EPOCH}, -1), char(31)), "
+        f"group_concat({_TAKEN_EPOCH}, char(31)), "
+        f"group_concat(CASE WHEN ({_KIND}) = 2 THEN 2 "
+        f"WHEN {_TAKEN_EPOCH} - {_SLOT_EPOCH} > ? THEN 3 "
+        f"WHEN {_TAKEN_EPOCH} - {_SLOT_EPOCH} < -? THEN 4 ELSE 1 END, ''), "
+        f"group_concat({_REASON}, char(31)), "
+        # count() of the slot's expression, not of scheduled_for: the expression is in the
+        # index, the bare column is not, and reading it would look up every row's table row.
+        f"count(*), count({_SLOT_EPOCH}) FROM "
     )
     # The window itself: group_concat takes the rows in the order of the index it walks,
     # (medication_id, taken_at, id); INDEXED BY pins that walk (a missing index is an

@@ -270,10 +270,14 @@ def m003_dose_window_index(db: Any) -> None:
     # after taken_at keeps the walk in (taken_at, id) order, which decides the record that
     # answers a slot. Kept beside idx_doses_medication_id_taken_at, which the narrower
     # reads (take, undo, last dose, exports) walk with less to read per entry.
+    # strftime and CASE, not unixepoch (SQLite 3.38) and iif (3.32): an index naming a
+    # function the linked SQLite lacks would make every write to doses fail.
     db.execute(
         "CREATE INDEX idx_doses_window ON doses(medication_id, taken_at, id, "
-        "unixepoch(scheduled_for), unixepoch(taken_at), iif(status = 'taken', 1, 2), "
-        "iif(status = 'taken', NULL, ifnull(skip_reason, '')))"
+        "CAST(strftime('%s', scheduled_for) AS INTEGER), "
+        "CAST(strftime('%s', taken_at) AS INTEGER), "
+        "CASE WHEN status = 'taken' THEN 1 ELSE 2 END, "
+        "CASE WHEN status = 'taken' THEN NULL ELSE ifnull(skip_reason, '') END)"
     )
 
 
