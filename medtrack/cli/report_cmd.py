@@ -52,7 +52,7 @@ def load_report(
         holiday_days = setting_number(conn, "drug_holiday_days")
         meds = repo.load_medications(conn)
         pairs = [(m.id, m.name) for m in meds if m.id is not None]
-        records = doses.dose_rows(conn, start, end, pairs)
+        records = doses.dose_rows(conn, start, end, pairs, on_time_window=window)
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
         measurements = health.measurements(conn, since=start)

@@ -97,7 +97,7 @@ def summary(
             else repo.load_medications(conn, regimens_since=start - NEIGHBOUR_REACH)
         )
         pairs = [(m.id, m.name) for m in meds if m.id is not None]
-        records = doses.dose_rows(conn, start, end, pairs)
+        records = doses.dose_rows(conn, start, end, pairs, on_time_window=window)
         ids = [m.id for m in meds if m.id is not None]
         pdcs = _refill_pdcs(conn, ids, start, min(end, now), zones) if as_json else {}
     result = summarize(
