@@ -81,9 +81,10 @@ def test_a_text_fpdf_treats_specially_is_left_to_multi_cell(writer, text):
 
 
 # A text object as fpdf's cell writes it (the colour inside BT) or as its text() does (the
-# colour before BT): position, colour and the encoded string.
+# colour before BT): position, colour and the encoded string. A position may be negative:
+# with page breaks off, a long text runs on below the page.
 TEXT_OBJECT = re.compile(
-    rb"(?:q )?(?:([0-9. ]+) rg )?BT ([0-9.]+) ([0-9.]+) Td (?:([0-9. ]+) rg )?"
+    rb"(?:q )?(?:([0-9. ]+) rg )?BT (-?[0-9.]+) (-?[0-9.]+) Td (?:([0-9. ]+) rg )?"
     rb"\(((?:\\.|[^\\)])*)\) Tj ET(?: Q)?",
     re.S,
 )
