@@ -166,3 +166,11 @@ def main() -> None:
             raise
         typer.echo(f"medtrack: internal error: {type(exc).__name__}: {exc} ({BUG_HINT})", err=True)
         sys.exit(1)
+    finally:
+        # The process ends next. Its last garbage collection would walk every object the
+        # command made or imported (after a PDF, fpdf's and fontTools': 60-80 ms) only to
+        # free memory the system takes back anyway. Files and the database are closed by
+        # then (context managers); atexit handlers and finalizers still run.
+        import gc
+
+        gc.freeze()
