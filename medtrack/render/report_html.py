@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import lru_cache
 from html import escape
+from operator import add
 
 from medtrack.core.report import (
     STRIP_LEGEND,
@@ -85,13 +87,26 @@ def _svg(width: float, height: float, body: str, label: str) -> str:
 def strip_svg(states: Sequence[str], label: str) -> str:
     if not states:
         return ""
-    cell = STRIP_WIDTH / len(states)
-    rects = "".join(
-        f'<rect x="{i * cell:.2f}" y="0" width="{max(cell - 0.6, 0.4):.2f}" '
-        f'height="{STRIP_HEIGHT:g}" fill="{hex_color(STRIP_COLORS[s])}"/>'
-        for i, s in enumerate(states)
-    )
+    # Every strip of a report has as many cells, so each cell's text up to its colour is
+    # formatted once per report, not once per medication (a decade: 11 strips of 522).
+    heads = _strip_heads(len(states))
+    rects = "".join(map(add, heads, map(_STRIP_FILLS.__getitem__, states)))
     return _svg(STRIP_WIDTH, STRIP_HEIGHT, rects, label)
+
+
+# A cell's fill attribute and the end of its rect, by state.
+_STRIP_FILLS = {state: f'{hex_color(rgb)}"/>' for state, rgb in STRIP_COLORS.items()}
+
+
+@lru_cache(maxsize=8)
+def _strip_heads(count: int) -> tuple[str, ...]:
+    """The text of each of `count` strip cells up to its colour."""
+    cell = STRIP_WIDTH / count
+    width = f"{max(cell - 0.6, 0.4):.2f}"
+    return tuple(
+        f'<rect x="{i * cell:.2f}" y="0" width="{width}" height="{STRIP_HEIGHT:g}" fill="'
+        for i in range(count)
+    )
 
 
 def _polyline(points: Sequence[tuple[float, float]], color: str) -> str:
