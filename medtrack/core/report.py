@@ -1,10 +1,15 @@
 """The visit report's content, assembled once from plain records.
 
 `build_report` takes plain values (medications with their regimens, what became of each
-expected dose, the health record, `now`) and returns a `VisitReport` of frozen
-dataclasses. Every format (terminal, Markdown, HTML, PDF) renders that same value, and
+expected dose, the health record, `now`) and returns a `VisitReport` of
+NamedTuples. Every format (terminal, Markdown, HTML, PDF) renders that same value, and
 every figure a format prints comes from here already computed (and, for percentages,
 already rounded), so the formats cannot disagree.
+
+The values are NamedTuples rather than frozen dataclasses, as in core.models and for the
+same reason: defining its fourteen frozen dataclasses cost ~7 ms of every report's start-up.
+Change one with `value._replace(...)`; a NamedTuple is a tuple, so JSON built from these
+is built field by field, never dumped whole.
 
 Pure: no database, no clock, no rendering library.
 """
@@ -13,11 +18,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import accumulate
 from operator import sub
+from typing import NamedTuple
 
 from medtrack.core.adherence import (
     AsNeededSummary,
@@ -135,8 +140,7 @@ MEASUREMENT_LABELS = {"weight": "Weight", "bp": "Blood pressure", "heart_rate": 
 # --- the report --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     name: str | None
     period_start: date
     period_end: date
@@ -156,14 +160,12 @@ class Header:
         return self.generated_at.strftime("%Y-%m-%d %H:%M")
 
 
-@dataclass(frozen=True)
-class SafetyFlag:
+class SafetyFlag(NamedTuple):
     kind: str  # item9, severe_side_effect, as_needed_over_max
     text: str
 
 
-@dataclass(frozen=True)
-class MedicationRow:
+class MedicationRow(NamedTuple):
     name: str
     kind: str
     dose: str
@@ -174,8 +176,7 @@ class MedicationRow:
     controlled: bool
 
 
-@dataclass(frozen=True)
-class ChangeRow:
+class ChangeRow(NamedTuple):
     on: date
     medication: str
     what: str  # started, stopped, dose changed, schedule changed, resumed
@@ -183,8 +184,7 @@ class ChangeRow:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class AdherenceRow:
+class AdherenceRow(NamedTuple):
     """Scheduled doses of one medication (or all of them); `due` counts settled slots only
     (a dose still open is not judged yet), so taken + skipped + missed = due."""
 
@@ -201,8 +201,7 @@ class AdherenceRow:
     strip: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class AsNeededRow:
+class AsNeededRow(NamedTuple):
     medication: str
     uses: int
     days_used: int
@@ -210,8 +209,7 @@ class AsNeededRow:
     days_over_max: int
 
 
-@dataclass(frozen=True)
-class Adherence:
+class Adherence(NamedTuple):
     rows: tuple[AdherenceRow, ...]
     as_needed: tuple[AsNeededRow, ...]
     overall: AdherenceRow | None
@@ -219,8 +217,7 @@ class Adherence:
     cell_days: int
 
 
-@dataclass(frozen=True)
-class SideEffectRow:
+class SideEffectRow(NamedTuple):
     name: str
     severity: str
     medication: str | None
@@ -233,8 +230,7 @@ class SideEffectRow:
         return f"resolved {self.resolved.isoformat()}" if self.resolved else "ongoing"
 
 
-@dataclass(frozen=True)
-class SymptomTrend:
+class SymptomTrend(NamedTuple):
     name: str
     unit: str | None
     count: int
@@ -246,16 +242,14 @@ class SymptomTrend:
     scale_max: float | None  # 10 for 0-10 ratings, else None (scale to the data)
 
 
-@dataclass(frozen=True)
-class ScorePoint:
+class ScorePoint(NamedTuple):
     on: date
     total: int
     band: str
     flagged: bool
 
 
-@dataclass(frozen=True)
-class ScoreSeries:
+class ScoreSeries(NamedTuple):
     key: str
     name: str
     max_total: int
@@ -263,8 +257,7 @@ class ScoreSeries:
     points: tuple[ScorePoint, ...]
 
 
-@dataclass(frozen=True)
-class MeasurementSeries:
+class MeasurementSeries(NamedTuple):
     kind: str
     label: str
     unit: str
@@ -276,14 +269,12 @@ class MeasurementSeries:
     points: tuple[tuple[date, float], ...]
 
 
-@dataclass(frozen=True)
-class QuestionRow:
+class QuestionRow(NamedTuple):
     text: str
     asked: date
 
 
-@dataclass(frozen=True)
-class VisitReport:
+class VisitReport(NamedTuple):
     header: Header
     sections: tuple[str, ...]
     safety: tuple[SafetyFlag, ...]
