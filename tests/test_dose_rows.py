@@ -100,6 +100,16 @@ def test_rows_equal_the_plain_read(tmp_path_factory, records, window_minutes):
     assert {k: v for k, v in fast.by_medication.items() if v.kind} == plain.by_medication
 
 
+@given(st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=50), st.booleans())
+def test_integer_columns_parse_either_way(values, long):
+    """A column of integers reads the same by split and int() or, when long, by json."""
+    if long:
+        values = values * (doses._JSON_FROM // len(",".join(map(str, values))) + 1)
+    text = ",".join(map(str, values))
+    assert (len(text) >= doses._JSON_FROM) == long
+    assert doses._integers(text) == values
+
+
 @given(
     st.one_of(
         st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
