@@ -2,7 +2,7 @@
 
 Symptoms reach the report as columns read by SQLite (`store.health.symptom_series`), their
 local days come from one offset per UTC day (`core.report.LocalDays`); each must give
-exactly what the per-entry code gave.
+exactly what the per-entry code gave; check-in scores are the check-ins without answers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medtrack.core.health import SymptomEntry, symptom_series
+from medtrack.core.health import CheckinEntry, CheckinScore, SymptomEntry, symptom_series
 from medtrack.core.models import ZoneChange
 from medtrack.core.report import CHART_POINTS, LocalDays, SymptomTrend, _direction, _symptoms
 from medtrack.core.schedule import ZoneTimeline
@@ -170,3 +170,34 @@ def test_store_symptom_series_refuses_an_odd_instant_as_symptoms_does(tmp_path):
         conn.execute("UPDATE symptoms SET at = ?", ("2024-01-01T05:00:00+00:00",))
     with db.unit_of_work(path) as conn, pytest.raises(ValueError, match="stored UTC time"):
         health.symptom_series(conn, start=T0, end=T0 + timedelta(days=1))
+
+
+# --- check-in scores, against the full check-ins ----------------------------------------
+
+checkin_entries = st.lists(
+    st.builds(
+        CheckinEntry,
+        questionnaire=st.sampled_from(["phq9", "gad7"]),
+        answers=st.lists(st.integers(0, 3), min_size=7, max_size=9).map(tuple),
+        difficulty=st.none() | st.integers(0, 3),
+        total=st.integers(0, 27),
+        band=st.sampled_from(["minimal", "mild", "moderate", "severe"]),
+        flagged=st.booleans(),
+        at=instants,
+    ),
+    max_size=20,
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=30)
+@given(entries=checkin_entries, since=instants)
+def test_checkin_scores_are_the_checkins_without_answers(tmp_path, entries, since):
+    path = tmp_path / "checkins.db"
+    path.unlink(missing_ok=True)
+    with db.unit_of_work(path, write=True) as conn:
+        for entry in entries:
+            health.add_checkin(conn, entry, zone="UTC", now=T0)
+    with db.unit_of_work(path) as conn:
+        scores = health.checkin_scores(conn, since=since)
+        full = health.checkins(conn, since=since)
+    assert scores == [CheckinScore(c.questionnaire, c.total, c.band, c.flagged, c.at) for c in full]

@@ -56,7 +56,7 @@ def load_report(
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
         measurements = health.measurements(conn, since=start)
-        checkins = health.checkins(conn, since=start)
+        checkins = health.checkin_scores(conn, since=start)
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")

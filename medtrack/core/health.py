@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
+from typing import NamedTuple
 
 from medtrack.core.schedule import ZoneTimeline
 from medtrack.errors import BadValue, Conflict
@@ -359,6 +360,17 @@ class CheckinEntry:
     at: datetime
     note: str | None = None
     id: int | None = field(default=None, compare=False)
+
+
+class CheckinScore(NamedTuple):
+    """A check-in's score without its answers: what the visit report shows of it (a
+    decade is a thousand check-ins, whose answers it never reads)."""
+
+    questionnaire: str
+    total: int
+    band: str
+    flagged: bool
+    at: datetime
 
 
 @dataclass(frozen=True)

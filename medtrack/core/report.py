@@ -34,6 +34,7 @@ from medtrack.core.adherence import (
 )
 from medtrack.core.health import (
     CheckinEntry,
+    CheckinScore,
     MeasurementEntry,
     NoteEntry,
     SideEffect,
@@ -332,7 +333,7 @@ def build_report(
     symptom_columns: Sequence[SymptomSeries] | None = None,
     side_effects: Iterable[SideEffect] = (),
     measurements: Iterable[MeasurementEntry] = (),
-    checkins: Iterable[CheckinEntry] = (),
+    checkins: Iterable[CheckinEntry | CheckinScore] = (),
     notes: Iterable[NoteEntry] = (),
     next_visit: Visit | None = None,
     start: datetime,
@@ -435,7 +436,7 @@ def build_report(
 
 
 def _safety(
-    checkins: Sequence[CheckinEntry],
+    checkins: Sequence[CheckinEntry | CheckinScore],
     side_rows: Sequence[SideEffectRow],
     adherence: Adherence,
     local_day,
@@ -833,7 +834,7 @@ class LocalDays:
         return out
 
 
-def _scores(checkins: Sequence[CheckinEntry], local_day) -> tuple[ScoreSeries, ...]:
+def _scores(checkins: Sequence[CheckinEntry | CheckinScore], local_day) -> tuple[ScoreSeries, ...]:
     series = []
     for key, (label, max_total, bands) in SCORE_BANDS.items():
         items = [c for c in checkins if c.questionnaire == key]

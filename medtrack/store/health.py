@@ -15,6 +15,7 @@ from typing import Any
 
 from medtrack.core.health import (
     CheckinEntry,
+    CheckinScore,
     Measurement,
     MeasurementEntry,
     NoteEntry,
@@ -317,6 +318,22 @@ def checkins(
             id=row["id"],
         )
         for row in conn.execute(sql, params)
+    ]
+
+
+def checkin_scores(conn: sqlite3.Connection, *, since: datetime) -> list[CheckinScore]:
+    """Check-ins from `since` on, in time order, as `checkins` reads them but without
+    their answers (the report shows scores and flags only)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: five columns a row, read by position
+    rows = cursor.execute(
+        "SELECT questionnaire, total, band, flagged, at FROM checkins WHERE at >= ? "
+        "ORDER BY at, id",
+        (to_utc_text(since),),
+    )
+    return [
+        CheckinScore(questionnaire, total, band, bool(flagged), _instant(at))
+        for questionnaire, total, band, flagged, at in rows
     ]
 
 
