@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -97,8 +96,7 @@ _WEIGHT_FORM = "weight is a number with kg or lb, e.g. 72.4kg or 160 lb (2-400 k
 _HEART_RATE_FORM = "heart rate is beats per minute, e.g. 64 or 64bpm (20-250)"
 
 
-@dataclass(frozen=True)
-class Measurement:
+class Measurement(NamedTuple):
     """One reading. `value2` is the diastolic for blood pressure and None otherwise."""
 
     kind: str
@@ -275,10 +273,14 @@ def _number_text(number: float) -> str:
 # --- records ---------------------------------------------------------------------------
 # Plain values for what the person recorded. Instants are aware (UTC from the store); `id`
 # travels along only so the CLI can name a record back to the person.
+#
+# NamedTuples, as in core.models: the visit report and the health commands load this
+# module, and its eight frozen dataclasses cost ~2.5 ms to define. Unlike the dataclasses
+# they replace, `id` takes part in equality (nothing compares records); change one with
+# `value._replace(...)`, and build JSON field by field (a NamedTuple dumps as a list).
 
 
-@dataclass(frozen=True)
-class SymptomEntry:
+class SymptomEntry(NamedTuple):
     """A symptom at a moment: a 0-10 rating (unit None) or a value with its unit."""
 
     name: str
@@ -286,11 +288,10 @@ class SymptomEntry:
     unit: str | None
     at: datetime
     note: str | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
 
-@dataclass(frozen=True)
-class SymptomSeries:
+class SymptomSeries(NamedTuple):
     """One symptom's readings (name and unit, a blank unit being none) in time order, as
     two columns: UTC epoch seconds (instants are recorded to the second) and values.
 
@@ -318,8 +319,7 @@ def symptom_series(entries: Iterable[SymptomEntry]) -> list[SymptomSeries]:
     return series
 
 
-@dataclass(frozen=True)
-class SideEffect:
+class SideEffect(NamedTuple):
     """A side effect from `started_at`, open until `resolved_at`, with what was done."""
 
     name: str
@@ -330,25 +330,23 @@ class SideEffect:
     action: str | None = None
     note: str | None = None
     updated_at: datetime | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
     @property
     def open(self) -> bool:
         return self.resolved_at is None
 
 
-@dataclass(frozen=True)
-class MeasurementEntry:
+class MeasurementEntry(NamedTuple):
     """A measurement taken at a moment."""
 
     measurement: Measurement
     at: datetime
     note: str | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
 
-@dataclass(frozen=True)
-class CheckinEntry:
+class CheckinEntry(NamedTuple):
     """A stored questionnaire check-in; `flagged` is the safety flag (PHQ-9 item 9 > 0)."""
 
     questionnaire: str
@@ -359,7 +357,7 @@ class CheckinEntry:
     flagged: bool
     at: datetime
     note: str | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
 
 class CheckinScore(NamedTuple):
@@ -373,30 +371,28 @@ class CheckinScore(NamedTuple):
     at: datetime
 
 
-@dataclass(frozen=True)
-class NoteEntry:
+class NoteEntry(NamedTuple):
     """A note; `ask` marks a question for the prescriber, answered once `done_at` is set."""
 
     text: str
     ask: bool
     at: datetime
     done_at: datetime | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
     @property
     def open_question(self) -> bool:
         return self.ask and self.done_at is None
 
 
-@dataclass(frozen=True)
-class Visit:
+class Visit(NamedTuple):
     """An appointment, past or planned."""
 
     at: datetime
     with_whom: str | None
     kind: str
     note: str | None = None
-    id: int | None = field(default=None, compare=False)
+    id: int | None = None
 
 
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
