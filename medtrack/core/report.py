@@ -801,16 +801,23 @@ class LocalDays:
     def __init__(self, zones: ZoneTimeline) -> None:
         self.zones = zones
         self._offsets: dict[int, int | None] = {}
+        # day_offset of each day asked, by days since the epoch: a UTC day's neighbour is
+        # the next UTC day's own day, so each is asked once, not twice.
+        self._regular: dict[int, int | None] = {}
+
+    def _day_offset(self, day: int) -> int | None:
+        regular = self._regular
+        if day in regular:
+            return regular[day]
+        offset = regular[day] = day_offset(self.zones, date.fromordinal(day + _EPOCH_ORDINAL))
+        return offset
 
     def _offset(self, utc_day: int) -> int | None:
-        def regular(ordinal: int) -> int | None:
-            return day_offset(self.zones, date.fromordinal(ordinal + _EPOCH_ORDINAL))
-
-        offset = regular(utc_day)
+        offset = self._day_offset(utc_day)
         if offset is not None:
             # The UTC day's instants fall on the local days of its first and last second.
             for local in {utc_day + offset // 86400, utc_day + (86399 + offset) // 86400}:
-                if local != utc_day and regular(local) != offset:
+                if local != utc_day and self._day_offset(local) != offset:
                     offset = None
                     break
         self._offsets[utc_day] = offset
