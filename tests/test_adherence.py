@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -603,3 +604,85 @@ def test_report_strip_from_day_columns_equals_the_daystats(counts, shift, cell_d
     fast = _adherence_row("x", _ANY_SUMMARY, columns, strip_days, cell_days)
     plain = _adherence_row("x", _ANY_SUMMARY, tuple(columns), strip_days, cell_days)
     assert fast.strip == plain.strip
+
+
+def _slots_regimen_by_regimen(m: Medication, start, end, zones):
+    """The slot columns the plain way: each regimen expanded on its own from its anchor."""
+    from medtrack.core.schedule import expand_columns
+    from medtrack.core.slots import _phase_anchor, _regimen_end
+
+    ats, days, regimens = [], [], []
+    for r in m.regimens:
+        lo = max(start, r.starts_at)
+        stop = _regimen_end(m, r)
+        hi = end if stop is None else min(end, stop)
+        if r.schedule.as_needed or lo >= hi:
+            continue
+        found_ats, found_days = expand_columns(
+            r.schedule, anchor=_phase_anchor(r, lo, zones), start=lo, end=hi, zones=zones
+        )
+        ats += found_ats
+        days += found_days
+        regimens += [r] * len(found_ats)
+    return ats, days, regimens
+
+
+RHYTHMS = st.sampled_from(
+    (
+        "daily 08:00",
+        "daily 07:00,13:00,19:30",
+        "every 2 days 09:00",
+        "every 3 days 07:30",
+        "weekly sun 10:00",
+        "every 4 weeks mon 10:00",
+        "mon,wed,fri 21:00",
+        "every 2h from 07:00",
+        "every 8h from 06:00",
+        "every 5h from 06:00",
+        "monthly 1 09:00",
+    )
+)
+
+
+@given(
+    first=RHYTHMS,
+    changes=st.lists(st.one_of(st.none(), RHYTHMS), min_size=1, max_size=3),
+    first_hour=st.integers(0, 400 * 24),
+    lengths=st.lists(st.integers(1, 60 * 24), min_size=4, max_size=4),
+    window=st.tuples(st.integers(-3 * 24, 30 * 24), st.integers(1, 200 * 24)),
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Pacific/Apia", "UTC"]),
+    trip=st.one_of(st.none(), st.integers(0, 500 * 24)),
+)
+def test_contiguous_regimens_of_one_rhythm_expand_as_each_alone(
+    first, changes, first_hour, lengths, window, zone, trip
+):
+    """`_slot_columns` expands a run of regimens that carry one rule on at once: the same
+    slots, days and regimens as expanding each regimen alone, over dose changes at any
+    hour, DST changes, the day Samoa skipped (2011-12-30) and a trip."""
+    from medtrack.core.slots import _slot_columns, _span_regimens
+
+    origin = datetime(2011, 6, 1, tzinfo=UTC)
+    moves = ()
+    if trip is not None:
+        moves = (ZoneChange(origin + timedelta(hours=trip), "Asia/Tokyo"),)
+    zones = ZoneTimeline(zone, moves)
+    # A rule carried on (None: as a decade of dose changes mostly are), or another.
+    schedules = [first]
+    for change in changes:
+        schedules.append(schedules[-1] if change is None else change)
+    bounds = [origin + timedelta(hours=first_hour)]
+    for hours in lengths[: len(schedules)]:
+        bounds.append(bounds[-1] + timedelta(hours=hours))
+    regimens = tuple(
+        regimen("x", schedule, lo, dose=f"{10 * (k + 1)} mg", ends=hi)
+        for k, (schedule, lo, hi) in enumerate(zip(schedules, bounds, bounds[1:], strict=False))
+    )
+    m = Medication(name="x", regimens=regimens)
+    lo = bounds[1] - timedelta(hours=window[0])  # mostly from before the first change on
+    hi = lo + timedelta(hours=window[1])
+    ats, days, spans = _slot_columns(m, lo, hi, zones)
+    plain_ats, plain_days, plain_regimens = _slots_regimen_by_regimen(m, lo, hi, zones)
+    assert ats == plain_ats and days == plain_days
+    together = _span_regimens(spans)
+    assert len(together) == len(plain_regimens)
+    assert all(map(operator.is_, together, plain_regimens))

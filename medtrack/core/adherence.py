@@ -44,9 +44,9 @@ from medtrack.core.slots import (
     DoseRecord,
     _continues,
     _local_day,
-    _raw_epochs,
     _slot_after,
     _slot_before,
+    _slot_columns,
     has_schedule_in,
 )
 
@@ -413,7 +413,8 @@ def _scheduled_summary(
     (see DoseRows.on_time_window)."""
     t_start, t_end, t_now = start.timestamp(), end.timestamp(), now.timestamp()
     window = on_time_window.total_seconds()
-    ats, slot_days, regimens = _raw_epochs(med, start, end, zones)
+    ats, slot_days, spans = _slot_columns(med, start, end, zones)
+    stops = [stop for stop, _regimen in spans]
     before = after = None
     if ats:
         first_at = datetime.fromtimestamp(ats[0], UTC)
@@ -484,9 +485,13 @@ def _scheduled_summary(
         if at > t_now:
             break  # later: not due yet (its window closes after it), nor are the rest
         # Closes where the next slot opens if the plan carries on, else after its own gap.
-        regimen = regimens[index]
+        span = bisect_right(stops, index)
+        regimen = spans[span][1]
         if index + 1 < count:
-            following: tuple[float, Regimen] | None = (ats[index + 1], regimens[index + 1])
+            # The next slot's regimen: this one's, unless this slot ends its span.
+            if index + 1 == stops[span]:
+                span = bisect_right(stops, index + 1)
+            following: tuple[float, Regimen] | None = (ats[index + 1], spans[span][1])
         else:
             following = None if after is None else (after[0].timestamp(), after[1])
         if following is not None and _continues(regimen, following[1]):
