@@ -496,6 +496,15 @@ def test_moving_the_anchor_by_whole_periods_keeps_every_slot(schedule, start_day
     now_hours=st.integers(0, (WINDOW_DAYS + 10) * 24),
     on_time=st.sampled_from([0, 15, 60, 150]),
     classified_at=st.sampled_from([None, 15, 60]),
+    claims=st.lists(
+        st.tuples(
+            st.integers(0, 10_000),
+            st.sampled_from(["taken", "skipped"]),
+            st.sampled_from([None, "", "away", "cost"]),
+            st.integers(-200, 200),
+        ),
+        max_size=4,
+    ),
 )
 def test_summarize_equals_the_slot_by_slot_figures(
     first,
@@ -509,12 +518,14 @@ def test_summarize_equals_the_slot_by_slot_figures(
     now_hours,
     on_time,
     classified_at,
+    claims,
 ):
     """`summarize` works on epoch seconds without a Slot per dose; `summarize_medication`
     and `summarize_as_needed` judge Slot by Slot: they agree on any plan, change of plan,
-    stop, records (including extra doses and records for no slot), window and on-time
-    window, whether the rows come as records, classified at that on-time window, or
-    classified at another (or not at all) so that the delays are taken again."""
+    stop, records (including extra doses, records for no slot, and several records
+    claiming one slot, taken or skipped, of which the first answers it), window and
+    on-time window, whether the rows come as records, classified at that on-time window,
+    or classified at another (or not at all) so that the delays are taken again."""
     start = WINDOW_START + timedelta(hours=start_hours)
     regimens = [regimen("x", first, start)]
     if change_hours is not None:
@@ -532,9 +543,23 @@ def test_summarize_equals_the_slot_by_slot_figures(
         log.records.append(
             DoseRecord("x", at, "taken", scheduled_for=at if stray else None, id=999 + minutes)
         )
-    log.records.sort(key=lambda r: (r.taken_at, r.id))
     lo = WINDOW_START + timedelta(hours=window[0])
     hi = lo + timedelta(hours=window[1])
+    claimed = medication_slots(m, lo, hi, ZONES)
+    for n, (pick, status, reason, minutes) in enumerate(claims if claimed else ()):
+        # A record for a slot of the window, whether or not another already answers it.
+        at = claimed[pick % len(claimed)].at
+        log.records.append(
+            DoseRecord(
+                "x",
+                at + timedelta(minutes=minutes),
+                status,
+                scheduled_for=at,
+                skip_reason=reason if status == "skipped" else None,
+                id=20_000 + n,
+            )
+        )
+    log.records.sort(key=lambda r: (r.taken_at, r.id))
     now = WINDOW_START + timedelta(hours=now_hours)
     on_time_window = timedelta(minutes=on_time)
     rows = DoseRows.from_records(

@@ -31,6 +31,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from itertools import compress, pairwise, repeat
 from operator import add, and_, eq, gt, lt, mul, not_, or_, sub, truth
 from typing import NamedTuple
@@ -423,9 +424,10 @@ def _scheduled_summary(
         after = _slot_after(med, last_at + timedelta(seconds=1), zones)
 
     # The first record given for a slot answers it (records are in (taken_at, id) order,
-    # and of equal keys dict() keeps the last, so feed them backwards).
+    # and of equal keys dict() keeps the last, so feed them backwards): each slot's kind
+    # straight from the records' kinds, one look-up per slot.
     scheduled, taken_ats, record_kinds = doses.scheduled, doses.taken, doses.kind
-    answers = dict(zip(reversed(scheduled), range(len(scheduled) - 1, -1, -1), strict=True))
+    answers = dict(zip(reversed(scheduled), reversed(record_kinds), strict=True))
     unscheduled = answers.pop(None, None) is not None
     first_day = _local_day(start, zones)
     last_day = max(_local_day(min(end, now) - timedelta(microseconds=1), zones), first_day)
@@ -440,13 +442,12 @@ def _scheduled_summary(
     d_skipped = [0] * size
     d_missed = [0] * size
     d_pending = [0] * size
-    # Each slot's answering record (or the mark one past the records for "none"), and its
-    # kind as one byte: 0 open, else the record's (2 skipped, 1, 3 or 4 taken). Built
-    # with map/bytes/Counter, so a decade of slots costs no Python statement per slot.
+    # Each slot's kind as one byte: 0 open, else its answering record's (2 skipped, 1, 3
+    # or 4 taken). Built with map/bytes/Counter, so a decade of slots costs no Python
+    # statement per slot.
     count = len(ats)
     unanswered = len(scheduled)
-    recs = list(map(answers.get, ats, repeat(unanswered, count)))
-    kinds = bytes(map((record_kinds + b"\x00").__getitem__, recs))
+    kinds = bytes(map(answers.get, ats, repeat(0, count)))
     skipped = kinds.count(2)
     taken = count - kinds.count(0) - skipped
     is_taken = kinds.translate(_TAKEN_MASK)
@@ -458,7 +459,13 @@ def _scheduled_summary(
         is_skipped = kinds.translate(_SKIPPED_MASK)
         for day, number in Counter(compress(slot_days, is_skipped)).items():
             d_skipped[day - base] += number
-        given = Counter(map(doses.reason.__getitem__, compress(recs, is_skipped)))
+        # The reason of each slot's first record not taken, from those records alone (a
+        # tenth of them): a skipped slot's first record is one of them, and the first.
+        skips = list(compress(range(unanswered), record_kinds.translate(_SKIPPED_MASK)))
+        skips.reverse()
+        why = doses.reason
+        reason_of = {scheduled[i]: why[i] for i in skips}
+        given = Counter(map(reason_of.__getitem__, compress(ats, is_skipped)))
         for reason, number in given.items():
             key = reason or "other"  # no reason given (None or "") is "other"
             reasons[key] = reasons.get(key, 0) + number
@@ -467,12 +474,15 @@ def _scheduled_summary(
         # record's class against its own scheduled_for is the slot's.
         late, early = kinds.count(3), kinds.count(4)
     else:
-        # Each taken slot's delay; late and early are the two tails (no sort needed).
+        # Each taken slot's delay against its answering record (the first naming it);
+        # late and early are the two tails (no sort needed).
+        first_record = dict(zip(reversed(scheduled), range(unanswered - 1, -1, -1), strict=True))
+        taken_slots = list(compress(ats, is_taken))
         delays = list(
             map(
                 sub,
-                map(taken_ats.__getitem__, compress(recs, is_taken)),
-                compress(ats, is_taken),
+                map(taken_ats.__getitem__, map(first_record.__getitem__, taken_slots)),
+                taken_slots,
             )
         )
         late = sum(map(gt, delays, repeat(window, taken)))
@@ -480,10 +490,27 @@ def _scheduled_summary(
 
     lead = ACCEPT_BEFORE.total_seconds()
     fallback = _LAST_SLOT_FALLBACK.total_seconds()
-    for index in compress(range(count), kinds.translate(_OPEN_MASK)):
+    is_open = kinds.translate(_OPEN_MASK)
+    # An open slot followed, under the same regimen (in its span), by a slot at or before
+    # now has closed: it closes before the next slot opens, so it is missed, counted in C.
+    # Only the last slot of each span and the last slot at or before now are judged one
+    # by one; the slots after now are not due.
+    due_now = bisect_right(ats, t_now)
+    surely = bytearray(is_open[: max(due_now - 1, 0)])
+    ends = {stop - 1 for stop in stops if 0 < stop <= len(surely)}
+    for index in ends:
+        surely[index] = 0
+    sure = surely.count(1)
+    if sure:
+        missed += sure
+        for day, number in Counter(compress(slot_days, surely)).items():
+            d_missed[day - base] += number
+    if due_now:
+        ends.add(due_now - 1)
+    for index in sorted(ends):
+        if not is_open[index]:
+            continue
         at = ats[index]
-        if at > t_now:
-            break  # later: not due yet (its window closes after it), nor are the rest
         # Closes where the next slot opens if the plan carries on, else after its own gap.
         span = bisect_right(stops, index)
         regimen = spans[span][1]
@@ -517,7 +544,18 @@ def _scheduled_summary(
     extra_total = 0
     # Slots are distinct, so each answered one is one key of `answers`: only when there
     # are more keys than answered slots does some record name an instant no slot has.
-    stray = answers.keys() - set(ats) if len(answers) > taken + skipped else set()
+    # Those are mostly records at the window's edges (a slot just before it, taken in
+    # it): when the keys outside the slots' range are as many, they are all there are,
+    # and no set of a decade of slots is needed.
+    strays = len(answers) - taken - skipped
+    stray: set[float] = set()
+    if strays and ats:
+        stray.update(filter(partial(gt, ats[0]), answers))
+        stray.update(filter(partial(lt, ats[-1]), answers))
+        if len(stray) != strays:
+            stray = answers.keys() - set(ats)
+    elif strays:
+        stray = set(answers)
     clock = _Clock(med, zones)
     candidates: Iterable[int] = ()
     if stray:
