@@ -352,6 +352,41 @@ def test_fast_expansion_over_samoas_skipped_day():
     assert len(slots) == len(set(slots))
 
 
+@pytest.mark.parametrize("text", ["every 2h from 06:00", "daily 08:00,20:00", "daily 06:00,23:30"])
+@pytest.mark.parametrize(
+    ("home", "away"),
+    [
+        ("America/Los_Angeles", "Asia/Tokyo"),
+        ("Pacific/Honolulu", "Pacific/Kiritimati"),
+        ("Asia/Tokyo", "America/Los_Angeles"),
+    ],
+)
+@pytest.mark.parametrize("hours", [0, 5, 11, 17])
+def test_a_long_trip_east_puts_slots_out_of_day_order_and_both_paths_sort_them(
+    text, home, away, hours
+):
+    """Flying far east, the first walls read in the new zone are instants before the last
+    ones read at home (day order is no longer time order): the runs of days find where
+    and give what rrule's path and the day-by-day groups give."""
+    from medtrack.core.schedule import _localize_groups, _wall_groups, expand_columns
+
+    flight = datetime(2026, 6, 10, hours, tzinfo=UTC)
+    schedule = parse_schedule(text)
+    start, end = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 20, tzinfo=UTC)
+    anchor = date(2026, 1, 1)
+
+    def zones() -> ZoneTimeline:
+        return ZoneTimeline(home, [ZoneChange(effective_at=flight, zone=away)])
+
+    kwargs = {"anchor": anchor, "start": start, "end": end}
+    assert expand(schedule, **kwargs, zones=zones()) == expand_with_rrule(
+        schedule, **kwargs, zones=zones()
+    )
+    groups = _wall_groups(schedule, anchor, date(2026, 5, 30), date(2026, 6, 22))
+    plain = _localize_groups(groups, start.timestamp(), end.timestamp(), zones())
+    assert expand_columns(schedule, **kwargs, zones=zones()) == plain
+
+
 @given(
     text=schedule_texts(),
     zone=st.sampled_from(FAST_ZONES),

@@ -595,6 +595,43 @@ def _near_change(zones: ZoneTimeline, day: date) -> bool:
     return any(lo <= effective_at <= hi for effective_at, _zone in zones.changes)
 
 
+def _wall_by_wall(
+    ordinal: int,
+    walls: tuple[time, ...],
+    offset: int | None,
+    zones: ZoneTimeline,
+    seen: set[int],
+    start: float,
+    end: float,
+    ats: list[int],
+    days: list[int],
+) -> None:
+    """One irregular (or guarded) day's slots, wall by wall, appended to `ats` and `days`
+    where they fall in [start, end); `seen` holds the epochs of the days done so before
+    (in day order), whether in the window or not."""
+    base = (ordinal - _EPOCH_ORDINAL) * 86400
+    day = date.fromordinal(ordinal)
+    for wall in walls:
+        if offset is not None:
+            epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
+        else:
+            instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
+            epoch = int(instant.timestamp())
+        # A wall time in a spring-forward gap can land on another dose's time (02:00 and
+        # 03:00 both become 03:00): each intended dose keeps its own slot, a minute apart.
+        while epoch in seen:
+            epoch += 60
+        seen.add(epoch)
+        if start <= epoch < end:
+            if offset is None:
+                at = datetime.fromtimestamp(epoch, UTC)
+                local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
+            else:
+                local_day = ordinal
+            ats.append(epoch)
+            days.append(local_day)
+
+
 def _localize_groups(
     groups: Sequence[tuple[date, tuple[time, ...]]],
     start: float,
@@ -645,27 +682,7 @@ def _localize_groups(
             days += run_days
             k = m
             continue
-        base = (ordinal - _EPOCH_ORDINAL) * 86400
-        for wall in walls:
-            if offset is not None:
-                epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
-            else:
-                instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
-                epoch = int(instant.timestamp())
-            # A wall time in a spring-forward gap can land on another dose's time (02:00
-            # and 03:00 both become 03:00): each intended dose keeps its own slot, a minute
-            # apart.
-            while epoch in seen:
-                epoch += 60
-            seen.add(epoch)
-            if start <= epoch < end:
-                if offset is None:
-                    at = datetime.fromtimestamp(epoch, UTC)
-                    local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
-                else:
-                    local_day = ordinal
-                ats.append(epoch)
-                days.append(local_day)
+        _wall_by_wall(ordinal, walls, offset, zones, seen, start, end, ats, days)
         k += 1
     # Regular days come out in order (only a DST change or travel can reorder instants,
     # and those days are irregular); sort only when there was one.
@@ -681,14 +698,16 @@ def _localize_runs(
 ) -> tuple[list[int], list[int]]:
     """`_localize_groups` over runs of days: the same slots in the same order.
 
-    A stretch of regular days (one offset all day, no irregular slot day within
-    `_GUARD_DAYS`) becomes, per wall, one `range` of epochs written into every k-th place
-    of the result (k walls a day), all in C; the other days go wall by wall as before.
+    A stretch of regular days (one offset all day) becomes, per wall, one `range` of
+    epochs written into every k-th place of the result (k walls a day), all in C. Within
+    `_GUARD_DAYS` of an irregular slot day, regular days are taken so too when none of
+    their epochs is one an irregular day before them already took (the test the per-wall
+    loop makes, as a set operation); irregular days, and the rest, go wall by wall.
     """
     # Imported here: schedule is on the start-up path of the fast commands.
     from bisect import bisect_left
-    from itertools import compress, groupby, islice, pairwise, repeat
-    from operator import is_, lt
+    from itertools import compress, groupby, pairwise, repeat
+    from operator import is_
 
     runs = [run for run in runs if run[2] > 0]
     if not runs:
@@ -709,49 +728,35 @@ def _localize_runs(
     ats: list[int] = []
     days: list[int] = []
     # Runs one after another (daily, hourly) come out in day order; the weekdays of a
-    # weekly rule interleave, and their irregular days wait, to be taken in day order.
+    # weekly rule interleave, and their guarded days wait, to be taken in day order.
     sequential = all(a[0] + a[1] * (a[2] - 1) < b[0] for a, b in pairwise(runs))
     slow: list[tuple[int, tuple[time, ...], int | None]] = []
     seen: set[int] = set()
-
-    def wall_by_wall(ordinal: int, walls: tuple[time, ...], offset: int | None) -> None:
-        """One irregular (or guarded) day, as `_localize_groups` takes it."""
-        base = (ordinal - _EPOCH_ORDINAL) * 86400
-        day = date.fromordinal(ordinal)
-        for wall in walls:
-            if offset is not None:
-                epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
-            else:
-                instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
-                epoch = int(instant.timestamp())
-            # A wall moved onto another dose's time keeps its own slot a minute on.
-            while epoch in seen:
-                epoch += 60
-            seen.add(epoch)
-            if start <= epoch < end:
-                if offset is None:
-                    at = datetime.fromtimestamp(epoch, UTC)
-                    local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
-                else:
-                    local_day = ordinal
-                ats.append(epoch)
-                days.append(local_day)
+    # Places in `ats` where it may fail to increase: where each stretch starts, and every
+    # slot of a day done wall by wall (a stretch increases by construction).
+    joins: list[int] = []
 
     for (first, step, n, walls), column in zip(runs, offsets, strict=True):
+        # A day's key: its offset; a guarded regular day's, the offset in a tuple (so
+        # that consecutive ones group together, apart from the unguarded); None for an
+        # irregular day.
         keys: list[object] = list(column)
         for ordinal in guarded:
             index, off = divmod(ordinal - first, step)
-            if off == 0 and 0 <= index < n:
-                keys[index] = None
+            if off == 0 and 0 <= index < n and column[index] is not None:
+                keys[index] = (column[index],)
         seconds = [w.hour * 3600 + w.minute * 60 + w.second for w in walls]
         k = len(seconds)
         index = 0
         for key, group in groupby(keys):
             length = len(list(group))
-            if key is None:
+            if key is None or (not sequential and type(key) is tuple):
                 for i in range(index, index + length):
                     if sequential:
-                        wall_by_wall(first + step * i, walls, column[i])
+                        joins.extend(range(len(ats), len(ats) + k))
+                        _wall_by_wall(
+                            first + step * i, walls, column[i], zones, seen, start, end, ats, days
+                        )
                     else:
                         slow.append((first + step * i, walls, column[i]))
                 index += length
@@ -767,19 +772,36 @@ def _localize_runs(
             for j, wall in enumerate(seconds):
                 run_ats[j::k] = range(base + wall, base + wall + stride * length, stride)
                 run_days[j::k] = range(o_first, o_stop, step)
+            if type(key) is tuple:
+                # Guarded days: each wall keeps its instant unless an earlier wall-by-wall
+                # day took it; the epochs of these days are distinct (one offset, walls
+                # ascending), so the loop would move none if it meets none of `seen`.
+                if not seen.isdisjoint(run_ats):
+                    for i in range(index, index + length):
+                        joins.extend(range(len(ats), len(ats) + k))
+                        _wall_by_wall(
+                            first + step * i, walls, offset, zones, seen, start, end, ats, days
+                        )
+                    index += length
+                    continue
+                seen.update(run_ats)
             if run_ats[0] < start or run_ats[-1] >= end:
                 # Strictly increasing (walls ascending, one offset): the window is a slice.
                 cut = slice(bisect_left(run_ats, start), bisect_left(run_ats, end))
                 run_ats, run_days = run_ats[cut], run_days[cut]
+            joins.append(len(ats))
             ats += run_ats
             days += run_days
             index += length
     if slow:
         for ordinal, walls, offset in sorted(slow, key=lambda item: item[0]):
-            wall_by_wall(ordinal, walls, offset)
+            _wall_by_wall(ordinal, walls, offset, zones, seen, start, end, ats, days)
     # Day order is time order unless an irregular day moved a wall past another (checked
-    # in C); interleaved runs are sorted. Either way: what `_localize_groups`' sort gives.
-    if not sequential or (guarded and not all(map(lt, ats, islice(ats, 1, None)))):
+    # where it can fail); interleaved runs are sorted. Either way: what
+    # `_localize_groups`' sort gives.
+    if not sequential or (
+        guarded and not all(ats[j - 1] < ats[j] for j in joins if 0 < j < len(ats))
+    ):
         pairs = sorted(zip(ats, days, strict=True))
         ats = [at for at, _day in pairs]
         days = [day for _at, day in pairs]
