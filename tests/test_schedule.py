@@ -420,3 +420,25 @@ def test_runs_of_days_equal_the_day_by_day_groups(
         groups, start.timestamp(), end.timestamp(), ZoneTimeline(zone, changes)
     )
     assert fast == plain
+
+
+@given(
+    zone=st.sampled_from(FAST_ZONES),
+    travel=st.one_of(st.none(), st.tuples(st.sampled_from(FAST_ZONES), st.integers(0, 2000))),
+    first=st.integers(-40, 800),
+    days=st.integers(0, 400),
+)
+def test_offsets_filled_at_once_are_each_days_own(zone, travel, first, days):
+    """`_fill_offsets` (every midnight's two folds at once) gives each day the offset
+    `day_offset` works out for that day alone, across DST, Samoa's skipped day and a trip."""
+    from medtrack.core.schedule import _fill_offsets, day_offset
+
+    base = datetime(2011, 3, 1, tzinfo=UTC)
+    changes = []
+    if travel is not None:
+        changes = [ZoneChange(effective_at=base + timedelta(hours=travel[1] * 7), zone=travel[0])]
+    lo = date(2011, 3, 1).toordinal() + first
+    filled = _fill_offsets(ZoneTimeline(zone, changes), lo, lo + days)
+    alone = ZoneTimeline(zone, changes)
+    for ordinal in range(lo, lo + days + 1):
+        assert filled[ordinal] == day_offset(alone, date.fromordinal(ordinal))

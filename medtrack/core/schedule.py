@@ -424,7 +424,7 @@ def _fill_offsets(zones: ZoneTimeline, lo: int, hi: int) -> dict[int, int | None
     cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
     if lo in cache and hi in cache and all(map(cache.__contains__, range(lo, hi + 1))):
         return cache
-    midnight = time()
+    midnight, second = time(), time(fold=1)
     # The zone of each day: the one in force at its UTC midnight (days near a change of
     # zone are irregular anyway, below).
     zone_of = [(lo, zones.default)]
@@ -438,10 +438,10 @@ def _fill_offsets(zones: ZoneTimeline, lo: int, hi: int) -> dict[int, int | None
         last = zone_of[index + 1][0] if index + 1 < len(zone_of) else hi + 2
         if last <= first:
             continue
-        days = map(date.fromordinal, range(first, last))
-        walls = list(map(datetime.combine, days, repeat(midnight), repeat(zone)))
-        m0 += map(datetime.utcoffset, walls)
-        m1 += [wall.replace(fold=1).utcoffset() for wall in walls]
+        days = list(map(date.fromordinal, range(first, last)))
+        m0 += map(datetime.utcoffset, map(datetime.combine, days, repeat(midnight), repeat(zone)))
+        # The second fold straight from a midnight that carries it (no replace() per day).
+        m1 += map(datetime.utcoffset, map(datetime.combine, days, repeat(second), repeat(zone)))
     for k, ordinal in enumerate(range(lo, hi + 1)):
         first_offset = m0[k]
         if first_offset is not None and first_offset == m1[k] == m0[k + 1] == m1[k + 1]:
