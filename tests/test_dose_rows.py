@@ -110,6 +110,19 @@ def test_integer_columns_parse_either_way(values, long):
     assert doses._integers(text) == values
 
 
+@given(st.lists(st.lists(st.integers(0, 2**34), min_size=1, max_size=20), max_size=4))
+def test_taken_column_parsed_when_read_is_the_list_of_its_parts(parts):
+    """The taken times come as the parts' texts and are parsed on first read: the same
+    integers, in order, as a list, however read (equality either way, index, length)."""
+    values = [v for part in parts for v in part]
+    column = doses._LazyIntegers([",".join(map(str, part)) for part in parts])
+    assert column == values and values == column
+    assert len(column) == len(values) and list(column) == values
+    if values:
+        assert column[0] == values[0] and column[-1] == values[-1]
+    assert column != [*values, 1]
+
+
 @given(
     st.one_of(
         st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(

@@ -65,7 +65,8 @@ class DoseColumns(NamedTuple):
     when there is none, and for every taken one)."""
 
     scheduled: list[float | None]
-    taken: list[float]
+    # A list, or a sequence the store parses only when it is read (see store.doses).
+    taken: Sequence[float]
     kind: bytes
     reason: list[str | None]
 
@@ -478,10 +479,11 @@ def _scheduled_summary(
         # late and early are the two tails (no sort needed).
         first_record = dict(zip(reversed(scheduled), range(unanswered - 1, -1, -1), strict=True))
         taken_slots = list(compress(ats, is_taken))
+        taken_list = taken_ats if isinstance(taken_ats, list) else list(taken_ats)
         delays = list(
             map(
                 sub,
-                map(taken_ats.__getitem__, map(first_record.__getitem__, taken_slots)),
+                map(taken_list.__getitem__, map(first_record.__getitem__, taken_slots)),
                 taken_slots,
             )
         )
@@ -651,9 +653,10 @@ def _as_needed_summary(
     per_day: dict[date, int] = {}
     above: set[date] = set()
     clock = _Clock(med, zones)
-    for i, sched in enumerate(doses.scheduled):
-        taken_at = doses.taken[i]
-        if doses.kind[i] == 2 or sched is not None or not t_start <= taken_at < t_end:
+    taken, kind = list(doses.taken), doses.kind
+    for i in _indexes_of_none(doses.scheduled):  # as-needed doses answer no slot
+        taken_at = taken[i]
+        if kind[i] == 2 or not t_start <= taken_at < t_end:
             continue
         regimen = clock.regimen(taken_at)
         if regimen is None or not regimen.schedule.as_needed:

@@ -9,7 +9,7 @@ never one query per slot or per row.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -173,6 +173,48 @@ def _integers(text: str) -> list[int]:
     return json.loads(f"[{text}]")
 
 
+class _LazyIntegers(Sequence[int]):
+    """A column of comma-separated integers from group_concat, parsed on first read.
+
+    The taken times: the summary reads a record's only for an extra or an as-needed dose
+    (or to take delays at another on-time window), so most medications' are never
+    parsed. Equal to any sequence of the same integers (a list, as `from_records` makes).
+    """
+
+    __slots__ = ("_parts", "_values")
+
+    def __init__(self, parts: list[str]) -> None:
+        self._parts: list[str] | None = parts
+        self._values: list[int] | None = None
+
+    def _list(self) -> list[int]:
+        if self._values is None:
+            assert self._parts is not None
+            self._values = _integers(",".join(self._parts)) if self._parts else []
+            self._parts = None
+        return self._values
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._list()[index]
+
+    def __len__(self) -> int:
+        return len(self._list())
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._list())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return self._list() == list(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._list()))
+
+    def __repr__(self) -> str:
+        return repr(self._list())
+
+
 def _smaller_range(conn: sqlite3.Connection, first: tuple, second: tuple) -> int:
     """0 or 1: which of two (sql, params) index ranges holds fewer entries, counting each
     only up to a growing limit, so the cost stays near that of the smaller range."""
@@ -268,7 +310,7 @@ def dose_rows(
             parts.append((around.format(index=index, when=when), (lo, hi, bound)))
         parts.insert(1, (in_window, (lo, hi)))
         scheduled: list[float | None] = []
-        taken: list[float] = []
+        taken: list[str] = []
         kinds: list[bytes] = []
         reasons: list[str] = []
         for sql, params in parts:
@@ -283,7 +325,7 @@ def dose_rows(
             if -1 in slots:
                 slots = [None if x == -1 else x for x in slots]
             scheduled += slots
-            taken += _integers(takens)
+            taken.append(takens)
             kinds.append(kind.encode("ascii").translate(_KIND_DIGITS))
             if why is not None:
                 reasons += why.split(_SEP)
@@ -293,7 +335,7 @@ def dose_rows(
         for text in reasons:  # the records not taken, in order: one reason each
             position = kind_bytes.index(2, position + 1)
             reason[position] = text or None
-        grouped[name] = DoseColumns(scheduled, taken, kind_bytes, reason)
+        grouped[name] = DoseColumns(scheduled, _LazyIntegers(taken), kind_bytes, reason)
     return DoseRows(grouped, window)
 
 
