@@ -587,7 +587,8 @@ def _scheduled_summary(
     # Judged days (due slots, none pending); other days neither break nor extend runs, so
     # runs are found in the judged days alone: one mark each, 1 for every slot taken (a
     # streak day), 2 for no dose at all (a holiday day), 0 otherwise.
-    judged = list(map(and_, map(truth, due_col), map(not_, pe_col)))
+    # (Only a day near now can have a slot pending: with none, the due counts select.)
+    judged = list(map(and_, map(truth, due_col), map(not_, pe_col))) if any(pe_col) else due_col
     judged_at = list(compress(range(n_days), judged))
     j_taken, j_extra = list(compress(t_col, judged)), list(compress(ex_col, judged))
     full = list(map(eq, j_taken, compress(due_col, judged)))
