@@ -711,3 +711,43 @@ def test_contiguous_regimens_of_one_rhythm_expand_as_each_alone(
     together = _span_regimens(spans)
     assert len(together) == len(plain_regimens)
     assert all(map(operator.is_, together, plain_regimens))
+
+
+# Days since 2011-06-01 of the DST changes of 2011-2012 in Berlin (151, 298), New York
+# (158, 284) and Apia (115, 305), and of Samoa's skipped day (212), each with its neighbours.
+_CHANGE_DAYS = [d + k for d in (115, 151, 158, 212, 284, 298, 305) for k in (-1, 0, 1)]
+
+
+@given(
+    instants=st.lists(
+        st.tuples(
+            # Any day, or one at or next to a DST change of a zone below (and Samoa's).
+            st.one_of(st.integers(0, 500), st.sampled_from(_CHANGE_DAYS)),
+            st.integers(0, 23),
+            st.sampled_from([-1.0, -0.5, -1e-6, 0.0, 1e-6, 0.5, 1799.5]),
+        ),
+        max_size=300,
+    ),
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Pacific/Apia", "UTC"]),
+    trips=st.lists(
+        st.tuples(st.integers(0, 500 * 24), st.sampled_from(["Asia/Tokyo", "America/Los_Angeles"])),
+        max_size=2,
+    ),
+)
+def test_local_days_in_bulk_are_each_instants_own(instants, zone, trips):
+    """`_local_ordinals` (the as-needed doses' local days, by stretches of one UTC offset)
+    gives each instant the local day `_local_day` does: across DST changes, the day Samoa
+    skipped (2011-12-30), trips east and west, and instants at or a hair either side of
+    a whole hour (so of local midnights, where stretches and days begin)."""
+    from medtrack.core.adherence import _local_ordinals
+    from medtrack.core.slots import _local_day
+
+    origin = datetime(2011, 6, 1, tzinfo=UTC).timestamp()
+    moves = tuple(
+        ZoneChange(datetime(2011, 6, 1, tzinfo=UTC) + timedelta(hours=hours), name)
+        for hours, name in sorted(trips)
+    )
+    zones = ZoneTimeline(zone, moves)
+    epochs = sorted(origin + day * 86400 + hour * 3600 + delta for day, hour, delta in instants)
+    expected = [_local_day(datetime.fromtimestamp(e, UTC), zones).toordinal() for e in epochs]
+    assert _local_ordinals(epochs, zones) == expected

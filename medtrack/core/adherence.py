@@ -32,12 +32,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from itertools import compress, pairwise, repeat
-from operator import add, and_, eq, gt, lt, mul, not_, or_, sub, truth
+from itertools import compress, groupby, pairwise, repeat
+from operator import add, and_, eq, floordiv, gt, lt, mul, not_, or_, sub, truth
 from typing import NamedTuple
 
 from medtrack.core.models import Medication, Regimen
-from medtrack.core.schedule import ZoneTimeline, day_offset
+from medtrack.core.schedule import ZoneTimeline, _fill_offsets, day_offset
 from medtrack.core.slots import (
     _LAST_SLOT_FALLBACK,
     ACCEPT_BEFORE,
@@ -384,6 +384,46 @@ _SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x00\x00\x01\x00\x00"
 _OPEN_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x01\x00\x00\x00\x00")
 
 
+def _local_ordinals(epochs: list[float], zones: ZoneTimeline) -> list[int]:
+    """The local day ordinal of each instant of `epochs` (in time order), as `_local_day`
+    gives it. Over a stretch of regular days sharing one UTC offset (`day_offset`: no DST
+    change or trip near them, a few dozen stretches in a decade) the instants whose wall
+    time under that offset falls in the stretch are found by bisection and converted in
+    C; the rest (days near a change) go one by one the plain way."""
+    if not epochs:
+        return []
+    lo = int(epochs[0] // 86400) + _EPOCH_ORDINAL - 1
+    hi = int(epochs[-1] // 86400) + _EPOCH_ORDINAL + 1
+    offsets = _fill_offsets(zones, lo, hi)
+    ordinals: list[int | None] = [None] * len(epochs)
+    first = lo
+    for offset, run in groupby(map(offsets.__getitem__, range(lo, hi + 1))):
+        stop = first + len(list(run))
+        if offset is not None:
+            i = bisect_right(epochs, (first - _EPOCH_ORDINAL) * 86400 - offset - 1)
+            j = bisect_right(epochs, (stop - _EPOCH_ORDINAL) * 86400 - offset)
+            found = list(
+                map(
+                    int,
+                    map(floordiv, map(add, epochs[i:j], repeat(offset)), repeat(86400)),
+                )
+            )
+            found = list(map(add, found, repeat(_EPOCH_ORDINAL, len(found))))
+            # Only instants the stretch's offset puts on its own days are its (the bounds
+            # are a float comparison away from that): any other goes the plain way.
+            while found and found[0] < first:
+                found.pop(0)
+                i += 1
+            while found and found[-1] >= stop:
+                found.pop()
+                j -= 1
+            ordinals[i : i + len(found)] = found
+        first = stop
+    for index in _indexes_of_none(ordinals):
+        ordinals[index] = _local_day_of(epochs[index], zones).toordinal()
+    return ordinals  # type: ignore[return-value]
+
+
 def _indexes_of_none(values: list[float | None]) -> Iterator[int]:
     """Where None is in `values`, found by list.index (a scan in C between finds)."""
     index = -1
@@ -651,10 +691,10 @@ def _as_needed_summary(
     if not regimens:
         return None
     t_start, t_end = start.timestamp(), end.timestamp()
-    per_day: dict[date, int] = {}
-    above: set[date] = set()
     clock = _Clock(med, zones)
     taken, kind = list(doses.taken), doses.kind
+    chosen: list[float] = []
+    limits: list[int | None] = []
     for i in _indexes_of_none(doses.scheduled):  # as-needed doses answer no slot
         taken_at = taken[i]
         if kind[i] == 2 or not t_start <= taken_at < t_end:
@@ -662,10 +702,24 @@ def _as_needed_summary(
         regimen = clock.regimen(taken_at)
         if regimen is None or not regimen.schedule.as_needed:
             continue
-        day = clock.day(taken_at)
-        per_day[day] = per_day.get(day, 0) + 1
-        if regimen.max_per_day is not None and per_day[day] > regimen.max_per_day:
-            above.add(day)
+        chosen.append(taken_at)
+        limits.append(regimen.max_per_day)
+    # Local days in bulk (a decade is thousands of doses).
+    days = _local_ordinals(chosen, zones)
+    counts = Counter(days)
+    if len(set(limits)) <= 1:
+        # One maximum throughout: a day is above it when its count is.
+        limit = limits[0] if limits else None
+        above = set() if limit is None else {d for d, n in counts.items() if n > limit}
+    else:
+        # Each dose against the maximum of the regimen it was taken under.
+        above = set()
+        so_far: dict[int, int] = {}
+        for day, limit in zip(days, limits, strict=True):
+            so_far[day] = so_far.get(day, 0) + 1
+            if limit is not None and so_far[day] > limit:
+                above.add(day)
+    per_day = {date.fromordinal(day): number for day, number in counts.items()}
     span = max(min(end, now) - start, timedelta(days=1))
     uses = sum(per_day.values())
     current = med.regimen_at(min(end, now) - timedelta(microseconds=1)) or regimens[-1]
