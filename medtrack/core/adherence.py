@@ -502,10 +502,15 @@ def _scheduled_summary(
             d_skipped[day - base] += number
         # The reason of each slot's first record not taken, from those records alone (a
         # tenth of them): a skipped slot's first record is one of them, and the first.
-        skips = list(compress(range(unanswered), record_kinds.translate(_SKIPPED_MASK)))
-        skips.reverse()
-        why = doses.reason
-        reason_of = {scheduled[i]: why[i] for i in skips}
+        # (The skip records' columns picked in C, fed backwards so the first of each wins.)
+        picked = record_kinds.translate(_SKIPPED_MASK)
+        skip_slots, skip_reasons = (
+            list(compress(scheduled, picked)),
+            list(compress(doses.reason, picked)),
+        )
+        skip_slots.reverse()
+        skip_reasons.reverse()
+        reason_of = dict(zip(skip_slots, skip_reasons, strict=True))
         given = Counter(map(reason_of.__getitem__, compress(ats, is_skipped)))
         for reason, number in given.items():
             key = reason or "other"  # no reason given (None or "") is "other"
@@ -632,10 +637,15 @@ def _scheduled_summary(
     judged_at = list(compress(range(n_days), judged))
     j_taken, j_extra = list(compress(t_col, judged)), list(compress(ex_col, judged))
     full = list(map(eq, j_taken, compress(due_col, judged)))
-    dry = map(not_, map(or_, j_taken, j_extra))
+    if any(j_extra):
+        dry = map(not_, map(or_, j_taken, j_extra))
+        correct = sum(map(and_, full, map(not_, j_extra)))
+    else:
+        # No extra dose on a judged day: two passes fewer over the days.
+        dry = map(not_, j_taken)
+        correct = sum(full)
     marks = bytes(map(add, full, map(mul, dry, repeat(2))))
     judged_days = len(marks)
-    correct = sum(map(and_, full, map(not_, j_extra)))
     longest = max(map(len, marks.replace(b"\x02", b"\x00").split(b"\x00")))
     streak = judged_days - len(marks.rstrip(b"\x01"))
     holidays = [
