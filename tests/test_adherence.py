@@ -751,3 +751,74 @@ def test_local_days_in_bulk_are_each_instants_own(instants, zone, trips):
     epochs = sorted(origin + day * 86400 + hour * 3600 + delta for day, hour, delta in instants)
     expected = [_local_day(datetime.fromtimestamp(e, UTC), zones).toordinal() for e in epochs]
     assert _local_ordinals(epochs, zones) == expected
+
+
+@given(
+    plans=st.lists(
+        st.tuples(
+            st.sampled_from(["as needed", "daily 08:00"]),
+            st.one_of(st.none(), st.integers(1, 4)),
+            st.integers(1, 3 * 24),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    gap=st.sampled_from([0, 0, 5]),
+    records=st.lists(
+        st.tuples(
+            st.integers(-1 * 24 * 60, 8 * 24 * 60),
+            st.sampled_from([0, -1, 1]),
+            st.sampled_from(["taken", "taken", "skipped"]),
+        ),
+        max_size=60,
+    ),
+    window=st.tuples(st.integers(-1 * 24, 5 * 24), st.integers(1, 10 * 24)),
+)
+def test_as_needed_figures_equal_the_dose_by_dose_ones(plans, gap, records, window):
+    """`summarize`'s as-needed figures (doses picked per regimen as slices of the records,
+    local days in bulk) equal `summarize_as_needed`'s dose by dose: over plans changing
+    between as needed (several maxima, or none) and scheduled, with or without a gap
+    between them, and records taken or skipped, some a second either side of a change."""
+    bounds = [WINDOW_START]
+    regimens = []
+    for n, (schedule, most, hours) in enumerate(plans):
+        starts = bounds[-1] + timedelta(minutes=gap)
+        bounds.append(starts + timedelta(hours=hours))
+        last = n == len(plans) - 1
+        regimens.append(
+            regimen("x", schedule, starts, ends=None if last else bounds[-1], max_per_day=most)
+        )
+    m = Medication(name="x", regimens=tuple(regimens))
+    log = []
+    for n, (minutes, second, status) in enumerate(records):
+        # Near a change of plan for some: a second either side of a bound.
+        base = bounds[minutes % len(bounds)] if second else WINDOW_START
+        at = base + timedelta(minutes=0 if second else minutes, seconds=second)
+        log.append(DoseRecord("x", at, status, id=n + 1))
+    log.sort(key=lambda r: (r.taken_at, r.id))
+    lo = WINDOW_START + timedelta(hours=window[0])
+    hi = lo + timedelta(hours=window[1])
+    now = hi + timedelta(hours=1)
+    for rows in (log, DoseRows.from_records(log, None)):
+        result = summarize([m], rows, start=lo, end=hi, now=now, zones=ZONES)
+        prn = summarize_as_needed(m, log, start=lo, end=hi, now=now, zones=ZONES)
+        assert list(result.as_needed) == ([prn] if prn is not None else [])
+
+
+def test_each_as_needed_dose_is_held_to_its_own_regimens_maximum():
+    """A day whose doses fall under two as-needed regimens is above the maximum only where
+    a dose exceeds the maximum of the regimen it was taken under (here: never)."""
+    change = WINDOW_START + timedelta(hours=10)
+    m = Medication(
+        name="x",
+        regimens=(
+            regimen("x", "as needed", WINDOW_START, ends=change, max_per_day=1),
+            regimen("x", "as needed", change, max_per_day=4),
+        ),
+    )
+    log = [
+        DoseRecord("x", WINDOW_START + timedelta(hours=h), "taken", id=h) for h in (1, 11, 12, 13)
+    ]
+    hi = WINDOW_START + timedelta(days=2)
+    (prn,) = summarize([m], log, start=WINDOW_START, end=hi, now=hi, zones=ZONES).as_needed
+    assert (prn.uses, prn.days_above_max) == (4, 0)

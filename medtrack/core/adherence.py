@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from itertools import compress, groupby, pairwise, repeat
-from operator import add, and_, eq, floordiv, gt, lt, mul, not_, or_, sub, truth
+from operator import add, and_, eq, floordiv, gt, is_, lt, mul, not_, or_, sub, truth
 from typing import NamedTuple
 
 from medtrack.core.models import Medication, Regimen
@@ -382,6 +382,7 @@ _UNSET = object()
 _TAKEN_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x00\x01\x00\x01\x01")
 _SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x00\x00\x01\x00\x00")
 _OPEN_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x01\x00\x00\x00\x00")
+_NOT_SKIPPED_MASK = bytes.maketrans(b"\x00\x01\x02\x03\x04", b"\x01\x01\x00\x01\x01")
 
 
 def _local_ordinals(epochs: list[float], zones: ZoneTimeline) -> list[int]:
@@ -705,7 +706,33 @@ def _as_needed_summary(
     taken, kind = list(doses.taken), doses.kind
     chosen: list[float] = []
     limits: list[int | None] = []
-    for i in _indexes_of_none(doses.scheduled):  # as-needed doses answer no slot
+    if clock.spans is not None:
+        # Regimens one after another: each as-needed one's doses are a slice of the
+        # records (in time order), picked in C: no slot named, not a skip.
+        scheduled = doses.scheduled
+        for lo, hi, regimen in clock.spans:
+            if not regimen.schedule.as_needed:
+                continue
+            i = bisect_left(taken, max(lo, t_start))
+            j = bisect_left(taken, min(hi, t_end))
+            if i >= j:
+                continue
+            picked = list(
+                compress(
+                    taken[i:j],
+                    map(
+                        and_,
+                        map(is_, scheduled[i:j], repeat(None)),
+                        kind[i:j].translate(_NOT_SKIPPED_MASK),
+                    ),
+                )
+            )
+            chosen += picked
+            limits += repeat(regimen.max_per_day, len(picked))
+        indexes: Iterable[int] = ()
+    else:
+        indexes = _indexes_of_none(doses.scheduled)
+    for i in indexes:  # as-needed doses answer no slot
         taken_at = taken[i]
         if kind[i] == 2 or not t_start <= taken_at < t_end:
             continue
