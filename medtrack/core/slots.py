@@ -177,7 +177,13 @@ def _same_rhythm(first: Regimen, later: Regimen, zones: ZoneTimeline) -> bool:
     if later.schedule != schedule or schedule.rrule is None or not schedule.times:
         return False
     anchor, later_anchor = _anchor(first, zones), _anchor(later, zones)
-    offsets = [day_offset(zones, later_anchor + timedelta(days=k)) for k in range(-3, 2)]
+    # `day_offset`'s own cache read first (by then the expansions have mostly filled it):
+    # hundreds of regimens ask this.
+    cache = zones.__dict__.get("_day_offsets", {})
+    around = range(later_anchor.toordinal() - 3, later_anchor.toordinal() + 2)
+    offsets = [
+        cache[day] if day in cache else day_offset(zones, date.fromordinal(day)) for day in around
+    ]
     if None in offsets:
         return False
     parts = _rule_parts(schedule.rrule)
