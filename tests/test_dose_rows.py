@@ -121,29 +121,3 @@ def test_taken_column_parsed_when_read_is_the_list_of_its_parts(parts):
     if values:
         assert column[0] == values[0] and column[-1] == values[-1]
     assert column != [*values, 1]
-
-
-@given(
-    st.one_of(
-        st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
-            lambda d: d.replace(microsecond=0).isoformat() + "Z"
-        ),
-        st.text(alphabet="0123456789-T:Z +.a\u0663", min_size=18, max_size=22),
-    )
-)
-def test_health_rows_read_instants_as_from_utc_text(text):
-    """store.health's hand-checked fast read agrees with from_utc_text on any text: the
-    same instant, or a ValueError where from_utc_text refuses."""
-    from medtrack.core.timeparse import from_utc_text
-    from medtrack.store.health import _instant
-
-    try:
-        expected = from_utc_text(text)
-    except ValueError:
-        try:
-            _instant(text)
-        except ValueError:
-            return
-        raise AssertionError(f"{text!r} read, but from_utc_text refuses it") from None
-    got = _instant(text)
-    assert got == expected and got.tzinfo is expected.tzinfo

@@ -7,6 +7,7 @@ as wall times, which would hide exactly the fold/DST mistakes these tests look f
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -512,3 +513,45 @@ def test_utc_text_sorts_like_instants(a: datetime, b: datetime) -> None:
         assert to_utc_text(a) <= to_utc_text(b)
     else:
         assert to_utc_text(a) >= to_utc_text(b)
+
+
+# The stored shape, as the regex that defined it: from_utc_text checks it by hand.
+STORED_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", re.ASCII)
+
+
+STORED_TEXTS = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+    lambda d: d.replace(microsecond=0).isoformat() + "Z"
+)
+ODD_CHARS = "0123456789-T:Z +.a\u0663"
+
+
+@given(st.one_of(STORED_TEXTS, st.text(alphabet=ODD_CHARS, min_size=18, max_size=22)))
+def test_from_utc_text_reads_exactly_the_stored_shape(text):
+    """The hand-checked read gives the instant of a text of the stored shape (ASCII digits
+    only) and refuses everything else, as the regex it replaced did."""
+    read_as_the_regex_did(text)
+
+
+@given(STORED_TEXTS)
+def test_from_utc_text_refuses_every_near_miss(text):
+    """Every one-character change of a stored text (a space for the T, an Arabic-Indic
+    digit, a sign: what the C parser alone would let through) is read as the regex did."""
+    for at in range(len(text)):
+        for char in ODD_CHARS:
+            read_as_the_regex_did(text[:at] + char + text[at + 1 :])
+
+
+def read_as_the_regex_did(text: str) -> None:
+    """from_utc_text(text) is the instant the regex-checked read gave, or a ValueError."""
+    if STORED_UTC.fullmatch(text):
+        try:
+            expected = datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+        except ValueError:  # the shape, but no such date or time (e.g. month 13)
+            with pytest.raises(ValueError):
+                from_utc_text(text)
+            return
+        got = from_utc_text(text)
+        assert got == expected and got.tzinfo is UTC
+    else:
+        with pytest.raises(ValueError):
+            from_utc_text(text)

@@ -30,27 +30,8 @@ from medtrack.errors import NotFound
 from medtrack.store import repo
 
 
-def _instant(text: str) -> datetime:
-    """`from_utc_text`, with its fixed shape checked by hand: a decade's report reads
-    thousands of symptom and check-in rows, and the regex and replace were most of that.
-    Anything not of the stored shape goes to from_utc_text, which raises as before."""
-    if (
-        len(text) == 20
-        and text[4] == text[7] == "-"
-        and text[10] == "T"
-        and text[13] == text[16] == ":"
-        and text[19] == "Z"
-    ):
-        try:
-            # The C parser takes only ASCII digits between those marks, as the regex does.
-            return datetime.fromisoformat(text)
-        except ValueError:
-            pass
-    return from_utc_text(text)
-
-
 def _dt(value: str | None) -> datetime | None:
-    return None if value is None else _instant(value)
+    return None if value is None else from_utc_text(value)
 
 
 def _since_clause(column: str, since: datetime | None) -> tuple[list[str], list[Any]]:
@@ -87,7 +68,7 @@ def _symptom(row: sqlite3.Row) -> SymptomEntry:
         name=row["name"],
         value=row["value"],
         unit=row["unit"],
-        at=_instant(row["at"]),
+        at=from_utc_text(row["at"]),
         note=row["note"],
         id=row["id"],
     )
@@ -105,7 +86,7 @@ def symptoms(
     return [_symptom(row) for row in conn.execute(sql, params)]
 
 
-# The one shape to_utc_text writes; SQLite reads it to epoch seconds as _instant does.
+# The one shape to_utc_text writes; SQLite reads it to epoch seconds as from_utc_text does.
 _STORED_INSTANT = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z"
 
 
@@ -167,7 +148,7 @@ def _side_effect(row: sqlite3.Row) -> SideEffect:
         name=row["name"],
         medication=row["medication"],
         severity=row["severity"],
-        started_at=_instant(row["started_at"]),
+        started_at=from_utc_text(row["started_at"]),
         resolved_at=_dt(row["resolved_at"]),
         action=row["action"],
         note=row["note"],
@@ -266,7 +247,7 @@ def measurements(
     return [
         MeasurementEntry(
             measurement=Measurement(row["kind"], row["value"], row["value2"], row["unit"]),
-            at=_instant(row["at"]),
+            at=from_utc_text(row["at"]),
             note=row["note"],
             id=row["id"],
         )
@@ -313,7 +294,7 @@ def checkins(
             total=row["total"],
             band=row["band"],
             flagged=bool(row["flagged"]),
-            at=_instant(row["at"]),
+            at=from_utc_text(row["at"]),
             note=row["note"],
             id=row["id"],
         )
@@ -332,7 +313,7 @@ def checkin_scores(conn: sqlite3.Connection, *, since: datetime) -> list[Checkin
         (to_utc_text(since),),
     )
     return [
-        CheckinScore(questionnaire, total, band, bool(flagged), _instant(at))
+        CheckinScore(questionnaire, total, band, bool(flagged), from_utc_text(at))
         for questionnaire, total, band, flagged, at in rows
     ]
 
@@ -344,7 +325,7 @@ def _note(row: sqlite3.Row) -> NoteEntry:
     return NoteEntry(
         text=row["text"],
         ask=bool(row["ask"]),
-        at=_instant(row["at"]),
+        at=from_utc_text(row["at"]),
         done_at=_dt(row["done_at"]),
         id=row["id"],
     )
@@ -389,7 +370,7 @@ def mark_note_done(
 
 def _visit(row: sqlite3.Row) -> Visit:
     return Visit(
-        at=_instant(row["at"]),
+        at=from_utc_text(row["at"]),
         with_whom=row["with_whom"],
         kind=row["kind"],
         note=row["note"],
