@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 from helpers import dump
@@ -29,13 +30,27 @@ def ok(*args: str, now: str | None = None):
 
 
 def doses() -> list[tuple]:
+    """(id, status, taken_at, slot answered, reason) of each record, the slot as `log`
+    derives it (nothing about it is stored), all instants in UTC."""
     conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
     try:
-        return conn.execute(
-            "SELECT id, status, taken_at, scheduled_for, skip_reason FROM doses ORDER BY id"
+        rows = conn.execute(
+            "SELECT id, status, taken_at, skip_reason FROM doses ORDER BY id"
         ).fetchall()
     finally:
         conn.close()
+    if not rows:
+        return []
+    latest = max(row[2] for row in rows)
+    log = json.loads(ok("log", "--days", "60", "--json", now=latest).stdout)
+    slots = {item["id"]: item["scheduled_for"] for item in log}
+
+    def utc(text: str | None) -> str | None:
+        if text is None:
+            return None
+        return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return [(i, status, at, utc(slots.get(i)), reason) for i, status, at, reason in rows]
 
 
 SETUP_NOW = "2026-11-01T07:00:00+01:00"

@@ -127,7 +127,6 @@ def taken(name: str, slot: datetime, late: timedelta = timedelta(minutes=5)) -> 
         medication=name,
         taken_at=slot + late,
         status="taken",
-        scheduled_for=slot,
         recorded_at=slot + late,
     )
 
@@ -137,7 +136,6 @@ def skipped(name: str, slot: datetime, reason: str) -> DoseRecord:
         medication=name,
         taken_at=slot + timedelta(hours=1),
         status="skipped",
-        scheduled_for=slot,
         skip_reason=reason,
         recorded_at=slot + timedelta(hours=1),
     )

@@ -6,12 +6,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from typer.testing import CliRunner
 
 from medtrack.cli import app
 from medtrack.errors import DatabaseRefused
 from medtrack.store import db
-from medtrack.store.migrations import APPLICATION_ID, SCHEMA_VERSION
+from medtrack.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 runner = CliRunner()
 
@@ -120,19 +121,15 @@ def test_default_path_uses_xdg_and_profile(monkeypatch, tmp_path):
     assert db.resolve_path(db="/tmp/a.db", profile="mum") == Path("/tmp/a.db")
 
 
-def test_version_2_file_gets_the_dose_window_index_once(tmp_path, monkeypatch):
-    """Migration 3 on a file left at version 2: the records stay, the summary's window
-    query reads idx_doses_window alone (no table lookup), and reopening migrates nothing."""
-    import sqlite_utils
-
-    from medtrack.store.migrations import MIGRATIONS
-
-    path = tmp_path / "v2.db"
+def test_version_3_file_migrates_once_and_keeps_every_dose(tmp_path, monkeypatch):
+    """Migration 4 drops the indexes of the old stored attachment; the rows, and the
+    `scheduled_for` an earlier version wrote, stay."""
+    path = tmp_path / "v3.db"
     conn = sqlite3.connect(path, isolation_level=None)
-    for step in MIGRATIONS[:2]:
+    for step in MIGRATIONS[:3]:
         step(sqlite_utils.Database(conn))
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA user_version = 3")
     conn.execute("INSERT INTO medications (name, created_at) VALUES ('sertraline', 'x')")
     conn.execute(
         "INSERT INTO doses (medication_id, scheduled_for, taken_at, status, recorded_at) "
@@ -142,22 +139,13 @@ def test_version_2_file_gets_the_dose_window_index_once(tmp_path, monkeypatch):
 
     conn = db.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
-        assert conn.execute("SELECT count(*) FROM doses").fetchone()[0] == 1
-        # The expressions dose_rows selects, which the index must hold to be read alone.
-        from medtrack.store.doses import _REASON, _SLOT_EPOCH
-
-        sql = (
-            f"SELECT group_concat({_SLOT_EPOCH}), count({_SLOT_EPOCH}), group_concat({_REASON}) "
-            "FROM doses INDEXED BY idx_doses_window WHERE medication_id = 1 AND taken_at >= ?"
-        )
-        assert conn.execute(sql, ("2026",)).fetchone()[:2] == ("1795334400", 1)
-        # Only the index is read: the program's column reads name the index cursor alone.
-        program = conn.execute("EXPLAIN " + sql, ("2026",)).fetchall()
-        cursors = {row[2] for row in program if row[1] == "OpenRead"}
-        read = {row[2] for row in program if row[1] == "Column"}
-        table_cursor = min(cursors)  # the table is opened first
-        assert read and table_cursor not in read
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 4
+        row = conn.execute("SELECT scheduled_for, taken_at FROM doses").fetchone()
+        assert tuple(row) == ("2026-11-22T08:00:00Z", "2026-11-22T08:05:00Z")
+        indexes = {r[1] for r in conn.execute("PRAGMA index_list(doses)")}
+        assert "idx_doses_window" not in indexes
+        assert "idx_doses_medication_id_scheduled_for" not in indexes
+        assert "idx_doses_medication_id_taken_at" in indexes
     finally:
         conn.close()
     calls = []

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.core.models import Dose, Regimen
+from medtrack.core.models import Dose, Medication, Regimen
 from medtrack.core.schedule import ZoneTimeline, parse_schedule
 from medtrack.core.supply import (
     Refill,
@@ -29,6 +29,10 @@ from medtrack.core.supply import (
 
 runner = CliRunner()
 BERLIN = ZoneTimeline("Europe/Berlin")
+
+
+def med_of(*regimens: Regimen) -> Medication:
+    return Medication(name="x", regimens=tuple(regimens))
 
 
 def utc(*args: int) -> datetime:
@@ -91,7 +95,9 @@ def test_supply_status_days_left_and_run_out():
     # 33 tablets, one at 08:00 and 20:00 Berlin: 16.5 days of supply. At 13:00 on 23 Nov
     # one covers tonight, 32 cover 24 Nov to 9 Dec; 10 Dec 08:00 is the first without.
     reg = regimen("daily 08:00,20:00", utc(2026, 11, 1), id=1)
-    status = supply_status([Refill(utc(2026, 11, 1), 33)], [], [reg], utc(2026, 11, 23, 12), BERLIN)
+    status = supply_status(
+        [Refill(utc(2026, 11, 1), 33)], [], med_of(reg), utc(2026, 11, 23, 12), BERLIN
+    )
     assert status == SupplyStatus(stock=33, days_left=16.5, runs_out=date(2026, 12, 10))
 
 
@@ -99,10 +105,10 @@ def test_run_out_counts_todays_dose_whether_taken_or_not():
     reg = regimen("daily 08:00", utc(2026, 10, 1), id=1)
     refills = [Refill(utc(2026, 11, 1), 32)]
     before = [TakenDose(utc(2026, 11, d, 7)) for d in range(1, 23)]  # 22 taken, 10 left
-    at_7 = supply_status(refills, before, [reg], utc(2026, 11, 23, 6), BERLIN)
+    at_7 = supply_status(refills, before, med_of(reg), utc(2026, 11, 23, 6), BERLIN)
     # 10 cover 23 Nov to 2 Dec; taken this morning, 9 cover 24 Nov to 2 Dec: both 3 Dec.
     after = [*before, TakenDose(utc(2026, 11, 23, 7))]
-    at_9 = supply_status(refills, after, [reg], utc(2026, 11, 23, 8), BERLIN)
+    at_9 = supply_status(refills, after, med_of(reg), utc(2026, 11, 23, 8), BERLIN)
     assert (at_7.stock, at_7.runs_out) == (10, date(2026, 12, 3))
     assert (at_9.stock, at_9.runs_out) == (9, date(2026, 12, 3))
 
@@ -112,13 +118,13 @@ def test_run_out_follows_a_planned_dose_change_and_is_today_when_empty():
     first = regimen("daily 08:00", utc(2026, 11, 1), utc(2026, 11, 26), id=1)
     second = regimen("daily 08:00", utc(2026, 11, 26), units_per_dose=2, id=2)
     status = supply_status(
-        [Refill(utc(2026, 11, 1), 10)], [], [first, second], utc(2026, 11, 23, 6), BERLIN
+        [Refill(utc(2026, 11, 1), 10)], [], med_of(first, second), utc(2026, 11, 23, 6), BERLIN
     )
     assert status is not None and status.runs_out == date(2026, 11, 29)
     empty = supply_status(
         [Refill(utc(2026, 11, 1), 1)],
         [TakenDose(utc(2026, 11, 1, 7))],
-        [first],
+        med_of(first),
         utc(2026, 11, 23, 6),
         BERLIN,
     )
@@ -128,17 +134,17 @@ def test_run_out_follows_a_planned_dose_change_and_is_today_when_empty():
 def test_supply_status_as_needed_has_stock_only_and_untracked_is_none():
     reg = regimen("as needed", utc(2026, 11, 1))
     now = utc(2026, 11, 23)
-    assert supply_status([Refill(utc(2026, 11, 1), 20)], [], [reg], now, BERLIN) == SupplyStatus(
-        20, None, None
-    )
-    assert supply_status([], [], [reg], now, BERLIN) is None
+    assert supply_status(
+        [Refill(utc(2026, 11, 1), 20)], [], med_of(reg), now, BERLIN
+    ) == SupplyStatus(20, None, None)
+    assert supply_status([], [], med_of(reg), now, BERLIN) is None
 
 
 def test_supply_status_uses_the_regimen_in_force_now():
     old = regimen("daily 08:00", utc(2026, 11, 1), utc(2026, 11, 20), id=1)
     new = regimen("daily 08:00", utc(2026, 11, 20), units_per_dose=2, id=2)
     status = supply_status(
-        [Refill(utc(2026, 11, 1), 40)], [], [old, new], utc(2026, 11, 23), BERLIN
+        [Refill(utc(2026, 11, 1), 40)], [], med_of(old, new), utc(2026, 11, 23), BERLIN
     )
     assert status is not None and status.days_left == 20
 

@@ -457,12 +457,11 @@ def test_dose_csv_import_attaches_doses_to_their_slots_like_take(tmp_path):
         "sertraline,2026-11-21 08:00,skipped,forgot,\n"  # answers the 21st
     )
     ok("import", str(path), "--format", "csv")
-    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
-    rows = conn.execute("SELECT taken_at, scheduled_for FROM doses ORDER BY taken_at").fetchall()
-    assert rows == [
-        ("2026-11-20T07:10:00Z", "2026-11-20T07:00:00Z"),
-        ("2026-11-20T07:40:00Z", None),
-        ("2026-11-21T07:00:00Z", "2026-11-21T07:00:00Z"),
+    log = json.loads(ok("log", "--days", "5", "--json").stdout)
+    assert [(d["taken_at"], d["kind"], d["scheduled_for"]) for d in log] == [
+        ("2026-11-20T08:10:00+01:00", "scheduled", "2026-11-20T08:00:00+01:00"),
+        ("2026-11-20T08:40:00+01:00", "extra", None),
+        ("2026-11-21T08:00:00+01:00", "scheduled", "2026-11-21T08:00:00+01:00"),
     ]
     summary = json.loads(
         ok("summary", "--since", "2026-11-20", "--until", "2026-11-21", "--json").stdout

@@ -90,8 +90,7 @@ def test_plain_undo_takes_back_the_latest_record_of_any_kind(record):
     # Next latest: today's dose (recorded 08:00 UTC), not the note recorded yesterday.
     result = ok("undo")
     assert result.output.strip() == (
-        "Undid dose 2: sertraline 50 mg taken 2026-11-23 08:10 (08:00 dose). "
-        "It is kept in the history."
+        "Undid dose 2: sertraline 50 mg taken 2026-11-23 08:10. It is kept in the history."
     )
     assert count("doses") == 1
     conn = db()

@@ -307,7 +307,6 @@ def data_import(
                 lines,
                 zone_of=lambda at: zones.zone_at(at).key,
                 now=now,
-                slot_at=_open_slot_finder(conn, zones),
             )
         common.say(
             f"Imported {result.added} dose records from {file}"
@@ -493,22 +492,3 @@ def history(
         for r in records
     ]
     common.print_table("History", ["When", "Action", "Table", "Row", "Change", "Command"], rows)
-
-
-def _open_slot_finder(conn: Any, zones: Any) -> Any:
-    """`take`'s rule for imported doses: the slot whose window holds the dose, if no record
-    answers it yet (rows imported earlier in the same file count)."""
-    from medtrack.core.slots import slot_for
-    from medtrack.store import doses, repo
-
-    meds: dict[int, Any] = {}
-
-    def slot_at(medication_id: int, instant: Any) -> Any:
-        if medication_id not in meds:
-            meds[medication_id] = repo.load_medications(conn, ids=[medication_id])[0]
-        slot = slot_for(meds[medication_id], instant, zones)
-        if slot is None or doses.slot_answered(conn, medication_id, slot.at):
-            return None
-        return slot.at
-
-    return slot_at

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from medtrack.core.models import Medication
     from medtrack.core.schedule import ZoneTimeline
+    from medtrack.core.slots import DoseRecord, Judgement, Slot
 
 MedNames = Annotated[
     list[str] | None,
@@ -115,7 +116,7 @@ def _take_one(
     outcome: _Outcome,
 ) -> None:
     """Record one dose of `med` at `when`, or add a question when it needs confirmation."""
-    from medtrack.core.slots import check_as_needed, slot_for, timing_of
+    from medtrack.core.slots import check_as_needed, timing_of
     from medtrack.render import terminal
     from medtrack.store import doses
 
@@ -128,8 +129,7 @@ def _take_one(
         span = max(
             _AS_NEEDED_LOOKAROUND, (regimen.min_interval or timedelta(0)) + timedelta(days=1)
         )
-        nearby = doses.doses_between(conn, when - span, when + span, [med.id])
-        taken = [r.taken_at for r in nearby if r.status == "taken" and r.scheduled_for is None]
+        taken = [r.taken_at for r in _as_needed_doses(conn, med, when - span, when + span, now)]
         check = check_as_needed(regimen, taken, when, zones)
         if (check.too_many or check.too_soon) and not yes:
             why = []
@@ -152,7 +152,6 @@ def _take_one(
             conn,
             medication_id=med.id,
             regimen_id=regimen.id,
-            scheduled_for=None,
             taken_at=when,
             status="taken",
             amount=dose.amount,
@@ -166,9 +165,7 @@ def _take_one(
         outcome.lines.append(f"{line} ({check.uses_that_day + 1}{limit} that day)")
         return
 
-    slot = slot_for(med, when, zones)
-    if slot is not None and doses.slot_answered(conn, med.id, slot.at):
-        slot = None
+    slot = _open_slot(conn, med, when, zones)
     if slot is None and not (yes or confirmed):
         last = doses.last_taken(conn, med.id, before=now)
         last_text = (
@@ -190,7 +187,6 @@ def _take_one(
         conn,
         medication_id=med.id,
         regimen_id=(slot.regimen if slot else regimen).id,
-        scheduled_for=None if slot is None else slot.at,
         taken_at=when,
         status="taken",
         amount=dose.amount,
@@ -202,13 +198,57 @@ def _take_one(
     outcome.lines.append(terminal.taken_line(med.name, dose, when, slot, timing, zones, now))
 
 
+def _open_slot(
+    conn: sqlite3.Connection, med: Medication, when: datetime, zones: ZoneTimeline
+) -> Slot | None:
+    """The slot a record at `when` would answer: the slot whose window holds `when`, if no
+    record lies in that window yet (the first record in a window answers its slot, so
+    with one there already, this would be a second dose: an extra one)."""
+    from medtrack.core.slots import slot_for
+    from medtrack.store import doses
+
+    slot = slot_for(med, when, zones)
+    if slot is None or doses.doses_between(conn, slot.opens, slot.closes, [med.id]):
+        return None
+    return slot
+
+
+def _judged(
+    conn: sqlite3.Connection,
+    meds: list[Medication],
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+    now: datetime,
+) -> tuple[dict[str, Judgement], list[DoseRecord]]:
+    """Each medication's slots touching [start, end) judged against its records, and the
+    records read (every record in the slots' windows and in [start, end))."""
+    from medtrack.core.slots import judge, record_span, slots_touching
+    from medtrack.store import doses
+
+    window = timedelta(minutes=setting_number(conn, "on_time_window"))
+    slots = {med.name: slots_touching(med, start, end, zones) for med in meds}
+    lo, hi = record_span([s for each in slots.values() for s in each], start, end)
+    records = doses.doses_between(conn, lo, hi, [m.id for m in meds if m.id is not None])
+    judged = {med.name: judge(med, slots[med.name], records, now, window) for med in meds}
+    return judged, records
+
+
+def _as_needed_doses(
+    conn: sqlite3.Connection, med: Medication, start: datetime, end: datetime, now: datetime
+) -> list[DoseRecord]:
+    """`med`'s as-needed doses taken in [start, end)."""
+    zones = common.zones(conn)
+    judged, _records = _judged(conn, [med], start, end, zones, now)
+    return [r for r in judged[med.name].as_needed if start <= r.taken_at < end]
+
+
 def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeline) -> list:
     """Active scheduled medications with a slot due at `when`: open, unanswered, at or
     before `when`, and on that local day (the "due now" rows of `today`). An open slot of
     an earlier day (last night's dose at breakfast) must be named: a guard against taking
     a late-night dose in the morning without thinking."""
-    from medtrack.core.slots import slot_for
-    from medtrack.store import doses, repo
+    from medtrack.store import repo
 
     day = when.astimezone(zones.zone_at(when)).date()
     due = []
@@ -216,11 +256,8 @@ def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeli
         regimen = med.regimen_at(when)
         if regimen is None or regimen.schedule.as_needed:
             continue
-        slot = slot_for(med, when, zones)
-        assert med.id is not None
-        if slot is None or slot.at > when or slot.day != day:
-            continue
-        if not doses.slot_answered(conn, med.id, slot.at):
+        slot = _open_slot(conn, med, when, zones)
+        if slot is not None and slot.at <= when and slot.day == day:
             due.append(med)
     return due
 
@@ -334,7 +371,6 @@ def skip(
     Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
     """
     from medtrack.core.models import SKIP_REASONS
-    from medtrack.core.slots import slot_for
     from medtrack.render import terminal
     from medtrack.store import doses, repo
 
@@ -351,8 +387,8 @@ def skip(
         assert regimen is not None and med.id is not None
         if regimen.schedule.as_needed:
             raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
-        slot = slot_for(med, when, zones)
-        if slot is None or doses.slot_answered(conn, med.id, slot.at):
+        slot = _open_slot(conn, med, when, zones)
+        if slot is None:
             raise Conflict(
                 f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
                 "(already answered, or none due around then)"
@@ -361,7 +397,6 @@ def skip(
             conn,
             medication_id=med.id,
             regimen_id=slot.regimen.id,
-            scheduled_for=slot.at,
             taken_at=when,
             status="skipped",
             amount=None,
@@ -426,10 +461,10 @@ def today(as_json: AsJson = False) -> None:
     """
     from datetime import UTC
 
-    from medtrack.core.slots import check_as_needed, judge, medication_slots
+    from medtrack.core.slots import check_as_needed
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
-    from medtrack.store import doses, repo
+    from medtrack.store import repo
 
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
@@ -437,15 +472,17 @@ def today(as_json: AsJson = False) -> None:
         local_now = now.astimezone(zones.zone_at(now))
         start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
         end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
-        window = timedelta(minutes=setting_number(conn, "on_time_window"))
-        meds = repo.load_medications(
-            conn, include_stopped=False, regimens_since=start - _AS_NEEDED_LOOKAROUND
-        )
-        ids = [m.id for m in meds if m.id is not None]
-        records = doses.doses_between(conn, start - _AS_NEEDED_LOOKAROUND, end, ids)
-    slots = [s for med in meds for s in medication_slots(med, start, end, zones)]
+        meds = repo.load_medications(conn, include_stopped=False)
+        # From two days back: the as-needed limits look at the doses of the day before.
+        judgements, _records = _judged(conn, meds, start - _AS_NEEDED_LOOKAROUND, end, zones, now)
     judged = sorted(
-        judge(slots, records, now, window), key=lambda j: (j.slot.at, j.slot.medication)
+        (
+            item
+            for judgement in judgements.values()
+            for item in judgement.slots
+            if start <= item.slot.at < end
+        ),
+        key=lambda j: (j.slot.at, j.slot.medication),
     )
     slot_items = [terminal.today_slot_dict(j, zones) for j in judged]
     prn_items = []
@@ -453,11 +490,7 @@ def today(as_json: AsJson = False) -> None:
         regimen = med.regimen_at(now)
         if regimen is None or not regimen.schedule.as_needed:
             continue
-        taken = [
-            r.taken_at
-            for r in records
-            if r.medication == med.name and r.status == "taken" and r.scheduled_for is None
-        ]
+        taken = [r.taken_at for r in judgements[med.name].as_needed]
         check = check_as_needed(regimen, taken, now, zones)
         prn_items.append(
             terminal.as_needed_today_dict(
@@ -515,7 +548,7 @@ def log(
 
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
-    from medtrack.store import doses, repo
+    from medtrack.store import repo
 
     if days < 1:
         raise BadValue("--days must be at least 1")
@@ -526,17 +559,16 @@ def log(
         first = (local_now.date() - timedelta(days=days - 1)).isoformat()
         start = parse_day_bound(first, local_now, end=False).astimezone(UTC)
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
-        ids = [m.id for m in meds if m.id is not None]
-        records = doses.doses_between(conn, start, now + timedelta(seconds=1), ids)
-    by_name = {m.name: m for m in meds}
+        judgements, records = _judged(conn, meds, start, now + timedelta(seconds=1), zones, now)
     items = []
     for record in records:
         if not start <= record.taken_at <= now:
             continue
-        regimen = by_name[record.medication].regimen_at(record.taken_at)
-        as_needed = regimen is not None and regimen.schedule.as_needed
-        kind = terminal.dose_kind(record, as_needed)
-        items.append(terminal.log_dict(record, kind, zones))
+        judgement = judgements[record.medication]
+        slot_at = judgement.answer_of.get(record.id) if record.id is not None else None
+        items.append(
+            terminal.log_dict(record, _dose_kind(record, slot_at, judgement), slot_at, zones)
+        )
     if as_json:
         common.emit_json(items)
         return
@@ -548,3 +580,13 @@ def log(
         ["Id", "When", "Medication", "Amount", "Status", "Slot", "Note"],
         terminal.log_rows(items),
     )
+
+
+def _dose_kind(record: DoseRecord, slot_at: datetime | None, judgement: Judgement) -> str:
+    """How `log` names a record: scheduled (it answers a slot), as-needed, extra, or, for a
+    skip in a window already answered, unmatched."""
+    if slot_at is not None:
+        return "scheduled"
+    if record in judgement.as_needed:
+        return "as-needed"
+    return "extra" if record.status == "taken" else "unmatched"

@@ -215,12 +215,23 @@ def med_list(
     common.print_table("Medications", columns, rows)
 
 
+def supply_now(
+    conn: Any, med: Any, refills: Any, taken: Any, now: datetime, zones: Any
+) -> Any:
+    """`core.supply.supply_status` of `med` now, with the records it needs to see which
+    coming slots a dose taken early has already answered."""
+    from medtrack.core.supply import RECENT, supply_status
+    from medtrack.store import doses
+
+    recent = doses.doses_between(conn, now - RECENT, now + timedelta(seconds=1), [med.id])
+    return supply_status(refills, taken, med, now, zones, recent)
+
+
 def _supplies(
     conn: Any, meds: list[Any], zones: Any, now: datetime
 ) -> dict[int | None, dict[str, Any]]:
     """`supply` of `med list --json` per medication id: {stock, days_left, runs_out}, for
     medications with at least one refill recorded (stock is derived, never stored)."""
-    from medtrack.core.supply import supply_status
     from medtrack.store import supply as supply_store
 
     ids = [m.id for m in meds if m.id is not None]
@@ -231,7 +242,7 @@ def _supplies(
     for med in meds:
         if med.id not in tracked:
             continue
-        status = supply_status(refills[med.id], taken[med.id], med.regimens, now, zones)
+        status = supply_now(conn, med, refills[med.id], taken[med.id], now, zones)
         assert status is not None
         result[med.id] = {
             "stock": status.stock,
@@ -252,7 +263,6 @@ def med_refill(
 
     Example: medtrack med refill sertraline --qty 30
     """
-    from medtrack.core.supply import supply_status
     from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text
     from medtrack.store import repo
@@ -270,7 +280,7 @@ def med_refill(
         supply_store.add_refill(conn, med.id, qty, at=when, note=note, now=now)
         refills = supply_store.refills_by_medication(conn, [med.id])[med.id]
         taken = supply_store.taken_by_medication(conn, [med.id])[med.id]
-        status = supply_status(refills, taken, med.regimens, now, zones)
+        status = supply_now(conn, med, refills, taken, now, zones)
     assert status is not None
     message = f"Refilled {med.name}: +{qty:g} on {local_text(when, zones)}"
     message += f"; {status.stock:g} on hand"

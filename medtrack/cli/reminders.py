@@ -131,6 +131,25 @@ def remind(
             )
 
 
+def _answered(conn: Any, meds: list, start: Any, end: Any, zones: Any, now: Any) -> set:
+    """(medication id, slot) of each slot in [start, end) a record answers, derived from
+    the records in the slots' windows as everywhere (core.slots.judge)."""
+    from medtrack.core.slots import judge, record_span, slots_touching
+    from medtrack.store import doses
+
+    answered = set()
+    for med in meds:
+        slots = slots_touching(med, start, end, zones)
+        if not slots:
+            continue
+        lo, hi = record_span(slots, start, end)
+        records = doses.doses_between(conn, lo, hi, [med.id])
+        for item in judge(med, slots, records, now).slots:
+            if item.record is not None:
+                answered.add((med.id, item.slot.at))
+    return answered
+
+
 def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tuple[list[Any], bool]:
     """Read what the rules need (slots in the window only, answers, the sent log, supply
     once a day, visits in the next days) and let core decide what to send. Also says
@@ -144,18 +163,15 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
     if warning_days:
         policy = policy._replace(refill_warning_days=int(warning_days))
     start, end = core.window(now, policy)
-    # Regimens in force from the window on; a day before it covers regimen_at(now) uses.
-    meds = repo.load_medications(
-        conn, include_stopped=False, regimens_since=start - timedelta(days=1)
-    )
+    meds = repo.load_medications(conn, include_stopped=False)
     slots = core.slots_between(meds, start, end, zones)
-    answered = store.answered_slots(conn, [s.medication_id for s in slots], start, end)
+    answered = _answered(conn, meds, start, end, zones, now)
     sent = store.sent_since(conn, core.sent_log_since(now, policy))
     check_supply = core.refill_check_due(sent, now, zones)
     supplies = []
     if check_supply:
         # Supply is looked at once a local day: its modules stay off the other runs.
-        from medtrack.core.supply import supply_status
+        from medtrack.cli.meds import supply_now
         from medtrack.store import supply as supply_store
 
         refills = supply_store.refills_by_medication(conn, [m.id for m in meds if m.id is not None])
@@ -164,7 +180,7 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
         tracked = repo.load_medications(conn, ids=ids) if ids else []
         taken = supply_store.taken_by_medication(conn, ids, until=now) if ids else {}
         supplies = [
-            (m.id, m.name, supply_status(refills[m.id], taken[m.id], m.regimens, now, zones))
+            (m.id, m.name, supply_now(conn, m, refills[m.id], taken[m.id], now, zones))
             for m in tracked
         ]
     visits = store.visits_between(conn, now, now + timedelta(days=3))

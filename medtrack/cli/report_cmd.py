@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,11 +50,9 @@ def load_report(
 
 def _load_report(since: str | None, until: str | None, audience: str) -> VisitReport:
     from medtrack import __version__
-    from medtrack.cli.doses import setting_number
-    from medtrack.cli.reports import window_bounds
-    from medtrack.core.adherence import summarize
+    from medtrack.cli.reports import load_summary, window_bounds
     from medtrack.core.report import build_report, default_window
-    from medtrack.store import doses, health, repo
+    from medtrack.store import health, repo
 
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
@@ -65,11 +62,8 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
             now=now, zones=zones, last_visit=last.at if last else None
         )
         start, end = window_bounds(since, until, now, zones, default_start)
-        window = timedelta(minutes=setting_number(conn, "on_time_window"))
-        holiday_days = setting_number(conn, "drug_holiday_days")
         meds = repo.load_medications(conn)
-        pairs = [(m.id, m.name) for m in meds if m.id is not None]
-        records = doses.dose_rows(conn, start, end, pairs, on_time_window=window)
+        summary = load_summary(conn, meds, start, end, now, zones)
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
         measurements = health.measurements(conn, since=start)
@@ -77,16 +71,6 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")
-    summary = summarize(
-        meds,
-        records,
-        start=start,
-        end=end,
-        now=now,
-        zones=zones,
-        on_time_window=window,
-        holiday_days=holiday_days,
-    )
     return build_report(
         medications=meds,
         summary=summary,

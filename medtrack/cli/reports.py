@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medtrack.cli import common
 from medtrack.errors import BadTime, BadValue, UsageError
+
+if TYPE_CHECKING:
+    from medtrack.core.adherence import Summary
 
 # Top-level verbs; cli/__init__.py builds them lazily from this app.
 app = typer.Typer(help="Adherence summaries.", add_completion=False)
@@ -66,12 +69,9 @@ def summary(
 
     Example: medtrack summary --since 2026-10-01 --until 2026-10-31 --json
     """
-    from medtrack.cli.doses import setting_number
-    from medtrack.core.adherence import summarize
-    from medtrack.core.slots import NEIGHBOUR_REACH
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
-    from medtrack.store import doses, repo
+    from medtrack.store import repo
 
     if days is not None and (since or until):
         raise UsageError("use --days or --since/--until, not both")
@@ -87,29 +87,10 @@ def summary(
         start, end = window_bounds(
             since, until, now, zones, parse_day_bound(first.isoformat(), local_now, end=False)
         )
-        window = timedelta(minutes=setting_number(conn, "on_time_window"))
-        holiday_days = setting_number(conn, "drug_holiday_days")
-        # Only the plans the window's slots can see: a decade of dose changes (and, unless
-        # --json asks for PDC, of refills) does not weigh on a month's summary.
-        meds = (
-            [repo.find_medication(conn, med)]
-            if med
-            else repo.load_medications(conn, regimens_since=start - NEIGHBOUR_REACH)
-        )
-        pairs = [(m.id, m.name) for m in meds if m.id is not None]
-        records = doses.dose_rows(conn, start, end, pairs, on_time_window=window)
+        meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
+        result = load_summary(conn, meds, start, end, now, zones)
         ids = [m.id for m in meds if m.id is not None]
         pdcs = _refill_pdcs(conn, ids, start, min(end, now), zones) if as_json else {}
-    result = summarize(
-        meds,
-        records,
-        start=start,
-        end=end,
-        now=now,
-        zones=zones,
-        on_time_window=window,
-        holiday_days=holiday_days,
-    )
     if as_json:
         data = terminal.summary_dict(result, zones)
         for entry in data["medications"]:
@@ -128,6 +109,32 @@ def summary(
         common.say(title)
     for line in terminal.summary_lines(result):
         common.say(line)
+
+
+def load_summary(
+    conn: Any, meds: list, start: datetime, end: datetime, now: datetime, zones: Any
+) -> Summary:
+    """The adherence summary of `meds` over [start, end): their slots from the plans, the
+    records in those slots' windows from the store, judged and counted by core."""
+    from medtrack.cli.doses import setting_number
+    from medtrack.core.adherence import summarize, window_slots
+    from medtrack.core.slots import record_span
+    from medtrack.store import doses
+
+    slots = window_slots(meds, start, end, zones)
+    lo, hi = record_span([s for each in slots.values() for s in each], start, end)
+    records = doses.doses_between(conn, lo, hi, [m.id for m in meds if m.id is not None])
+    return summarize(
+        meds,
+        records,
+        start=start,
+        end=end,
+        now=now,
+        zones=zones,
+        on_time_window=timedelta(minutes=setting_number(conn, "on_time_window")),
+        holiday_days=setting_number(conn, "drug_holiday_days"),
+        slots=slots,
+    )
 
 
 def _refill_pdcs(

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from medtrack.core.schedule import ZoneTimeline, expand
+from medtrack.core.schedule import ZoneTimeline
 
 if TYPE_CHECKING:  # kept off the start-up path of `remind`
     from medtrack.core.models import Medication
@@ -79,22 +79,16 @@ def window(now: datetime, policy: ReminderPolicy) -> tuple[datetime, datetime]:
 def slots_between(
     medications: Iterable[Medication], start: datetime, end: datetime, zones: ZoneTimeline
 ) -> list[DueSlot]:
-    """Every scheduled slot in [start, end), each regimen clipped to [starts_at, ends_at)
-    and expanded from its own start day, so a dose change never moves earlier slots."""
+    """Every scheduled slot in [start, end) (`core.slots.medication_slots`: each judged by
+    the plan of its day, a dose change keeping the schedule's rhythm)."""
+    from medtrack.core.slots import medication_slots
+
     slots: list[DueSlot] = []
     for med in medications:
         if med.id is None:
             continue
-        for regimen in med.regimens:
-            if regimen.schedule.as_needed:
-                continue
-            lo = max(start, regimen.starts_at)
-            hi = end if regimen.ends_at is None else min(end, regimen.ends_at)
-            if lo >= hi:
-                continue
-            anchor = regimen.starts_at.astimezone(zones.zone_at(regimen.starts_at)).date()
-            for slot in expand(regimen.schedule, anchor=anchor, start=lo, end=hi, zones=zones):
-                slots.append(DueSlot(med.id, med.name, str(regimen.dose), slot))
+        for slot in medication_slots(med, start, end, zones):
+            slots.append(DueSlot(med.id, med.name, str(slot.regimen.dose), slot.at))
     slots.sort(key=lambda s: (s.slot, s.medication.lower()))
     return slots
 

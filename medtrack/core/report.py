@@ -20,14 +20,11 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from itertools import accumulate
-from operator import sub
 from typing import NamedTuple
 
 from medtrack.core.adherence import (
     AsNeededSummary,
     DayStat,
-    DayStats,
     MedicationSummary,
     Summary,
     day_cell,
@@ -44,7 +41,8 @@ from medtrack.core.health import (
     symptom_series,
 )
 from medtrack.core.models import Medication, Regimen, Schedule
-from medtrack.core.schedule import ZoneTimeline, day_offset, describe
+from medtrack.core.schedule import ZoneTimeline, describe
+from medtrack.core.slots import local_day
 
 AUDIENCES = ("prescriber", "therapist")
 
@@ -631,45 +629,11 @@ def _adherence_row(
     strip_days: Sequence[date],
     cell_days: int,
 ) -> AdherenceRow:
+    by_day = {d.day: d for d in day_stats}
     strip = []
-    origin = day_stats[0].day if day_stats else date.min
-    if isinstance(day_stats, DayStats) and day_stats:
-        # One day a place (as summarize gives them): each cell's counts are differences of
-        # running totals of the columns (a decade is 522 weeks of 11 medications), and a
-        # cell is day_cell of its counts, a week's of their sums (as _cell_state).
-        origin = day_stats.first
-        # Cell i covers day offsets [lo + i * cell_days, lo + (i + 1) * cell_days), clamped
-        # to the columns: the running totals are padded so the offsets index them as is.
-        lo = (strip_days[0] - origin).days if strip_days else 0
-        hi = lo + len(strip_days) * cell_days
-        pad = max(0, -lo)
-        starts = range(lo + pad, hi + pad, cell_days)
-        ends = range(lo + pad + cell_days, hi + pad + cell_days, cell_days)
-        sums = []
-        for column in (
-            day_stats.due,
-            day_stats.taken,
-            day_stats.skipped,
-            day_stats.missed,
-            day_stats.pending,
-        ):
-            running = [0] * pad + [0, *accumulate(column)]
-            running += [running[-1]] * max(0, hi + pad + 1 - len(running))
-            sums.append(
-                list(map(sub, map(running.__getitem__, ends), map(running.__getitem__, starts)))
-            )
-        strip = [_CELL_STATES[state] for state in map(day_cell, *sums)]
-    elif day_stats and (day_stats[-1].day - origin).days == len(day_stats) - 1:
-        # One DayStat per day in order (as summarize gives them): cells are slices.
-        for first in strip_days:
-            offset = (first - origin).days
-            lo, hi = max(offset, 0), max(offset + cell_days, 0)
-            strip.append(_cell_state(day_stats[lo:hi]))
-    else:
-        by_day = {d.day: d for d in day_stats}
-        for first in strip_days:
-            cell = [by_day[d] for d in _days(first, cell_days) if d in by_day]
-            strip.append(_cell_state(cell))
+    for first in strip_days:
+        cell = [by_day[d] for d in _days(first, cell_days) if d in by_day]
+        strip.append(_cell_state(cell))
     return AdherenceRow(
         medication=label,
         due=m.due - m.pending,
@@ -786,59 +750,19 @@ def _symptoms(
     return tuple(trends)
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-
-
 class LocalDays:
-    """Local dates of UTC epoch seconds, as `instant.astimezone(zones.zone_at(instant))`
-    gives them, with the offset looked up once per UTC day rather than per instant.
-
-    A UTC day whose instants all share one offset (every local day it touches is regular
-    in `schedule.day_offset`'s sense, with that offset) converts by arithmetic; any other
-    day (a DST change, travel near it) converts instant by instant.
-    """
+    """Local dates of UTC epoch seconds (symptoms are read as epoch columns), each in the
+    zone in force at that instant."""
 
     def __init__(self, zones: ZoneTimeline) -> None:
         self.zones = zones
-        self._offsets: dict[int, int | None] = {}
-        # day_offset of each day asked, by days since the epoch: a UTC day's neighbour is
-        # the next UTC day's own day, so each is asked once, not twice.
-        self._regular: dict[int, int | None] = {}
-
-    def _day_offset(self, day: int) -> int | None:
-        regular = self._regular
-        if day in regular:
-            return regular[day]
-        offset = regular[day] = day_offset(self.zones, date.fromordinal(day + _EPOCH_ORDINAL))
-        return offset
-
-    def _offset(self, utc_day: int) -> int | None:
-        offset = self._day_offset(utc_day)
-        if offset is not None:
-            # The UTC day's instants fall on the local days of its first and last second.
-            for local in {utc_day + offset // 86400, utc_day + (86399 + offset) // 86400}:
-                if local != utc_day and self._day_offset(local) != offset:
-                    offset = None
-                    break
-        self._offsets[utc_day] = offset
-        return offset
 
     def ordinals(self, epochs: Iterable[int]) -> list[int]:
         """The local date (as a proleptic ordinal) of each epoch second."""
-        offsets = self._offsets
-        missing = object()
-        out = []
-        for epoch in epochs:
-            utc_day = epoch // 86400
-            offset = offsets.get(utc_day, missing)
-            if offset is missing:
-                offset = self._offset(utc_day)
-            if offset is None:
-                instant = datetime.fromtimestamp(epoch, UTC)
-                out.append(instant.astimezone(self.zones.zone_at(instant)).toordinal())
-            else:
-                out.append((epoch + offset) // 86400 + _EPOCH_ORDINAL)  # type: ignore[operator]
-        return out
+        return [
+            local_day(datetime.fromtimestamp(epoch, UTC), self.zones).toordinal()
+            for epoch in epochs
+        ]
 
 
 def _scores(checkins: Sequence[CheckinEntry | CheckinScore], local_day) -> tuple[ScoreSeries, ...]:

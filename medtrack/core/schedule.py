@@ -296,13 +296,9 @@ class ZoneTimeline:
         return localize(naive, zone)
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-# A zone change this close (days) to a day makes that day's wall times go one by one.
-_CHANGE_MARGIN = 2
-# Days either side of an irregular day (DST change, travel) whose slots are checked for
-# collisions: a skipped day (Samoa, 2011) moves its walls a whole day forward.
-_GUARD_DAYS = 3
-_UNKNOWN = object()  # a day not in the offset cache yet
+# Days of margin either side of a window when asking rrule for wall-clock days: a UTC
+# offset is at most 14 h, so a slot in the window lies on a wall day within one of it.
+_WALL_MARGIN = timedelta(days=2)
 
 
 def expand(
@@ -315,528 +311,31 @@ def expand(
 ) -> list[datetime]:
     """Every slot of `schedule` in [start, end), as aware UTC datetimes, in order.
 
-    `anchor` is the local date the rule's phase counts from (the regimen's start day),
-    so ``every 2 days`` and ``every 4 weeks`` keep their rhythm.
+    dateutil's rrule gives the wall-clock days (or, for ``every N hours``, the wall-clock
+    times) from `anchor`, the local date the rule's rhythm counts from; each dose's wall
+    time is read in the zone in force then (`ZoneTimeline.localize`: a time that does
+    not exist moves forward by the length of the gap, an ambiguous one takes its first
+    occurrence). Should two wall times land on one instant (a spring-forward night
+    moves 02:00 onto 03:00), the later keeps its own slot one minute on, so no intended
+    dose is lost.
     """
-    ats, _days = expand_columns(schedule, anchor=anchor, start=start, end=end, zones=zones)
-    return [datetime.fromtimestamp(epoch, UTC) for epoch in ats]
-
-
-def expand_columns(
-    schedule: Schedule,
-    *,
-    anchor: date,
-    start: datetime,
-    end: datetime,
-    zones: ZoneTimeline,
-) -> tuple[list[int], list[int]]:
-    """`expand` as two parallel lists: UTC epoch seconds and the ordinal of each slot's
-    local date (in the zone in force then), in order.
-
-    The same slots as `expand_with_rrule`, without a datetime per slot: plain daily,
-    every-N-days, weekly and hourly rules get their wall times by arithmetic (rrule only
-    for the rest), and a run of days whose zone and UTC offset hold from midnight to
-    midnight (no DST change, no travel near them) converts every wall time with one offset.
-    """
-    if schedule.as_needed or schedule.rrule is None or start >= end:
-        return [], []
-    # Wall-clock bounds with two days of margin either side: UTC offsets stay within 14 h.
-    lo_day = start.astimezone(UTC).date() - timedelta(days=2)
-    hi_day = end.astimezone(UTC).date() + timedelta(days=2)
-    lo_day = max(lo_day, anchor)
-    if lo_day > hi_day:
-        return [], []
-    runs = _wall_runs(schedule, anchor, lo_day, hi_day)
-    if runs is None:
-        groups = _wall_groups(schedule, anchor, lo_day, hi_day)
-        return _localize_groups(groups, start.timestamp(), end.timestamp(), zones)
-    return _localize_runs(runs, start.timestamp(), end.timestamp(), zones)
-
-
-# A run of days with the same walls: (first day's ordinal, step in days, days, walls).
-_Run = tuple[int, int, int, tuple[time, ...]]
-
-
-def _wall_runs(schedule: Schedule, anchor: date, lo_day: date, hi_day: date) -> list[_Run] | None:
-    """`_wall_groups` as runs of evenly spaced days for the plain rules (daily, every N
-    days, weekly, every N hours dividing a day), so a decade is a few runs, not a tuple
-    per day; None for the other rules, or for walls not in strictly increasing order."""
-    from itertools import pairwise
-
-    assert schedule.rrule is not None
-    times = schedule.times
-    if not times or any(a >= b for a, b in pairwise(times)):
-        return None
-    parts = _rule_parts(schedule.rrule)
-    freq = parts.pop("FREQ", "")
-    interval = int(parts.pop("INTERVAL", "1"))
-    lo, hi = lo_day.toordinal(), hi_day.toordinal()
-    if freq == "DAILY" and not parts:
-        first = lo + (interval - (lo - anchor.toordinal()) % interval) % interval
-        return [(first, interval, max((hi - first) // interval + 1, 0), times)]
-    if freq == "WEEKLY" and set(parts) == {"BYDAY"}:
-        codes = parts["BYDAY"].split(",")
-        if not all(code in WEEKDAYS for code in codes):
-            return None
-        # rrule counts weeks from the anchor's Monday-started week (WKST=MO).
-        monday = anchor.toordinal() - anchor.weekday()
-        step = 7 * interval
-        runs = []
-        for weekday in sorted({WEEKDAYS.index(code) for code in codes}):
-            first = lo + (weekday - lo_day.weekday()) % 7
-            behind = ((first - monday) // 7) % interval
-            if behind:
-                first += 7 * (interval - behind)
-            if first <= hi:
-                runs.append((first, step, (hi - first) // step + 1, times))
-        return runs
-    if freq == "HOURLY" and not parts and 24 % interval == 0:
-        # As `_hourly_groups`: the walls repeat daily; the first dose's day starts at it,
-        # and hi_day holds only a dose at midnight (rrule's `between` ends there).
-        first = times[0]
-        daily = tuple(
-            sorted(
-                time((first.hour + k * interval) % 24, first.minute, first.second)
-                for k in range(24 // interval)
-            )
-        )
-        start_day = anchor.toordinal()
-        day = max(lo, start_day)
-        runs = []
-        if day < hi:
-            if day == start_day:
-                runs.append((day, 1, 1, tuple(t for t in daily if t >= first)))
-                day += 1
-            if day < hi:
-                runs.append((day, 1, hi - day, daily))
-            day = hi
-        if day == hi and daily[0] == time() and (day != start_day or first == time()):
-            runs.append((hi, 1, 1, (time(),)))
-        return runs
-    return None
-
-
-def _fill_offsets(zones: ZoneTimeline, lo: int, hi: int) -> dict[int, int | None]:
-    """The `day_offset` cache (by ordinal) filled for every day in [lo, hi] at once: each
-    midnight's offset, both folds, computed once and shared by the two days it bounds."""
-    from itertools import repeat
-
-    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
-    if lo in cache and hi in cache and all(map(cache.__contains__, range(lo, hi + 1))):
-        return cache
-    midnight, second = time(), time(fold=1)
-    # The zone of each day: the one in force at its UTC midnight (days near a change of
-    # zone are irregular anyway, below).
-    zone_of = [(lo, zones.default)]
-    for effective_at, zone in zones.changes:
-        utc = effective_at.astimezone(UTC)
-        ordinal = utc.date().toordinal() + (utc.time() != midnight)
-        zone_of.append((max(ordinal, lo), zone))
-    m0: list[timedelta | None] = []
-    m1: list[timedelta | None] = []
-    for index, (first, zone) in enumerate(zone_of):
-        last = zone_of[index + 1][0] if index + 1 < len(zone_of) else hi + 2
-        if last <= first:
-            continue
-        days = list(map(date.fromordinal, range(first, last)))
-        m0 += map(datetime.utcoffset, map(datetime.combine, days, repeat(midnight), repeat(zone)))
-        # The second fold straight from a midnight that carries it (no replace() per day).
-        m1 += map(datetime.utcoffset, map(datetime.combine, days, repeat(second), repeat(zone)))
-    for k, ordinal in enumerate(range(lo, hi + 1)):
-        first_offset = m0[k]
-        if first_offset is not None and first_offset == m1[k] == m0[k + 1] == m1[k + 1]:
-            cache[ordinal] = int(first_offset.total_seconds())
-        else:
-            cache[ordinal] = None
-    # Days close to a change of zone go wall by wall whatever their offsets say.
-    for effective_at, _zone in zones.changes:
-        around = effective_at.date().toordinal()
-        near = range(max(lo, around - _CHANGE_MARGIN - 2), min(hi, around + _CHANGE_MARGIN + 2) + 1)
-        for ordinal in near:
-            if _near_change(zones, date.fromordinal(ordinal)):
-                cache[ordinal] = None
-    return cache
-
-
-def _wall_groups(
-    schedule: Schedule, anchor: date, lo_day: date, hi_day: date
-) -> list[tuple[date, tuple[time, ...]]]:
-    """The local days in [lo_day, hi_day] with the wall times of the doses on each."""
-    assert schedule.rrule is not None
-    parts = _rule_parts(schedule.rrule)
-    freq = parts.pop("FREQ", "")
-    interval = int(parts.pop("INTERVAL", "1"))
-    times = schedule.times
-    if freq == "DAILY" and not parts:
-        skip = (lo_day - anchor).days % interval
-        first = lo_day + timedelta(days=(interval - skip) % interval)
-        count = (hi_day - first).days // interval + 1
-        step = timedelta(days=interval)
-        return [(first + step * n, times) for n in range(max(count, 0))]
-    if freq == "WEEKLY" and set(parts) == {"BYDAY"}:
-        codes = parts["BYDAY"].split(",")
-        if all(code in WEEKDAYS for code in codes):
-            weekdays = {WEEKDAYS.index(code) for code in codes}
-            # rrule counts weeks from the anchor's Monday-started week (WKST=MO).
-            monday = anchor - timedelta(days=anchor.weekday())
-            out = []
-            day = lo_day
-            one = timedelta(days=1)
-            while day <= hi_day:
-                if day.weekday() in weekdays and ((day - monday).days // 7) % interval == 0:
-                    out.append((day, times))
-                day += one
-            return out
-    if freq == "HOURLY" and not parts:
-        return _hourly_groups(datetime.combine(anchor, times[0]), interval, lo_day, hi_day)
-    return _rrule_groups(schedule, anchor, lo_day, hi_day)
-
-
-def _hourly_groups(
-    dtstart: datetime, interval: int, lo_day: date, hi_day: date
-) -> list[tuple[date, tuple[time, ...]]]:
-    """``every N hours``: rrule steps N hours of wall-clock time from the first dose, so the
-    walls are dtstart + k * N h; those in [lo_day 00:00, hi_day 00:00], grouped by day."""
-    lo, hi = datetime.combine(lo_day, time()), datetime.combine(hi_day, time())
-    if 24 % interval == 0:
-        # The hours repeat every day: the first day from the first dose on, then every day
-        # the same walls (the last day, hi_day, only up to its midnight, as rrule's `between`).
-        first = dtstart.time()
-        daily = tuple(
-            sorted(
-                time((first.hour + k * interval) % 24, first.minute, first.second)
-                for k in range(24 // interval)
-            )
-        )
-        groups: list[tuple[date, tuple[time, ...]]] = []
-        day = max(lo_day, dtstart.date())
-        one = timedelta(days=1)
-        while day < hi_day:
-            walls = daily if day != dtstart.date() else tuple(t for t in daily if t >= first)
-            groups.append((day, walls))
-            day += one
-        midnight_dose = daily[0] == time() and (day != dtstart.date() or first == time())
-        if day == hi_day and midnight_dose:
-            groups.append((day, (time(),)))
-        return groups
-    step = interval * 3600
-    seconds = (lo - dtstart).total_seconds()
-    k = max(0, -int(-seconds // step))  # the first step at or after lo
-    wall = dtstart + timedelta(seconds=k * step)
-    groups = []
-    day: date | None = None
-    walls: list[time] = []
-    delta = timedelta(seconds=step)
-    while wall <= hi:
-        if wall.date() != day:
-            if day is not None:
-                groups.append((day, tuple(walls)))
-            day, walls = wall.date(), []
-        walls.append(wall.time())
-        wall += delta
-    if day is not None:
-        groups.append((day, tuple(walls)))
-    return groups
-
-
-def _rrule_groups(
-    schedule: Schedule, anchor: date, lo_day: date, hi_day: date
-) -> list[tuple[date, tuple[time, ...]]]:
-    from dateutil.rrule import rrulestr
-
-    assert schedule.rrule is not None
-    lo, hi = datetime.combine(lo_day, time()), datetime.combine(hi_day, time())
-    if schedule.rrule.startswith("FREQ=HOURLY"):
-        dtstart = datetime.combine(anchor, schedule.times[0])
-        rule = rrulestr(schedule.rrule, dtstart=dtstart, cache=False)
-        groups: dict[date, list[time]] = {}
-        for wall in rule.between(lo, hi, inc=True):
-            groups.setdefault(wall.date(), []).append(wall.time())
-        return [(day, tuple(walls)) for day, walls in groups.items()]
-    rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()), cache=False)
-    return [(day.date(), schedule.times) for day in rule.between(lo, hi, inc=True)]
-
-
-def day_offset(zones: ZoneTimeline, day: date) -> int | None:
-    """The UTC offset (seconds) every wall time of `day` has, or None when they may differ.
-
-    A day is regular when it is not near a change of zone and both of its midnights have
-    one offset whichever fold is asked (PEP 495: a gap or fold gives two): no DST change
-    starts, ends or sits at its edges. Cached on the timeline: a decade of slots asks
-    about each day once per zone timeline.
-    """
-    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
-    key = day.toordinal()
-    if key in cache:
-        return cache[key]
-    offset: int | None = None
-    if not _near_change(zones, day):
-        midnight = datetime.combine(day, time(), tzinfo=UTC)
-        zone = zones.zone_at(midnight) if zones.changes else zones.default
-        here = datetime.combine(day, time(), tzinfo=zone)
-        there = here + timedelta(days=1)  # wall-clock arithmetic: the next midnight
-        first = here.utcoffset()
-        if (
-            first is not None
-            and here.replace(fold=1).utcoffset() == first
-            and there.utcoffset() == first
-            and there.replace(fold=1).utcoffset() == first
-        ):
-            offset = int(first.total_seconds())
-    cache[key] = offset
-    return offset
-
-
-def _near_change(zones: ZoneTimeline, day: date) -> bool:
-    if not zones.changes:
-        return False
-    lo = datetime.combine(day - timedelta(days=_CHANGE_MARGIN), time(), tzinfo=UTC)
-    hi = datetime.combine(day + timedelta(days=_CHANGE_MARGIN + 1), time(), tzinfo=UTC)
-    return any(lo <= effective_at <= hi for effective_at, _zone in zones.changes)
-
-
-def _wall_by_wall(
-    ordinal: int,
-    walls: tuple[time, ...],
-    offset: int | None,
-    zones: ZoneTimeline,
-    seen: set[int],
-    start: float,
-    end: float,
-    ats: list[int],
-    days: list[int],
-) -> None:
-    """One irregular (or guarded) day's slots, wall by wall, appended to `ats` and `days`
-    where they fall in [start, end); `seen` holds the epochs of the days done so before
-    (in day order), whether in the window or not."""
-    base = (ordinal - _EPOCH_ORDINAL) * 86400
-    day = date.fromordinal(ordinal)
-    for wall in walls:
-        if offset is not None:
-            epoch = base + wall.hour * 3600 + wall.minute * 60 + wall.second - offset
-        else:
-            instant = zones.localize(datetime.combine(day, wall)).astimezone(UTC)
-            epoch = int(instant.timestamp())
-        # A wall time in a spring-forward gap can land on another dose's time (02:00 and
-        # 03:00 both become 03:00): each intended dose keeps its own slot, a minute apart.
-        while epoch in seen:
-            epoch += 60
-        seen.add(epoch)
-        if start <= epoch < end:
-            if offset is None:
-                at = datetime.fromtimestamp(epoch, UTC)
-                local_day = at.astimezone(zones.zone_at(at)).date().toordinal()
-            else:
-                local_day = ordinal
-            ats.append(epoch)
-            days.append(local_day)
-
-
-def _localize_groups(
-    groups: Sequence[tuple[date, tuple[time, ...]]],
-    start: float,
-    end: float,
-    zones: ZoneTimeline,
-) -> tuple[list[int], list[int]]:
-    cache: dict[int, int | None] = zones.__dict__.setdefault("_day_offsets", {})
-    offsets = [cache.get(day.toordinal(), _UNKNOWN) for day, _walls in groups]
-    if _UNKNOWN in offsets:
-        offsets = [
-            day_offset(zones, day) if offset is _UNKNOWN else offset
-            for (day, _walls), offset in zip(groups, offsets, strict=True)
-        ]
-    irregular = [
-        day.toordinal() for (day, _w), off in zip(groups, offsets, strict=True) if off is None
-    ]
-    guarded: set[int] = set()
-    for ordinal in irregular:
-        guarded.update(range(ordinal - _GUARD_DAYS, ordinal + _GUARD_DAYS + 1))
-    ats: list[int] = []
-    days: list[int] = []
-    seen: set[int] = set()
-    count = len(groups)
-    k = 0
-    while k < count:
-        day, walls = groups[k]
-        offset = offsets[k]
-        ordinal = day.toordinal()
-        if offset is not None and ordinal not in guarded:
-            # A run of regular days with the same walls and offset: one comprehension.
-            m = k + 1
-            while (
-                m < count
-                and offsets[m] == offset
-                and groups[m][1] == walls
-                and groups[m][0].toordinal() not in guarded
-            ):
-                m += 1
-            seconds = [w.hour * 3600 + w.minute * 60 + w.second - offset for w in walls]
-            ordinals = [g[0].toordinal() for g in groups[k:m]]
-            run = [(o - _EPOCH_ORDINAL) * 86400 + x for o in ordinals for x in seconds]
-            run_days = [o for o in ordinals for _x in seconds]
-            if run and (run[0] < start or run[-1] >= end):
-                kept = [i for i, at in enumerate(run) if start <= at < end]
-                run = [run[i] for i in kept]
-                run_days = [run_days[i] for i in kept]
-            ats += run
-            days += run_days
-            k = m
-            continue
-        _wall_by_wall(ordinal, walls, offset, zones, seen, start, end, ats, days)
-        k += 1
-    # Regular days come out in order (only a DST change or travel can reorder instants,
-    # and those days are irregular); sort only when there was one.
-    if guarded:
-        pairs = sorted(zip(ats, days, strict=True))
-        ats = [at for at, _day in pairs]
-        days = [day for _at, day in pairs]
-    return ats, days
-
-
-def _localize_runs(
-    runs: Sequence[_Run], start: float, end: float, zones: ZoneTimeline
-) -> tuple[list[int], list[int]]:
-    """`_localize_groups` over runs of days: the same slots in the same order.
-
-    A stretch of regular days (one offset all day) becomes, per wall, one `range` of
-    epochs written into every k-th place of the result (k walls a day), all in C. Within
-    `_GUARD_DAYS` of an irregular slot day, regular days are taken so too when none of
-    their epochs is one an irregular day before them already took (the test the per-wall
-    loop makes, as a set operation); irregular days, and the rest, go wall by wall.
-    """
-    # Imported here: schedule is on the start-up path of the fast commands.
-    from bisect import bisect_left
-    from itertools import compress, groupby, pairwise, repeat
-    from operator import is_
-
-    runs = [run for run in runs if run[2] > 0]
-    if not runs:
-        return [], []
-    lo = min(first for first, _step, _n, _walls in runs)
-    hi = max(first + step * (n - 1) for first, step, n, _walls in runs)
-    cache = _fill_offsets(zones, lo, max(lo, hi))
-    offsets = [
-        list(map(cache.__getitem__, range(first, first + step * n, step)))
-        for first, step, n, _walls in runs
-    ]
-    guarded: set[int] = set()
-    for (first, step, _n, _walls), column in zip(runs, offsets, strict=True):
-        if None in column:
-            for index in compress(range(len(column)), map(is_, column, repeat(None))):
-                ordinal = first + step * index
-                guarded.update(range(ordinal - _GUARD_DAYS, ordinal + _GUARD_DAYS + 1))
-    ats: list[int] = []
-    days: list[int] = []
-    # Runs one after another (daily, hourly) come out in day order; the weekdays of a
-    # weekly rule interleave, and their guarded days wait, to be taken in day order.
-    sequential = all(a[0] + a[1] * (a[2] - 1) < b[0] for a, b in pairwise(runs))
-    slow: list[tuple[int, tuple[time, ...], int | None]] = []
-    seen: set[int] = set()
-    # Places in `ats` where it may fail to increase: where each stretch starts, and every
-    # slot of a day done wall by wall (a stretch increases by construction).
-    joins: list[int] = []
-
-    for (first, step, n, walls), column in zip(runs, offsets, strict=True):
-        # A day's key: its offset; a guarded regular day's, the offset in a tuple (so
-        # that consecutive ones group together, apart from the unguarded); None for an
-        # irregular day.
-        keys: list[object] = list(column)
-        for ordinal in guarded:
-            index, off = divmod(ordinal - first, step)
-            if off == 0 and 0 <= index < n and column[index] is not None:
-                keys[index] = (column[index],)
-        seconds = [w.hour * 3600 + w.minute * 60 + w.second for w in walls]
-        k = len(seconds)
-        index = 0
-        for key, group in groupby(keys):
-            length = len(list(group))
-            if key is None or (not sequential and type(key) is tuple):
-                for i in range(index, index + length):
-                    if sequential:
-                        joins.extend(range(len(ats), len(ats) + k))
-                        _wall_by_wall(
-                            first + step * i, walls, column[i], zones, seen, start, end, ats, days
-                        )
-                    else:
-                        slow.append((first + step * i, walls, column[i]))
-                index += length
-                continue
-            offset = column[index]
-            assert offset is not None
-            o_first = first + step * index
-            o_stop = o_first + step * length
-            base = (o_first - _EPOCH_ORDINAL) * 86400 - offset
-            stride = step * 86400
-            run_ats = [0] * (length * k)
-            run_days = [0] * (length * k)
-            for j, wall in enumerate(seconds):
-                run_ats[j::k] = range(base + wall, base + wall + stride * length, stride)
-                run_days[j::k] = range(o_first, o_stop, step)
-            if type(key) is tuple:
-                # Guarded days: each wall keeps its instant unless an earlier wall-by-wall
-                # day took it; the epochs of these days are distinct (one offset, walls
-                # ascending), so the loop would move none if it meets none of `seen`.
-                if not seen.isdisjoint(run_ats):
-                    for i in range(index, index + length):
-                        joins.extend(range(len(ats), len(ats) + k))
-                        _wall_by_wall(
-                            first + step * i, walls, offset, zones, seen, start, end, ats, days
-                        )
-                    index += length
-                    continue
-                seen.update(run_ats)
-            if run_ats[0] < start or run_ats[-1] >= end:
-                # Strictly increasing (walls ascending, one offset): the window is a slice.
-                cut = slice(bisect_left(run_ats, start), bisect_left(run_ats, end))
-                run_ats, run_days = run_ats[cut], run_days[cut]
-            joins.append(len(ats))
-            ats += run_ats
-            days += run_days
-            index += length
-    if slow:
-        for ordinal, walls, offset in sorted(slow, key=lambda item: item[0]):
-            _wall_by_wall(ordinal, walls, offset, zones, seen, start, end, ats, days)
-    # Day order is time order unless an irregular day moved a wall past another (checked
-    # where it can fail); interleaved runs are sorted. Either way: what
-    # `_localize_groups`' sort gives.
-    if not sequential or (
-        guarded and not all(ats[j - 1] < ats[j] for j in joins if 0 < j < len(ats))
-    ):
-        pairs = sorted(zip(ats, days, strict=True))
-        ats = [at for at, _day in pairs]
-        days = [day for _at, day in pairs]
-    return ats, days
-
-
-def expand_with_rrule(
-    schedule: Schedule,
-    *,
-    anchor: date,
-    start: datetime,
-    end: datetime,
-    zones: ZoneTimeline,
-) -> list[datetime]:
-    """`expand` the plain way (rrule for every rule, one localize per slot): the reference
-    the fast expansion is tested against."""
     from dateutil.rrule import rrulestr
 
     if schedule.as_needed or schedule.rrule is None or start >= end:
         return []
-    lo = datetime.combine(start.astimezone(UTC).date() - timedelta(days=2), time())
-    hi = datetime.combine(end.astimezone(UTC).date() + timedelta(days=2), time())
+    lo = datetime.combine(start.astimezone(UTC).date(), time()) - _WALL_MARGIN
+    hi = datetime.combine(end.astimezone(UTC).date(), time()) + _WALL_MARGIN
+    anchor = _anchor_near(schedule, anchor, lo.date())
     lo = max(lo, datetime.combine(anchor, time()))
     if lo > hi:
         return []
-
-    hourly = schedule.rrule.startswith("FREQ=HOURLY")
-    if hourly:
-        dtstart = datetime.combine(anchor, schedule.times[0])
-        rule = rrulestr(schedule.rrule, dtstart=dtstart, cache=False)
+    if schedule.rrule.startswith("FREQ=HOURLY"):
+        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, schedule.times[0]))
         walls = rule.between(lo, hi, inc=True)
     else:
-        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()), cache=False)
+        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()))
         days = rule.between(lo, hi, inc=True)
-        walls = [datetime.combine(day.date(), t) for day in days for t in schedule.times]
+        walls = [datetime.combine(day.date(), wall) for day in days for wall in schedule.times]
 
     slots: list[datetime] = []
     seen: set[datetime] = set()
@@ -849,3 +348,31 @@ def expand_with_rrule(
             slots.append(instant)
     slots.sort()
     return slots
+
+
+def _anchor_near(schedule: Schedule, anchor: date, lo: date) -> date:
+    """`anchor` moved forward by whole periods of the rule to at most `lo`.
+
+    rrule walks every occurrence from its start, so a rhythm begun ten years ago would
+    cost ten years of steps for one day's slots. Moving the start by whole periods (N
+    days for every N days; N weeks for every N weeks, which keeps the weekday and rrule's
+    Monday-based week count; for every N hours, the days after which the hours repeat)
+    gives the same occurrences from there on. Other rules keep their own anchor.
+    """
+    from math import gcd
+
+    assert schedule.rrule is not None
+    parts = _rule_parts(schedule.rrule)
+    freq = parts.pop("FREQ", "")
+    interval = int(parts.pop("INTERVAL", "1"))
+    if freq == "DAILY" and not parts:
+        period = interval
+    elif freq == "WEEKLY" and set(parts) <= {"BYDAY"}:
+        period = 7 * interval
+    elif freq == "HOURLY" and not parts:
+        period = interval // gcd(interval, 24)
+    else:
+        return anchor
+    # One period short of `lo`, so the day before the window keeps its occurrences too.
+    whole = (lo - anchor).days // period - 1
+    return anchor + timedelta(days=period * whole) if whole > 0 else anchor

@@ -15,8 +15,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from medtrack.core.models import Regimen, Schedule
+from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.slots import (
+    ACCEPT_BEFORE,
+    DoseRecord,
+    judge,
+    medication_slots,
+    slots_touching,
+)
 
 # A day-level rule is counted over this many days to learn its doses per day: 4 x 364 days
 # is a whole number of weeks and spans leap and non-leap years, so weekly and monthly rules
@@ -24,6 +31,9 @@ from medtrack.core.schedule import ZoneTimeline
 _COUNT_DAYS = 4 * 364
 _COUNT_FROM = date(2001, 1, 1)  # a Monday, so week-based rules start on a week boundary
 _RUN_OUT_HORIZON = timedelta(days=2 * 366)
+# A slot from now on opens at most ACCEPT_BEFORE before it: the records since then are all
+# that can have answered one early.
+RECENT = ACCEPT_BEFORE
 
 
 @dataclass(frozen=True)
@@ -125,9 +135,10 @@ def daily_use(regimen: Regimen | None) -> float:
 def supply_status(
     refills: Sequence[Refill],
     taken: Sequence[TakenDose],
-    regimens: Sequence[Regimen],
+    med: Medication,
     now: datetime,
     zones: ZoneTimeline,
+    recent: Sequence[DoseRecord] = (),
 ) -> SupplyStatus | None:
     """Stock, days of supply and run-out date now; None where supply is not tracked
     (no refill ever recorded).
@@ -136,46 +147,42 @@ def supply_status(
     (or the next planned one). The run-out date is the local day of the first slot from
     now on that the stock cannot cover, walking the plan itself (planned dose changes
     included): 9 tablets left after this morning's daily dose run out on the 10th day
-    from today, 10 left before it on the 10th day too.
+    from today, 10 left before it on the 10th day too. A slot from now on already
+    answered by a dose taken early (`recent`: the records since `RECENT` before now) has
+    had its units counted out of the stock, so it needs none.
     """
     if not refills:
         return None
+    regimens = med.regimens
     stock = stock_on_hand(refills, taken, regimens, now)
     regimen = _regimen_at(regimens, now) or _next_regimen(regimens, now)
     use = daily_use(regimen)
     if use <= 0:
         return SupplyStatus(stock=stock, days_left=None, runs_out=None)
     days_left = max(stock, 0.0) / use
+    ahead = slots_touching(med, now, now + RECENT, zones)
+    answered = {j.slot.at for j in judge(med, ahead, recent, now).slots if j.record is not None}
     return SupplyStatus(
-        stock=stock, days_left=days_left, runs_out=_run_out_day(stock, regimens, now, zones)
+        stock=stock, days_left=days_left, runs_out=_run_out_day(stock, med, now, zones, answered)
     )
 
 
 def _run_out_day(
-    stock: float, regimens: Sequence[Regimen], now: datetime, zones: ZoneTimeline
+    stock: float, med: Medication, now: datetime, zones: ZoneTimeline, answered: set[datetime]
 ) -> date | None:
     """The local day of the first slot from `now` that `stock` does not cover."""
-    from medtrack.core.schedule import expand
-
     left = stock
     start = now
     # Weeks at a time, so a month's stock expands about a month of slots; a stock that
     # outlasts the horizon has no run-out date worth showing.
     while start < now + _RUN_OUT_HORIZON:
         end = start + timedelta(days=7)
-        slots: list[tuple[datetime, float]] = []
-        for regimen in regimens:
-            lo = max(start, regimen.starts_at)
-            hi = end if regimen.ends_at is None else min(end, regimen.ends_at)
-            if lo >= hi or regimen.schedule.as_needed:
+        for slot in medication_slots(med, start, end, zones):
+            if slot.at in answered:
                 continue
-            anchor = regimen.starts_at.astimezone(zones.zone_at(regimen.starts_at)).date()
-            units = units_per_dose(regimen)
-            for slot in expand(regimen.schedule, anchor=anchor, start=lo, end=hi, zones=zones):
-                slots.append((slot, units))
-        for slot, units in sorted(slots):
+            units = units_per_dose(slot.regimen)
             if left < units - 1e-9:
-                return slot.astimezone(zones.zone_at(slot)).date()
+                return slot.day
             left -= units
         start = end
     return None

@@ -198,20 +198,17 @@ def as_needed_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
 # --- log ----------------------------------------------------------------------------------
 
 
-def dose_kind(record: DoseRecord, as_needed: bool) -> str:
-    if record.scheduled_for is not None:
-        return "scheduled"
-    return "as-needed" if as_needed else "extra"
-
-
-def log_dict(record: DoseRecord, kind: str, zones: ZoneTimeline) -> dict[str, Any]:
+def log_dict(
+    record: DoseRecord, kind: str, slot_at: datetime | None, zones: ZoneTimeline
+) -> dict[str, Any]:
+    """One record for `log --json`; `slot_at` is the slot it answers (derived), if any."""
     return {
         "id": record.id,
         "medication": record.medication,
         "status": record.status,
         "kind": kind,
         "taken_at": iso(record.taken_at, zones),
-        "scheduled_for": iso(record.scheduled_for, zones),
+        "scheduled_for": iso(slot_at, zones),
         "amount": record.amount,
         "unit": record.unit,
         "skip_reason": record.skip_reason,
@@ -260,8 +257,6 @@ def record_line(kind: str, row: dict[str, Any], medication: str | None, zones: Z
     if kind == "dose":
         amount = "" if g("amount") is None else f" {g('amount'):g} {g('unit') or ''}".rstrip()
         what = f"{medication}{amount} {g('status')} {_stored_time(g('taken_at'), zones)}"
-        if g("scheduled_for"):
-            what += f" ({_stored_time(g('scheduled_for'), zones)[11:]} dose)"
         if g("skip_reason"):
             what += f", reason {g('skip_reason')}"
         return f"{head} {what}"
@@ -306,52 +301,35 @@ def sparkline(days: Sequence[DayStat], width: int = SPARK_WIDTH) -> str:
 
     A cell is the share of settled doses taken in its days; blank when none were due.
     """
-    from medtrack.core.adherence import DayStats
-
     if not days:
         return ""
     size = max(1, -(-len(days) // width))
-    if not isinstance(days, DayStats):
-        days = DayStats(days[0].day, *map(list, zip(*(_counts(d) for d in days), strict=True)))
-    # Sums over slices of the columns: a decade's cells without a DayStat per day.
-    due, pending, taken = days.due, days.pending, days.taken
     cells = []
-    for index in range(0, len(due), size):
-        cut = slice(index, index + size)
-        settled = sum(due[cut]) - sum(pending[cut])
+    for index in range(0, len(days), size):
+        group = days[index : index + size]
+        settled = sum(d.due - d.pending for d in group)
         if settled <= 0:
             cells.append(" ")
             continue
-        share = sum(taken[cut]) / settled
+        share = sum(d.taken for d in group) / settled
         cells.append(SPARK[min(len(SPARK) - 1, int(share * (len(SPARK) - 1) + 0.5))])
     return "".join(cells)
 
 
-def _counts(d: DayStat) -> tuple[int, int, int, int, int, int]:
-    return (d.due, d.taken, d.skipped, d.missed, d.pending, d.extra)
-
-
 def _daily(days: Sequence[DayStat]) -> list[dict[str, Any]]:
-    """`summary --json`'s "daily" list, read from the day columns where summarize gave them."""
-    from medtrack.core.adherence import DayStats, day_cell
-
-    if isinstance(days, DayStats):
-        columns = (days.due, days.taken, days.skipped, days.missed, days.pending, days.extra)
-        rows = zip(days.dates(), *columns, strict=True)
-    else:
-        rows = ((d.day, *_counts(d)) for d in days)
+    """`summary --json`'s "daily" list."""
     return [
         {
-            "date": day.isoformat(),
-            "due": due,
-            "taken": taken,
-            "skipped": skipped,
-            "missed": missed,
-            "pending": pending,
-            "extra": extra,
-            "cell": day_cell(due, taken, skipped, missed, pending),
+            "date": d.day.isoformat(),
+            "due": d.due,
+            "taken": d.taken,
+            "skipped": d.skipped,
+            "missed": d.missed,
+            "pending": d.pending,
+            "extra": d.extra,
+            "cell": d.cell,
         }
-        for day, due, taken, skipped, missed, pending, extra in rows
+        for d in days
     ]
 
 

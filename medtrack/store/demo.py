@@ -53,12 +53,11 @@ def write_patient(
     for record in patient.doses:
         med = stored[record.medication]
         assert med.id is not None
-        regimen = med.regimen_at(record.scheduled_for or record.taken_at)
+        regimen = med.regimen_at(record.taken_at)
         doses.add_dose(
             conn,
             medication_id=med.id,
             regimen_id=regimen.id if regimen else None,
-            scheduled_for=record.scheduled_for,
             taken_at=record.taken_at,
             status=record.status,
             amount=record.amount,

@@ -281,4 +281,14 @@ def m003_dose_window_index(db: Any) -> None:
     )
 
 
+@migration
+def m004_attachment_derived(db: Any) -> None:
+    # Which slot a record answers is derived on every read (core.slots.judge), never read
+    # from `doses.scheduled_for`: the indexes that served reads by that column, and the
+    # expression index of the summary's old folded read, only cost space and writes now.
+    # The column itself stays: it is what earlier versions said when they wrote the row.
+    db.execute("DROP INDEX IF EXISTS idx_doses_window")
+    db.execute("DROP INDEX IF EXISTS idx_doses_medication_id_scheduled_for")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,31 +1,12 @@
-"""SQL for `medtrack remind`: which slots are answered, what was sent, upcoming visits."""
+"""SQL for `medtrack remind`: what was sent, upcoming visits."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
 
 from medtrack.core.reminders import SentReminder, Visit
 from medtrack.core.timeparse import from_utc_text, to_utc_text
-
-
-def answered_slots(
-    conn: sqlite3.Connection, medication_ids: Iterable[int], start: datetime, end: datetime
-) -> set[tuple[int, datetime]]:
-    """(medication_id, slot) of every dose or skip answering a slot in [start, end) of
-    these medications."""
-    # One range per medication: the index is (medication_id, scheduled_for), so a range on
-    # scheduled_for alone would scan all of it (a decade of doses on every cron run).
-    answered: set[tuple[int, datetime]] = set()
-    for medication_id in sorted(set(medication_ids)):
-        rows = conn.execute(
-            "SELECT scheduled_for FROM doses "
-            "WHERE medication_id = ? AND scheduled_for >= ? AND scheduled_for < ?",
-            (medication_id, to_utc_text(start), to_utc_text(end)),
-        )
-        answered.update((medication_id, from_utc_text(row[0])) for row in rows)
-    return answered
 
 
 def sent_since(conn: sqlite3.Connection, since: datetime) -> list[SentReminder]:

@@ -194,13 +194,9 @@ def load_medications(
     *,
     include_stopped: bool = True,
     ids: Iterable[int] | None = None,
-    regimens_since: datetime | None = None,
 ) -> list[Medication]:
-    """Medications with their regimen history, in two queries.
-
-    With `regimens_since`, only regimens still in force at or after that instant are
-    loaded: `today` and `remind` look at a day, not at ten years of dose changes.
-    """
+    """Medications with their whole regimen history (a schedule's rhythm counts from the
+    first of a run of plans), in two queries."""
     sql = "SELECT * FROM medications"
     clauses, params = [], []
     if not include_stopped:
@@ -219,9 +215,6 @@ def load_medications(
     placeholders = ",".join("?" * len(names))
     sql = f"SELECT * FROM regimens WHERE medication_id IN ({placeholders})"
     params: list[Any] = list(names)
-    if regimens_since is not None:
-        sql += " AND (ends_at IS NULL OR ends_at > ?)"
-        params.append(to_utc_text(regimens_since))
     for row in conn.execute(sql + " ORDER BY starts_at, id", params):
         by_med[row["medication_id"]].append(_regimen_from_row(row, names[row["medication_id"]]))
     return [_medication_from_row(row, by_med[row["id"]]) for row in med_rows]

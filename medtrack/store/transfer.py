@@ -380,14 +380,12 @@ def add_imported_doses(
     *,
     zone_of: Callable[[datetime], str],
     now: datetime,
-    slot_at: Callable[[int, datetime], datetime | None] = lambda med_id, at: None,
 ) -> DoseImport:
     """Record each CSV line as a dose of a known medication; a line already recorded
     (same medication, instant and status) is skipped, so importing twice adds nothing.
 
-    The amount comes from the regimen in force at that instant. `slot_at(medication_id,
-    instant)` names the open slot the dose answers, by the same rule as `take` (the
-    caller brings it from core); None makes it an extra or as-needed dose.
+    The amount comes from the regimen in force at that instant. Which slot each dose
+    answers is derived on read, as for every record (core.slots.judge).
     """
     added = duplicates = 0
     for line in lines:
@@ -421,7 +419,6 @@ def add_imported_doses(
             {
                 "medication_id": med_id,
                 "regimen_id": None if regimen is None else regimen[0],
-                "scheduled_for": _ts_or_none(slot_at(med_id, line.taken_at)),
                 "taken_at": at,
                 "status": line.status,
                 "amount": None if regimen is None or line.status != "taken" else regimen[1],
