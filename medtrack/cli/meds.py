@@ -377,6 +377,12 @@ def med_change(
         if med.stopped_at is not None:
             raise Conflict(f"{med.name} is stopped; resume it first with 'medtrack med resume'")
         at = _start(start, local_now, default_midnight=False)
+        first = min((r.starts_at for r in med.regimens), default=None)
+        if first is not None and at < first:
+            raise Conflict(
+                f"{med.name} starts {local_text(first, zones)}; a change cannot take effect "
+                f"before that (--from {local_text(at, zones)})"
+            )
         base = med.regimen_at(at) or med.current_regimen
         if base is None:
             raise Conflict(f"{med.name} has no regimen to change")
@@ -395,11 +401,29 @@ def med_change(
         if not sched.as_needed:
             new = new._replace(max_per_day=None, min_interval=None)
         _as_needed_limits(sched.as_needed, new.max_per_day, new.min_interval)
-        repo.change_regimen(conn, med, new, now=now)
+        entries = repo.change_regimen(conn, med, new, now=now)
+        words = f"{med.name} {base.dose} → {new.dose}, {schedule_words(new)}"
+        text = f"{words}, from {local_text(at, zones)}"
+        repo.record_plan_change(conn, med.id, text, entries, now=now)
+        changed = repo.find_medication(conn, med.name)
     common.say(
         f"{med.name}: {new.dose}, {schedule_words(new)}, from {local_text(at, zones)}"
         + (f" ({reason})" if reason else "")
         + ". The earlier regimen is kept in its history."
+    )
+    upcoming = _next_doses(changed, max(at, now), zones)
+    if upcoming:
+        common.say(f"Next doses: {upcoming}.")
+
+
+def _next_doses(med: Any, after: datetime, zones: Any, count: int = 3) -> str:
+    """The next `count` scheduled doses from `after`, in words (a schedule's rhythm shows
+    here: a change of dose alone keeps the days an every-N-days schedule falls on)."""
+    from medtrack.core.slots import medication_slots
+
+    found = medication_slots(med, after, after + timedelta(days=400), zones)[:count]
+    return ", ".join(
+        slot.at.astimezone(zones.zone_at(slot.at)).strftime("%a %Y-%m-%d %H:%M") for slot in found
     )
 
 
@@ -427,7 +451,9 @@ def med_stop(
         when = parse_when(at, local_now, allow_future=True) if at else now
         if med.regimens and when < med.regimens[0].starts_at:
             raise Conflict(f"{med.name} started after {local_text(when, zones)}")
-        repo.stop_medication(conn, med, at=when, reason=reason, now=now)
+        entries = repo.stop_medication(conn, med, at=when, reason=reason, now=now)
+        text = f"stop {med.name} from {local_text(when, zones)}"
+        repo.record_plan_change(conn, med.id, text, entries, now=now)
     common.say(f"Stopped {med.name} from {local_text(when, zones)}.")
 
 
@@ -459,5 +485,7 @@ def med_resume(
             )
         last = med.regimens[-1]
         regimen = last._replace(id=None, starts_at=when, ends_at=None, reason=reason or "resumed")
-        repo.resume_medication(conn, med, regimen, now=now)
+        entries = repo.resume_medication(conn, med, regimen, now=now)
+        text = f"resume {med.name} from {local_text(when, zones)}"
+        repo.record_plan_change(conn, med.id, text, entries, now=now)
     common.say(f"Resumed {med.name}: {regimen.dose}, {schedule_words(regimen)}.")

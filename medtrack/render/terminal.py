@@ -253,6 +253,8 @@ def _stored_time(value: Any, zones: ZoneTimeline) -> str:
 def record_line(kind: str, row: dict[str, Any], medication: str | None, zones: ZoneTimeline) -> str:
     """One line naming a record for undo: `dose 12: sertraline 50 mg taken 2026-11-23 08:04`."""
     g = row.get
+    if kind == "plan":
+        return f"plan change: {g('text')}"
     head = f"{kind} {g('id')}:"
     if kind == "dose":
         amount = "" if g("amount") is None else f" {g('amount'):g} {g('unit') or ''}".rstrip()

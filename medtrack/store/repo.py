@@ -43,11 +43,11 @@ def record_history(
     row_id: int | None,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-) -> None:
-    """Keep the before/after image of a change in the audit trail."""
+) -> int:
+    """Keep the before/after image of a change in the audit trail; returns its id."""
     import json
 
-    conn.execute(
+    cursor = conn.execute(
         "INSERT INTO history (at, action, table_name, row_id, before, after, command) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -60,6 +60,8 @@ def record_history(
             " ".join(["medtrack", *sys.argv[1:]])[:500],
         ),
     )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def fetch_row(conn: sqlite3.Connection, table: str, row_id: int) -> dict[str, Any] | None:
@@ -70,8 +72,8 @@ def fetch_row(conn: sqlite3.Connection, table: str, row_id: int) -> dict[str, An
 
 def update_row(
     conn: sqlite3.Connection, table: str, row_id: int, changes: dict[str, Any], *, now: datetime
-) -> dict[str, Any]:
-    """Update one row and keep its before/after image in history."""
+) -> int:
+    """Update one row and keep its before/after image in history; returns the history id."""
     before = fetch_row(conn, table, row_id)
     if before is None:
         raise LookupError(f"{table} row {row_id} does not exist")
@@ -79,10 +81,42 @@ def update_row(
     conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*changes.values(), row_id))
     after = fetch_row(conn, table, row_id)
     assert after is not None
-    record_history(
+    return record_history(
         conn, now=now, action="update", table=table, row_id=row_id, before=before, after=after
     )
-    return after
+
+
+def insert_row(
+    conn: sqlite3.Connection, table: str, values: dict[str, Any], *, now: datetime
+) -> tuple[int, int]:
+    """Insert one row and keep it in history; returns (row id, history id)."""
+    row_id = _insert(conn, table, values)
+    after = fetch_row(conn, table, row_id)
+    entry = record_history(
+        conn, now=now, action="insert", table=table, row_id=row_id, before=None, after=after
+    )
+    return row_id, entry
+
+
+# A plan change (med change, stop, resume, refill) is one history entry of this action
+# naming the entries it is made of, so `undo` can take the whole change back.
+PLAN_CHANGE = "plan change"
+PLAN_UNDONE = "plan change undone"
+
+
+def record_plan_change(
+    conn: sqlite3.Connection, medication_id: int, text: str, entries: list[int], *, now: datetime
+) -> int:
+    """Keep one plan change (its words, and the history entries it wrote) in history."""
+    return record_history(
+        conn,
+        now=now,
+        action=PLAN_CHANGE,
+        table="medications",
+        row_id=medication_id,
+        before=None,
+        after={"text": text, "entries": entries},
+    )
 
 
 def delete_row(conn: sqlite3.Connection, table: str, row_id: int, *, now: datetime) -> dict:
@@ -292,7 +326,7 @@ def add_medication(
 
 def change_regimen(
     conn: sqlite3.Connection, medication: Medication, new: Regimen, *, now: datetime
-) -> None:
+) -> list[int]:
     """Close the regimen in force at `new.starts_at` and open `new` from then.
 
     A plan already made for later (the next titration step) stays: the new regimen
@@ -302,12 +336,16 @@ def change_regimen(
     assert medication.id is not None
     at = new.starts_at
     later = [r for r in medication.regimens if r.starts_at > at]
+    entries = []
     for regimen in medication.regimens:
         if regimen.starts_at <= at and (regimen.ends_at is None or regimen.ends_at > at):
             assert regimen.id is not None
-            update_row(conn, "regimens", regimen.id, {"ends_at": to_utc_text(at)}, now=now)
+            changes = {"ends_at": to_utc_text(at)}
+            entries.append(update_row(conn, "regimens", regimen.id, changes, now=now))
     ends_at = min((r.starts_at for r in later), default=None)
-    _insert(conn, "regimens", _regimen_values(new._replace(ends_at=ends_at), medication.id, now))
+    values = _regimen_values(new._replace(ends_at=ends_at), medication.id, now)
+    entries.append(insert_row(conn, "regimens", values, now=now)[1])
+    return entries
 
 
 def stop_medication(
@@ -317,27 +355,27 @@ def stop_medication(
     at: datetime,
     reason: str | None,
     now: datetime,
-) -> None:
+) -> list[int]:
     assert medication.id is not None
+    entries = []
     for regimen in medication.regimens:
         if regimen.ends_at is None or regimen.ends_at > at:
             assert regimen.id is not None
             end = max(at, regimen.starts_at)
-            update_row(conn, "regimens", regimen.id, {"ends_at": to_utc_text(end)}, now=now)
-    update_row(
-        conn,
-        "medications",
-        medication.id,
-        {"stopped_at": to_utc_text(at), "stop_reason": reason},
-        now=now,
-    )
+            changes = {"ends_at": to_utc_text(end)}
+            entries.append(update_row(conn, "regimens", regimen.id, changes, now=now))
+    changes = {"stopped_at": to_utc_text(at), "stop_reason": reason}
+    entries.append(update_row(conn, "medications", medication.id, changes, now=now))
+    return entries
 
 
 def resume_medication(
     conn: sqlite3.Connection, medication: Medication, regimen: Regimen, *, now: datetime
-) -> None:
+) -> list[int]:
     assert medication.id is not None
-    update_row(
-        conn, "medications", medication.id, {"stopped_at": None, "stop_reason": None}, now=now
+    changes = {"stopped_at": None, "stop_reason": None}
+    entries = [update_row(conn, "medications", medication.id, changes, now=now)]
+    entries.append(
+        insert_row(conn, "regimens", _regimen_values(regimen, medication.id, now), now=now)[1]
     )
-    _insert(conn, "regimens", _regimen_values(regimen, medication.id, now))
+    return entries

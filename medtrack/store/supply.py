@@ -19,13 +19,16 @@ def add_refill(
     note: str | None,
     now: datetime,
 ) -> int:
-    cursor = conn.execute(
-        "INSERT INTO refills (medication_id, quantity, at, note, recorded_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (medication_id, quantity, to_utc_text(at), note, to_utc_text(now)),
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    from medtrack.store import repo
+
+    values = {
+        "medication_id": medication_id,
+        "quantity": quantity,
+        "at": to_utc_text(at),
+        "note": note,
+        "recorded_at": to_utc_text(now),
+    }
+    return repo.insert_row(conn, "refills", values, now=now)[0]
 
 
 def _in(ids: list[int]) -> str:

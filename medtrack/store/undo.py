@@ -1,7 +1,10 @@
-"""Generic undo: find the record to take back and delete it, keeping it in `history`.
+"""Generic undo: find the record or plan change to take back, keeping it in `history`.
 
-Any table a person writes one row at a time can be undone. The latest record is the
-one recorded last (``recorded_at``, then ``id``) across all of them.
+Any table a person writes one row at a time can be undone, and so can a change of plan
+(`med change`, `stop`, `resume`: one "plan change" entry in history naming the entries
+it wrote). The latest is the one made last: records by ``recorded_at`` (then ``id``),
+plan changes by their history time; a plan change made in the same second as a record
+counts as the later (it is the command that also moves how records are judged).
 """
 
 from __future__ import annotations
@@ -54,18 +57,37 @@ def _medication_name(conn: sqlite3.Connection, row: dict[str, Any]) -> str | Non
 
 
 def latest(conn: sqlite3.Connection) -> UndoTarget:
-    """The most recently recorded record of any kind, or NotFound when there is none."""
+    """The most recent record of any kind or plan change, or NotFound when there is none."""
     parts = [
         f"SELECT '{kind}' AS kind, id, recorded_at FROM {table}" for kind, table in KINDS.items()
     ]
     sql = " UNION ALL ".join(parts) + " ORDER BY recorded_at DESC, id DESC LIMIT 1"
     found = conn.execute(sql).fetchone()
+    plan = conn.execute(
+        "SELECT id, at FROM history WHERE action = ? AND id NOT IN "
+        "(SELECT row_id FROM history WHERE action = ?) ORDER BY id DESC LIMIT 1",
+        (repo.PLAN_CHANGE, repo.PLAN_UNDONE),
+    ).fetchone()
+    if plan is not None and (found is None or plan[1] >= found[2]):
+        return _plan_target(conn, plan[0])
     if found is None:
         raise NotFound("nothing to undo: no record has been made yet")
     return find(conn, found[0], found[1])
 
 
+def _plan_target(conn: sqlite3.Connection, entry_id: int) -> UndoTarget:
+    import json
+
+    row = repo.fetch_row(conn, "history", entry_id)
+    assert row is not None
+    after = json.loads(row["after"])
+    plan = {"id": entry_id, "text": after["text"], "entries": after["entries"]}
+    return UndoTarget(kind="plan", row=plan, medication=_medication_name(conn, row))
+
+
 def find(conn: sqlite3.Connection, kind: str, record_id: int) -> UndoTarget:
+    if kind == "plan":
+        return _plan_target(conn, record_id)
     kind = check_kind(kind)
     row = repo.fetch_row(conn, KINDS[kind], record_id)
     if row is None:
@@ -74,5 +96,32 @@ def find(conn: sqlite3.Connection, kind: str, record_id: int) -> UndoTarget:
 
 
 def remove(conn: sqlite3.Connection, target: UndoTarget, *, now: datetime) -> None:
-    """Delete the record; its full row stays in `history` (action 'delete')."""
-    repo.delete_row(conn, KINDS[target.kind], target.row["id"], now=now)
+    """Delete the record, or take a plan change back entry by entry, newest first (an
+    update gets its row's earlier values back, an inserted row is deleted); whatever is
+    removed or rewritten stays in `history`."""
+    if target.kind != "plan":
+        repo.delete_row(conn, KINDS[target.kind], target.row["id"], now=now)
+        return
+    import json
+
+    for entry_id in reversed(target.row["entries"]):
+        entry = repo.fetch_row(conn, "history", entry_id)
+        assert entry is not None
+        table, row_id = entry["table_name"], entry["row_id"]
+        if entry["action"] == "insert":
+            repo.delete_row(conn, table, row_id, now=now)
+        elif entry["action"] == "update":
+            before = json.loads(entry["before"])
+            after = json.loads(entry["after"])
+            changed = {k: before[k] for k in before if before[k] != after.get(k)}
+            if changed:
+                repo.update_row(conn, table, row_id, changed, now=now)
+    repo.record_history(
+        conn,
+        now=now,
+        action=repo.PLAN_UNDONE,
+        table="history",
+        row_id=target.row["id"],
+        before=None,
+        after=None,
+    )
