@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from helpers import dump
 from typer.testing import CliRunner
@@ -187,17 +188,17 @@ def test_plan_changes_are_in_history_and_undo_takes_back_the_latest_whole():
 def test_installed_medtrack_judges_an_early_dose_the_same(tmp_path):
     """The installed command in a subprocess, clock pinned: an early dose is answered."""
     env = {**os.environ, "MEDTRACK_NOW": SETUP}
-    exe = [sys.executable, "-m", "medtrack"]
+    exe = [str(Path(sys.executable).parent / "medtrack")]  # the installed entry point
     for args in (
         ["config", "set", "timezone", "Europe/Berlin"],
         ["med", "add", "quetiapine", "--dose", "25mg", "--schedule", "daily 22:00"],
     ):
-        subprocess.run(exe + args, env=env, check=True, capture_output=True)
+        subprocess.run([*exe, *args], env=env, check=True, capture_output=True)
     env["MEDTRACK_NOW"] = "2026-11-19T20:35:00Z"  # 21:35 for the 22:00 slot
-    taken = subprocess.run(exe + ["take", "quetiapine"], env=env, capture_output=True, text=True)
+    taken = subprocess.run([*exe, "take", "quetiapine"], env=env, capture_output=True, text=True)
     assert taken.stdout.strip() == "quetiapine 25 mg, 22:00 dose, taken 21:35, on time"
     out = subprocess.run(
-        exe + ["summary", "--days", "1", "--json"], env=env, capture_output=True, text=True
+        [*exe, "summary", "--days", "1", "--json"], env=env, capture_output=True, text=True
     )
     (s,) = json.loads(out.stdout)["medications"]
     assert (s["due"], s["taken"], s["extra"]) == (1, 1, 0)

@@ -215,9 +215,7 @@ def med_list(
     common.print_table("Medications", columns, rows)
 
 
-def supply_now(
-    conn: Any, med: Any, refills: Any, taken: Any, now: datetime, zones: Any
-) -> Any:
+def supply_now(conn: Any, med: Any, refills: Any, taken: Any, now: datetime, zones: Any) -> Any:
     """`core.supply.supply_status` of `med` now, with the records it needs to see which
     coming slots a dose taken early has already answered."""
     from medtrack.core.supply import RECENT, supply_status
