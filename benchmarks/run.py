@@ -54,7 +54,8 @@ def commands(exe: str, take_med: str) -> list[tuple[str, list[str], dict[str, st
         ("remind", [exe, "remind"], {}, 1.3),
         ("completion of a name", [exe], complete, 1.3),
         ("summary --days 30", [exe, "summary", "--days", "30"], {}, 1.5),
-        ("summary --days 3650", [exe, "summary", "--days", "3650"], {}, 4.0),
+        ("summary --days 365", [exe, "summary", "--days", "365"], {}, 3.0),
+        ("summary --days 3650", [exe, "summary", "--days", "3650"], {}, 10.0),
         (
             "report html 90 days",
             [exe, "report", "--format", "html", "--since", "90 days ago", "-o", "{tmp}/r.html"],
@@ -65,13 +66,13 @@ def commands(exe: str, take_med: str) -> list[tuple[str, list[str], dict[str, st
             "report html 10 years",
             [exe, "report", "--format", "html", "--since", "3650 days ago", "-o", "{tmp}/r10.html"],
             {},
-            6.0,
+            12.0,
         ),
         (
             "report pdf 90 days",
             [exe, "report", "--format", "pdf", "--since", "90 days ago", "-o", "{tmp}/r.pdf"],
             {},
-            4.0,
+            7.0,
         ),
         (
             "export json (all)",

@@ -184,30 +184,25 @@ def _runs(days: Sequence[DayStat], good: str) -> list[list[DayStat]]:
     return runs
 
 
+_COUNTED = {"taken": 1, "skipped": 2, "missed": 3, "pending": 4}  # positions in a DayStat
+
+
 def _day_stats(
     judged: Sequence, extra: Sequence[DoseRecord], first: date, last: date, zones: ZoneTimeline
 ) -> tuple[DayStat, ...]:
-    """One DayStat for each local day from `first` to `last` (and any day a due slot has)."""
-    counts: dict[date, Counter[str]] = {}
+    """One DayStat for each local day from `first` to `last` (and any day a due slot has):
+    its due slots by status, and the extra doses taken that day."""
+    counts: dict[date, list[int]] = {}
     for item in judged:
-        counts.setdefault(item.slot.day, Counter())[item.status] += 1
+        day = counts.setdefault(item.slot.day, [0, 0, 0, 0, 0])
+        day[0] += 1
+        day[_COUNTED[item.status]] += 1
     extras = Counter(local_day(record.taken_at, zones) for record in extra)
     last = max([last, *counts])
-    days = []
-    for day in _daterange(first, last):
-        c = counts.get(day, Counter())
-        days.append(
-            DayStat(
-                day=day,
-                due=sum(c.values()),
-                taken=c["taken"],
-                skipped=c["skipped"],
-                missed=c["missed"],
-                pending=c["pending"],
-                extra=extras[day],
-            )
-        )
-    return tuple(days)
+    return tuple(
+        DayStat(day, *counts.get(day, (0, 0, 0, 0, 0)), extras[day])
+        for day in _daterange(first, last)
+    )
 
 
 def medication_summary(
@@ -230,11 +225,14 @@ def medication_summary(
         ]
     extra = [r for r in judgement.extra if start <= r.taken_at < end]
 
-    def count(status: str, timing: str | None = None) -> int:
-        return sum(1 for j in judged if j.status == status and timing in (None, j.timing))
-
-    due, pending = len(judged), count("pending")
-    taken, on_time = count("taken"), count("taken", "on-time")
+    statuses = Counter(j.status for j in judged)
+    timings = Counter(j.timing for j in judged if j.status == "taken")
+    due, pending, taken, on_time = (
+        len(judged),
+        statuses["pending"],
+        statuses["taken"],
+        timings["on-time"],
+    )
     reasons = Counter(
         (j.record.skip_reason or "other") for j in judged if j.status == "skipped" and j.record
     )
@@ -256,11 +254,11 @@ def medication_summary(
         due=due,
         taken=taken,
         on_time=on_time,
-        late=count("taken", "late"),
-        early=count("taken", "early"),
-        skipped=count("skipped"),
+        late=timings["late"],
+        early=timings["early"],
+        skipped=statuses["skipped"],
         skipped_by_reason=dict(sorted(reasons.items())),
-        missed=count("missed"),
+        missed=statuses["missed"],
         pending=pending,
         extra=len(extra),
         taking_adherence=percent(taken, due - pending),

@@ -82,7 +82,7 @@ class Medication(NamedTuple):
     created_at: datetime | None = None
     stopped_at: datetime | None = None
     stop_reason: str | None = None
-    regimens: tuple[Regimen, ...] = ()
+    regimens: tuple[Regimen, ...] = ()  # in order of start, as the store loads them
     id: int | None = None
 
     def regimen_at(self, instant: datetime) -> Regimen | None:

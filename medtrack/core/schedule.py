@@ -295,6 +295,16 @@ class ZoneTimeline:
                 zone = changed
         return localize(naive, zone)
 
+    def instant(self, naive: datetime) -> datetime:
+        """`localize`'s instant in UTC, in one conversion: with fold=0 a wall time in a gap
+        reads with the offset from before it (PEP 495), which is the instant of the wall
+        time moved forward by the gap, as `localize` gives it."""
+        zone = self.default
+        for effective_at, changed in self.changes:
+            if naive.replace(tzinfo=zone, fold=0) >= effective_at:
+                zone = changed
+        return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
 
 # Days of margin either side of a window when asking rrule for wall-clock days: a UTC
 # offset is at most 14 h, so a slot in the window lies on a wall day within one of it.
@@ -340,7 +350,7 @@ def expand(
     slots: list[datetime] = []
     seen: set[datetime] = set()
     for wall in walls:
-        instant = zones.localize(wall).astimezone(UTC)
+        instant = zones.instant(wall)
         while instant in seen:
             instant += timedelta(minutes=1)
         seen.add(instant)

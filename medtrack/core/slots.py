@@ -106,39 +106,34 @@ def _regimen_end(med: Medication, regimen: Regimen) -> datetime | None:
     return min(ends) if ends else None
 
 
-def rhythm_starts(med: Medication) -> dict[int, datetime]:
-    """For each regimen (by its position in `med.regimens`), where its rhythm counts from:
-    the start of the run of regimens with its schedule, each starting where the one
-    before ends (a dose change), so the change keeps the days of the schedule."""
-    starts: dict[int, datetime] = {}
-    ordered = sorted(range(len(med.regimens)), key=lambda i: med.regimens[i].starts_at)
-    for position, index in enumerate(ordered):
-        regimen = med.regimens[index]
-        if position > 0:
-            before = ordered[position - 1]
-            previous = med.regimens[before]
-            if previous.ends_at == regimen.starts_at and previous.schedule == regimen.schedule:
-                starts[index] = starts[before]
-                continue
-        starts[index] = regimen.starts_at
-    return starts
+def rhythm_start(regimens: Sequence[Regimen], index: int) -> datetime:
+    """Where the rhythm of `regimens[index]` counts from: the start of the run of regimens
+    with its schedule, each starting where the one before ends (a dose change), so the
+    change keeps the days of the schedule. `regimens` are in order of start, as a
+    Medication holds them."""
+    while (
+        index > 0
+        and regimens[index - 1].ends_at == regimens[index].starts_at
+        and regimens[index - 1].schedule == regimens[index].schedule
+    ):
+        index -= 1
+    return regimens[index].starts_at
 
 
 def raw_slots(
     med: Medication, start: datetime, end: datetime, zones: ZoneTimeline
 ) -> list[tuple[datetime, Regimen]]:
     """Slot instants in [start, end) with the regimen each falls under, in order."""
-    rhythm = rhythm_starts(med)
     found: dict[datetime, Regimen] = {}
     for index, regimen in enumerate(med.regimens):
-        if regimen.schedule.as_needed:
-            continue
+        if regimen.starts_at >= end:
+            break  # in order of start: none after this one reaches the window
         stop = _regimen_end(med, regimen)
         lo = max(start, regimen.starts_at)
         hi = end if stop is None else min(end, stop)
-        if lo >= hi:
+        if lo >= hi or regimen.schedule.as_needed:
             continue
-        anchor = local_day(rhythm[index], zones)
+        anchor = local_day(rhythm_start(med.regimens, index), zones)
         for at in expand(regimen.schedule, anchor=anchor, start=lo, end=hi, zones=zones):
             # Regimens do not overlap; should two ever claim one instant, the first wins.
             found.setdefault(at, regimen)

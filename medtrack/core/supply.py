@@ -21,7 +21,8 @@ from medtrack.core.slots import (
     ACCEPT_BEFORE,
     DoseRecord,
     judge,
-    medication_slots,
+    local_day,
+    raw_slots,
     slots_touching,
 )
 
@@ -173,16 +174,16 @@ def _run_out_day(
     """The local day of the first slot from `now` that `stock` does not cover."""
     left = stock
     start = now
-    # Weeks at a time, so a month's stock expands about a month of slots; a stock that
+    # A month at a time, so a month's stock expands about a month of slots; a stock that
     # outlasts the horizon has no run-out date worth showing.
     while start < now + _RUN_OUT_HORIZON:
-        end = start + timedelta(days=7)
-        for slot in medication_slots(med, start, end, zones):
-            if slot.at in answered:
+        end = start + timedelta(days=31)
+        for at, regimen in raw_slots(med, start, end, zones):
+            if at in answered:
                 continue
-            units = units_per_dose(slot.regimen)
+            units = units_per_dose(regimen)
             if left < units - 1e-9:
-                return slot.day
+                return local_day(at, zones)
             left -= units
         start = end
     return None

@@ -44,21 +44,22 @@ def _record(row: tuple) -> DoseRecord:
         note,
         zone,
         recorded_at,
-    ) = tuple(row)
+    ) = row
     # Our own stored form (`...Z`, checked on write by to_utc_text): fromisoformat reads it.
+    # Positional, in DoseRecord's field order: a decade is 133k records.
     return DoseRecord(
-        id=dose_id,
-        medication_id=medication_id,
-        medication=name,
-        regimen_id=regimen_id,
-        taken_at=datetime.fromisoformat(taken_at),
-        status=status,
-        amount=amount,
-        unit=unit,
-        skip_reason=skip_reason,
-        note=note,
-        zone=zone,
-        recorded_at=datetime.fromisoformat(recorded_at),
+        name,
+        datetime.fromisoformat(taken_at),
+        status,
+        regimen_id,
+        amount,
+        unit,
+        skip_reason,
+        note,
+        zone,
+        datetime.fromisoformat(recorded_at),
+        medication_id,
+        dose_id,
     )
 
 
