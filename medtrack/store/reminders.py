@@ -82,28 +82,6 @@ def sent_since(conn: sqlite3.Connection, since: datetime) -> list[SentReminder]:
     ]
 
 
-def record_sent(
-    conn: sqlite3.Connection,
-    *,
-    kind: str,
-    medication_id: int | None,
-    scheduled_for: datetime | None,
-    channel: str,
-    sent_at: datetime,
-) -> None:
-    conn.execute(
-        "INSERT INTO reminders_sent (kind, medication_id, scheduled_for, channel, sent_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (
-            kind,
-            medication_id,
-            None if scheduled_for is None else to_utc_text(scheduled_for),
-            channel,
-            to_utc_text(sent_at),
-        ),
-    )
-
-
 def free_stale_claims(conn: sqlite3.Connection, now: datetime) -> None:
     """Free the claims of runs that died while sending (see STALE_CLAIM)."""
     conn.execute(
