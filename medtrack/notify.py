@@ -1,14 +1,21 @@
 """Where reminders go: stdout, a desktop notification, any Apprise URL, or a program.
 
 A back end that fails never loses a reminder: `deliver` prints it on stdout instead
-(cron mails stdout) and says on stderr why. Apprise is an optional dependency
-(`pip install 'medtrack[notify]'`), imported only when an `apprise:` target is used.
+(cron mails stdout) and says on stderr why; such a print is not a delivery, so the
+reminder is not counted as sent and the next run tries the back end again. Apprise is
+an optional dependency (`pip install 'medtrack[notify]'`), imported only when an
+`apprise:` target is used.
+
+Under cron the environment is nearly empty: the desktop back end finds the session
+bus itself (`session_bus_address`), and `scheduler_setup` checks a target before
+`cron install` writes it, so a line that can never deliver is refused up front.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from medtrack.errors import UsageError
 
@@ -42,8 +49,28 @@ class Target(NamedTuple):
         return {"stdout": "stdout", "desktop": "desktop notification"}[self.kind]
 
 
+def shown(text: str) -> str:
+    """`text` with newlines and other control characters made visible (``\\n``), for
+    messages that echo a value back."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def has_control(text: str) -> bool:
+    """Whether `text` holds a character no command line, crontab line or unit file can
+    carry: a control character, a line or paragraph separator, or an undecodable byte
+    (a lone surrogate from a non-UTF-8 path)."""
+    import unicodedata
+
+    return any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in text)
+
+
 def parse_target(text: str) -> Target:
     """Read `--notify`: ``stdout``, ``desktop``, ``apprise:URL`` or ``exec:PROGRAM``."""
+    if has_control(text):
+        # A newline here would split a crontab line in two (issue 17): never a target.
+        raise UsageError(
+            f"--notify '{shown(text)}' holds a newline or control character: use {TARGET_FORMS}"
+        )
     cleaned = text.strip()
     if cleaned in ("stdout", "desktop"):
         return Target(cleaned)
@@ -63,7 +90,11 @@ def send(target: Target, message: str) -> None:
         program = shutil.which("notify-send")
         if program is None:
             raise NotifyFailed("notify-send is not installed")
-        _run([program, "--app-name=medtrack", TITLE, message], "notify-send")
+        address = session_bus_address(os.environ)
+        if address is None:
+            raise NotifyFailed(MISSING_BUS)
+        env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+        _run([program, "--app-name=medtrack", TITLE, message], "notify-send", env=env)
     elif target.kind == "exec":
         assert target.value is not None
         program = shutil.which(target.value) if "/" not in target.value else target.value
@@ -78,12 +109,13 @@ def send(target: Target, message: str) -> None:
         raise AssertionError(f"unknown notify target {target.kind}")
 
 
-def _run(argv: list[str], name: str) -> None:
+def _run(argv: list[str], name: str, env: Mapping[str, str] | None = None) -> None:
     import subprocess
 
     try:
         result = subprocess.run(
             argv,
+            env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -113,11 +145,27 @@ def _send_apprise(url: str, message: str) -> None:
     # stderr next to ours. Our one line says what failed.
     logging.getLogger("apprise").addHandler(logging.NullHandler())
     logging.getLogger("apprise").propagate = False
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
-        raise NotifyFailed("Apprise does not recognise the URL")
-    if not notifier.notify(body=message, title=TITLE):
+    notifier = _apprise_notifier(apprise, url)
+    try:
+        delivered = notifier.notify(body=message, title=TITLE)
+    except Exception as exc:
+        # Apprise's plugins can raise on odd URLs instead of returning False; whatever it
+        # is, the reminder must still be printed, so it is a failed delivery (named).
+        raise NotifyFailed(f"Apprise failed ({type(exc).__name__})") from None
+    if not delivered:
         raise NotifyFailed("Apprise could not deliver (target unreachable or refused)")
+
+
+def _apprise_notifier(apprise: Any, url: str) -> Any:
+    notifier = apprise.Apprise()
+    try:
+        added = notifier.add(url)
+    except Exception as exc:
+        # As above: a plugin that raises on a malformed URL is a URL Apprise can't use.
+        raise NotifyFailed(f"Apprise does not recognise the URL ({type(exc).__name__})") from None
+    if not added:
+        raise NotifyFailed("Apprise does not recognise the URL")
+    return notifier
 
 
 def deliver(
@@ -126,15 +174,21 @@ def deliver(
     *,
     out: Callable[[str], None],
     err: Callable[[str], None],
-) -> list[str]:
-    """Send each message; return the channel each one actually went through.
+) -> list[str | None]:
+    """Send each message; return, for each, the back end that delivered it, or None
+    where it was only printed because the back end failed.
 
-    After the first failure the back end is not tried again this run (one timeout, not
-    one per reminder): the rest go to stdout as well.
+    With the stdout target printing is the delivery. After the first failure the back
+    end is not tried again this run (one timeout, not one per reminder): the rest are
+    printed as well.
     """
-    channels: list[str] = []
-    failed = target.kind == "stdout"
+    channels: list[str | None] = []
+    failed = False
     for message in messages:
+        if target.kind == "stdout":
+            out(message)
+            channels.append("stdout")
+            continue
         if not failed:
             try:
                 send(target, message)
@@ -144,5 +198,97 @@ def deliver(
                 failed = True
                 err(f"medtrack: {target.label} failed ({exc}); printing reminders instead")
         out(message)
-        channels.append("stdout")
+        channels.append(None)
     return channels
+
+
+# --- the session bus, for notify-send under cron -----------------------------------------
+
+MISSING_BUS = (
+    "no session bus: DBUS_SESSION_BUS_ADDRESS is not set and no $XDG_RUNTIME_DIR/bus "
+    "(or /run/user/UID/bus) exists; is your desktop session running?"
+)
+
+
+# Where systemd-logind keeps each user's runtime folder (a module value so tests can
+# point it at a folder of their own).
+USER_RUNTIME_DIR = "/run/user/{uid}"
+
+
+def session_bus_address(environ: Mapping[str, str]) -> str | None:
+    """The D-Bus session bus notify-send must reach: the environment's own address, else
+    the per-user socket systemd-logind sessions keep at $XDG_RUNTIME_DIR/bus (cron passes
+    neither variable, so /run/user/<uid>/bus is looked at too)."""
+    address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address:
+        return address
+    socket = runtime_bus_socket(environ)
+    return None if socket is None else f"unix:path={socket}"
+
+
+def runtime_bus_socket(environ: Mapping[str, str]) -> str | None:
+    """The session bus socket in the user's runtime folder, if there is one."""
+    import stat
+
+    folders = [environ.get("XDG_RUNTIME_DIR") or "", USER_RUNTIME_DIR.format(uid=os.getuid())]
+    for folder in folders:
+        if not folder:
+            continue
+        path = os.path.join(folder, "bus")
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+class SchedulerSetup(NamedTuple):
+    """A target checked for running under cron or systemd: the `--notify` text to write
+    (an `exec:` program made absolute) and the environment it needs there."""
+
+    notify: str
+    env: dict[str, str]
+
+
+def scheduler_setup(text: str, environ: Mapping[str, str]) -> SchedulerSetup:
+    """Check `--notify` for `cron install`: a target that could never deliver from the
+    scheduler's bare environment is refused (UsageError or NotifyFailed saying what is
+    missing) before anything is written."""
+    import shutil
+
+    target = parse_target(text)
+    if target.kind == "desktop":
+        if shutil.which("notify-send") is None:
+            raise NotifyFailed(
+                "notify-send is not installed (Debian and Ubuntu: apt install libnotify-bin)"
+            )
+        socket = runtime_bus_socket(environ)
+        if socket is not None:
+            return SchedulerSetup("desktop", {"DBUS_SESSION_BUS_ADDRESS": f"unix:path={socket}"})
+        address = environ.get("DBUS_SESSION_BUS_ADDRESS")
+        if not address:
+            raise NotifyFailed(MISSING_BUS + " Run 'cron install' from your desktop session")
+        if has_control(address):
+            raise NotifyFailed(
+                f"DBUS_SESSION_BUS_ADDRESS '{shown(address)}' holds a control character"
+            )
+        return SchedulerSetup("desktop", {"DBUS_SESSION_BUS_ADDRESS": address})
+    if target.kind == "exec":
+        assert target.value is not None
+        # cron's PATH is /usr/bin:/bin: a program found on yours is written by its path.
+        program = shutil.which(target.value)
+        if program is None:
+            raise NotifyFailed(f"{target.value} is not an executable program")
+        return SchedulerSetup(f"exec:{os.path.abspath(program)}", {})
+    if target.kind == "apprise":
+        assert target.value is not None
+        try:
+            import apprise
+        except ImportError:
+            raise NotifyFailed(
+                "Apprise is not installed; install it with: pip install 'medtrack[notify]'"
+            ) from None
+        _apprise_notifier(apprise, target.value)
+        return SchedulerSetup(text.strip(), {})
+    return SchedulerSetup("stdout", {})

@@ -160,16 +160,42 @@ def run(*args: str):
     return runner.invoke(app, list(args))
 
 
-def test_install_show_remove_through_crontab(fake_crontab):
+@pytest.fixture
+def desktop_session(tmp_path, monkeypatch, fake_crontab) -> Path:
+    """A notify-send on PATH and a session bus socket in $XDG_RUNTIME_DIR."""
+    import socket
+
+    program = fake_crontab.parent / "bin" / "notify-send"
+    program.write_text("#!/bin/sh\nexit 0\n")
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    bus = socket.socket(socket.AF_UNIX)
+    bus.bind(str(runtime / "bus"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    yield runtime / "bus"
+    bus.close()
+
+
+@pytest.fixture
+def no_session(tmp_path, monkeypatch):
+    """No session bus anywhere: not in the environment, not in any runtime folder."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr("medtrack.notify.USER_RUNTIME_DIR", str(tmp_path / "no-run" / "{uid}"))
+
+
+def test_install_show_remove_through_crontab(fake_crontab, desktop_session):
     fake_crontab.write_text("MAILTO=me@example.org\n0 3 * * * /usr/bin/backup\n")
     result = run("cron", "install", "--every", "10m", "--notify", "desktop")
     assert result.exit_code == 0, result.output
     lines = fake_crontab.read_text().splitlines()
     assert lines[:2] == ["MAILTO=me@example.org", "0 3 * * * /usr/bin/backup"]
     ours = lines[2]
-    assert ours.startswith("*/10 * * * * ")
+    assert ours.startswith(f"*/10 * * * * DBUS_SESSION_BUS_ADDRESS=unix:path={desktop_session} ")
     # The absolute path of medtrack and the database in use (MEDTRACK_DB in the tests).
-    assert os.path.isabs(ours.split()[5].strip("'"))
+    assert os.path.isabs(ours.split()[6].strip("'"))
     assert f"--db {os.environ['MEDTRACK_DB']} remind --notify desktop" in ours
     assert ours.endswith("]") and crontab.MARKER in ours
 
@@ -188,16 +214,23 @@ def test_install_show_remove_through_crontab(fake_crontab):
 
 def test_install_into_no_crontab_and_profile_in_line(fake_crontab, monkeypatch):
     monkeypatch.delenv("MEDTRACK_DB")
+    data = Path(os.environ["XDG_DATA_HOME"]) / "medtrack"
     result = run("--profile", "mum", "cron", "install")
     assert result.exit_code == 0, result.output
+    # Without --notify, the person is told that printing needs cron's mail; and that
+    # the database does not exist yet.
+    assert "reach you only if cron mails you" in result.stderr
+    assert f"no database at {data / 'mum.db'} yet" in result.stderr
     text = fake_crontab.read_text()
     assert text.count("\n") == 1
     assert text.startswith("*/5 * * * * ")
-    assert " --profile mum remind # medtrack-remind [profile=mum]\n" in text
-    # The default profile's line is separate and needs no option.
+    # cron passes no XDG_DATA_HOME: the line names the file by its absolute path.
+    assert f" --db {data / 'mum.db'} --profile mum remind # medtrack-remind [profile=mum]\n" in text
+    # The default profile's line is separate and names its own file.
     assert run("cron", "install").exit_code == 0
     default_line = fake_crontab.read_text().splitlines()[1]
-    assert "--profile" not in default_line and "--db" not in default_line
+    assert "--profile" not in default_line
+    assert default_line.endswith(f" --db {data / 'default.db'} remind # medtrack-remind [default]")
     assert run("--profile", "mum", "cron", "remove").exit_code == 0
     assert fake_crontab.read_text().splitlines() == [default_line]
 
@@ -228,6 +261,7 @@ def test_missing_crontab_is_a_clear_error(tmp_path, monkeypatch):
 
 def test_systemd_timer_written_not_enabled(fake_crontab, isolated_home):
     result = run("cron", "install", "--systemd", "--every", "15m")
+    assert "Environment" not in result.stdout
     assert result.exit_code == 0, result.output
     folder = isolated_home / ".config" / "systemd" / "user"
     names = sorted(p.name for p in folder.iterdir())
@@ -245,3 +279,175 @@ def test_systemd_timer_written_not_enabled(fake_crontab, isolated_home):
     removed = run("cron", "remove", "--systemd")
     assert removed.exit_code == 0 and "disable --now" in removed.stdout
     assert list(folder.iterdir()) == []
+
+
+# --- issue 18: what cron needs; issue 17: nothing can break out ------------------------
+
+
+def test_desktop_without_a_session_bus_is_refused(fake_crontab, no_session):
+    program = fake_crontab.parent / "bin" / "notify-send"
+    program.write_text("#!/bin/sh\nexit 0\n")
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    fake_crontab.write_text("0 3 * * * backup\n")
+    result = run("cron", "install", "--notify", "desktop")
+    assert result.exit_code == 1
+    assert "DBUS_SESSION_BUS_ADDRESS is not set" in result.stderr
+    assert "nothing was installed" in result.stderr
+    assert fake_crontab.read_text() == "0 3 * * * backup\n"
+
+
+def test_desktop_with_only_an_address_in_the_environment(fake_crontab, no_session, monkeypatch):
+    program = fake_crontab.parent / "bin" / "notify-send"
+    program.write_text("#!/bin/sh\nexit 0\n")
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:abstract=/tmp/dbus-x;guid=1")
+    assert run("cron", "install", "--notify", "desktop").exit_code == 0
+    line = fake_crontab.read_text()
+    assert line.startswith(
+        "*/5 * * * * DBUS_SESSION_BUS_ADDRESS='unix:abstract=/tmp/dbus-x;guid=1' "
+    )
+
+
+def test_systemd_desktop_unit_reads_the_bus_of_the_runtime_folder(desktop_session, isolated_home):
+    assert run("cron", "install", "--systemd", "--notify", "desktop").exit_code == 0
+    folder = isolated_home / ".config" / "systemd" / "user"
+    (service,) = folder.glob("*.service")
+    assert 'Environment="DBUS_SESSION_BUS_ADDRESS=unix:path=%t/bus"\n' in service.read_text()
+
+
+@pytest.mark.parametrize(
+    ("notify", "code", "says"),
+    [
+        ("pager", 2, "is not a target"),
+        ("exec:/nonexistent/notifier", 1, "is not an executable program"),
+        ("apprise:nosuchscheme://x", 1, "Apprise does not recognise the URL"),
+        ("exec:/bin/true\n* * * * * touch /tmp/pwned", 2, "newline or control character"),
+        ("desktop\r", 2, "newline or control character"),
+    ],
+)
+def test_bad_notification_target_refused_at_install(fake_crontab, notify, code, says):
+    fake_crontab.write_text("0 3 * * * backup\n")
+    for systemd in ([], ["--systemd"]):
+        result = run("cron", "install", *systemd, "--notify", notify)
+        assert result.exit_code == code, result.output
+        assert says in result.stderr and result.stderr.count("\n") == 1
+        assert "\n* * * * *" not in result.stderr  # the value is shown escaped
+    assert fake_crontab.read_text() == "0 3 * * * backup\n"
+    assert not (Path(os.environ["HOME"]) / ".config" / "systemd").exists()
+
+
+def test_exec_program_is_written_by_its_absolute_path(fake_crontab):
+    program = fake_crontab.parent / "bin" / "my-notifier"
+    program.write_text("#!/bin/sh\nexit 0\n")
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    assert run("cron", "install", "--notify", "exec:my-notifier").exit_code == 0
+    assert f" remind --notify exec:{program} # medtrack-remind" in fake_crontab.read_text()
+
+
+INJECTIONS = [
+    "/tmp/x.db\n* * * * * touch /tmp/pwned",
+    "/tmp/x.db\r* * * * * touch /tmp/pwned",
+    "/tmp/x.db\nExecStartPre=/bin/sh -c 'touch /tmp/pwned'",
+    "/tmp/x\x1b]8;;http://evil\x07.db",
+    "/tmp/x\u2028.db",
+]
+
+
+@pytest.mark.parametrize("path", INJECTIONS)
+def test_database_path_with_a_newline_cannot_inject(fake_crontab, isolated_home, path):
+    fake_crontab.write_text("0 3 * * * backup\n")
+    for systemd in ([], ["--systemd"]):
+        result = run("--db", path, "cron", "install", *systemd)
+        assert result.exit_code == 1, result.output
+        assert "the database path" in result.stderr and "control character" in result.stderr
+        assert result.stderr.count("\n") == 1
+    assert fake_crontab.read_text() == "0 3 * * * backup\n"
+    assert not (isolated_home / ".config" / "systemd").exists()
+
+
+def test_odd_but_printable_path_round_trips_through_sh_and_systemd(fake_crontab, tmp_path):
+    folder = tmp_path / 'it\'s 100% "mine" $HOME `id` ;'
+    folder.mkdir()
+    path = folder / "med.db"
+    assert run("--db", str(path), "cron", "install").exit_code == 0
+    (line,) = fake_crontab.read_text().splitlines()
+    assert split_cron_command(line)[-3:] == ["--db", str(path), "remind"]
+    assert run("--db", str(path), "cron", "install", "--systemd").exit_code == 0
+    (service,) = (Path(os.environ["HOME"]) / ".config/systemd/user").glob("*.service")
+    exec_start = next(x for x in service.read_text().splitlines() if x.startswith("ExecStart="))
+    assert split_systemd(exec_start.removeprefix("ExecStart="))[-3:] == [
+        "--db",
+        str(path),
+        "remind",
+    ]
+
+
+def split_cron_command(line: str) -> list[str]:
+    """The words /bin/sh runs for a crontab line: the five fields dropped, cron's `\\%`
+    turned back into `%`, the shell's quoting undone, the trailing comment dropped."""
+    import shlex
+
+    command = line.split(" ", 5)[5].replace("\\%", "%")
+    return shlex.split(command, comments=True)
+
+
+def split_systemd(text: str) -> list[str]:
+    """ExecStart words as systemd reads them, for the forms `systemd_word` writes: bare
+    words and double-quoted ones with \\\\ and \\" escapes; %% and $$ undoubled."""
+    words, i = [], 0
+    while i < len(text):
+        if text[i] == " ":
+            i += 1
+            continue
+        if text[i] == '"':
+            i += 1
+            word = ""
+            while text[i] != '"':
+                if text[i] == "\\":
+                    i += 1
+                word += text[i]
+                i += 1
+            i += 1
+        else:
+            end = text.find(" ", i)
+            end = len(text) if end < 0 else end
+            word, i = text[i:end], end
+        words.append(word.replace("%%", "%").replace("$$", "$"))
+    return words
+
+
+printable_words = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=30
+)
+
+
+@given(st.lists(printable_words, min_size=1, max_size=5))
+def test_any_printable_words_stay_one_line_and_read_back(words):
+    argv = ["/opt/bin/medtrack", *words]
+    line = crontab.cron_line(5, argv, KEY, {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/1/bus"})
+    assert "\n" not in line and "\r" not in line
+    assert crontab.find(line + "\n", KEY) == [line]
+    assert split_cron_command(line)[1:] == argv
+    service = crontab.systemd_service(argv).splitlines()
+    assert [x.split("=", 1)[0] for x in service] == [
+        "[Unit]",
+        "Description",
+        "",
+        "[Service]",
+        "Type",
+        "ExecStart",
+    ]
+    assert split_systemd(service[-1].removeprefix("ExecStart=")) == argv
+
+
+@given(
+    st.lists(printable_words, max_size=3),
+    st.sampled_from(["\n", "\r", "\x00", "\x1b", "\x85", "\u2028", "\udcff", "\t"]),
+    printable_words,
+)
+def test_a_control_character_anywhere_is_refused(before, control, word):
+    argv = ["/opt/bin/medtrack", *before, word + control]
+    with pytest.raises(BadValue, match="control character"):
+        crontab.cron_line(5, argv, KEY)
+    with pytest.raises(BadValue, match="control character"):
+        crontab.systemd_service(argv)

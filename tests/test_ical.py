@@ -12,8 +12,9 @@ from dateutil.tz import resolve_imaginary
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.core.models import Dose, Medication, Regimen
+from medtrack.core.models import Dose, Medication, Regimen, ZoneChange
 from medtrack.core.schedule import ZoneTimeline, expand, parse_schedule
+from medtrack.core.slots import medication_slots
 from medtrack.render.ical import calendar_ics
 
 runner = CliRunner()
@@ -172,3 +173,142 @@ def test_export_command_writes_0600(tmp_path, monkeypatch):
     assert runner.invoke(app, ["export", "--format", "ics"]).stdout.startswith("BEGIN:VCALENDAR")
     bad = runner.invoke(app, ["export", "--format", "docx", "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+
+
+# --- issue 18: three readers, a year, both DST changes, a move ---------------------------
+
+BERLIN_THEN_NEW_YORK = ZoneTimeline(
+    "Europe/Berlin", [ZoneChange(datetime(2026, 9, 1, 12, tzinfo=UTC), "America/New_York")]
+)
+NEW_YORK_THEN_BERLIN = ZoneTimeline(
+    "America/New_York", [ZoneChange(datetime(2026, 6, 10, 3, tzinfo=UTC), "Europe/Berlin")]
+)
+YEAR = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def read_with_icalendar(data: bytes, start: datetime, end: datetime) -> list[datetime]:
+    return sorted(s for e in parse(data).walk("VEVENT") for s in event_slots(e, start, end))
+
+
+def read_with_recurring_ical_events(data: bytes, start: datetime, end: datetime) -> list[datetime]:
+    import recurring_ical_events
+
+    events = recurring_ical_events.of(parse(data)).between(start, end)
+    return sorted(e.decoded("dtstart").astimezone(UTC) for e in events)
+
+
+def read_with_vobject(data: bytes, start: datetime, end: datetime) -> list[datetime]:
+    """vobject builds each zone from the file's own VTIMEZONE (dateutil's tzical), so
+    this is the reader that checks the VTIMEZONE medtrack writes. vobject leaves a wall
+    time inside a spring-forward gap as it is (its offset then is the summer one, an
+    hour early); RFC 5545 3.3.5 moves it forward by the gap, as a calendar program does
+    and as the icalendar reader above does: `resolve_imaginary`."""
+    import vobject
+    from dateutil.tz.tz import _tzicalvtz
+
+    # vobject keeps the first zone it met under each TZID for the whole process (and
+    # falls back to pytz): forget them, so this file's own VTIMEZONE is the one read.
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    registry.clear()
+    vobject.icalendar.registerTzid("UTC", vobject.icalendar.utc)
+    calendar = vobject.readOne(data.decode())
+    slots = []
+    for event in calendar.vevent_list:
+        first = event.dtstart.value
+        assert isinstance(first.tzinfo, _tzicalvtz) or first.utcoffset() == timedelta(0)
+        rules = event.getrruleset(addRDate=True)
+        for wall in rules.between(start - timedelta(days=2), end + timedelta(days=2), inc=True):
+            instant = resolve_imaginary(wall).astimezone(UTC)
+            if start <= instant < end:
+                slots.append(instant)
+    return sorted(slots)
+
+
+READERS = {
+    "icalendar": read_with_icalendar,
+    "recurring-ical-events": read_with_recurring_ical_events,
+    "vobject": read_with_vobject,
+}
+
+
+def medtrack_slots(medication: Medication, zones: ZoneTimeline) -> list[datetime]:
+    """medtrack's own slots, from the core function every command uses."""
+    return [slot.at for slot in medication_slots(medication, *YEAR, zones)]
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+@pytest.mark.parametrize(
+    "zones", [BERLIN_THEN_NEW_YORK, NEW_YORK_THEN_BERLIN], ids=["west", "east"]
+)
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        "daily 08:00,21:00",
+        "daily 02:30",  # the spring-forward gap in both zones
+        "daily 01:30",  # the fall-back hour in both zones
+        "every 2 days 09:00",
+        "mon,wed,fri 23:30",
+        "every 8h from 06:00",
+    ],
+)
+def test_every_occurrence_of_a_year_matches_medtrack(reader, zones, schedule):
+    regimen = Regimen(
+        "m", Dose(50, "mg"), parse_schedule(schedule), datetime(2025, 12, 1, tzinfo=UTC)
+    )
+    medication = Medication("m", regimens=(regimen,), id=1)
+    data = calendar_ics([medication], zones, NOW)
+    expected = medtrack_slots(medication, zones)
+    assert len(expected) > 150
+    assert READERS[reader](data, *YEAR) == expected
+
+
+def test_vtimezone_onsets_are_local_times_before_the_change_one_date_a_line():
+    medication = med("m", "daily 08:00", berlin(2026, 1, 14))
+    text = calendar_ics([medication], BERLIN_THEN_NEW_YORK, NOW).decode()
+    assert "," not in "".join(x for x in text.splitlines() if x.startswith(("RDATE", " ")))
+    zones = {tz["tzid"]: tz for tz in parse(text.encode()).walk("VTIMEZONE")}
+    assert sorted(zones) == ["America/New_York", "Europe/Berlin"]
+    rules = {
+        (str(o["tzname"]), o.decoded("dtstart"), o["rrule"].to_ical().decode())
+        for tz in zones.values()
+        for o in tz.subcomponents
+        if "rrule" in o
+    }
+    # Berlin: 02:00 CET becomes 03:00 CEST; 03:00 CEST becomes 02:00 CET (RFC 5545
+    # 3.6.5: the onset is the local time before the change). New York: 02:00 both ways.
+    assert rules >= {
+        ("CEST", datetime(2026, 3, 29, 2, 0), "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3"),
+        ("CET", datetime(2026, 10, 25, 3, 0), "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10"),
+        ("EDT", datetime(2026, 3, 8, 2, 0), "FREQ=YEARLY;BYDAY=2SU;BYMONTH=3"),
+        ("EST", datetime(2026, 11, 1, 2, 0), "FREQ=YEARLY;BYDAY=1SU;BYMONTH=11"),
+    }
+
+
+def test_a_move_splits_the_events_and_the_alarms_follow():
+    medication = med("m", "daily 08:00", berlin(2026, 1, 14))
+    cal = parse(calendar_ics([medication], BERLIN_THEN_NEW_YORK, NOW))
+    events = sorted(cal.walk("VEVENT"), key=lambda e: e.decoded("dtstart").astimezone(UTC))
+    assert [
+        (e["dtstart"].params["TZID"], e.decoded("dtstart").replace(tzinfo=None)) for e in events
+    ] == [
+        ("Europe/Berlin", datetime(2026, 1, 14, 8, 0)),
+        ("America/New_York", datetime(2026, 9, 2, 8, 0)),
+    ]
+    # The Berlin event ends before the move (1 Sep 12:00 UTC); its alarm with it.
+    assert events[0]["rrule"]["UNTIL"] == [datetime(2026, 9, 1, 11, 59, 59, tzinfo=UTC)]
+    assert "UNTIL" not in events[1]["rrule"]
+    assert len({e["uid"] for e in events}) == 2
+    assert all(len(list(e.walk("VALARM"))) == 1 for e in events)
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Asia/Tokyo", "Australia/Sydney", "Africa/Casablanca", "America/Santiago"]
+)
+def test_zones_without_dst_or_with_irregular_rules_read_right_in_vobject(zone):
+    # Sydney changes in the other half of the year; Casablanca's changes follow Ramadan
+    # (no yearly rule: every change is listed); Santiago changes on Saturday nights.
+    regimen = Regimen("m", Dose(1, "mg"), parse_schedule("daily 08:00,23:30"), YEAR[0])
+    medication = Medication("m", regimens=(regimen,), id=1)
+    zones = ZoneTimeline(zone)
+    data = calendar_ics([medication], zones, NOW)
+    assert read_with_vobject(data, *YEAR) == medtrack_slots(medication, zones)

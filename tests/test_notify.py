@@ -4,6 +4,7 @@ and the fallback to stdout that never loses a reminder."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 import sys
@@ -103,7 +104,7 @@ def test_unreachable_apprise_target_falls_back_once():
     out, err = [], []
     channels = deliver(target, ["one", "two"], out=out.append, err=err.append)
     # Both printed; the back end tried once, one line on stderr saying why.
-    assert channels == ["stdout", "stdout"] and out == ["one", "two"]
+    assert channels == [None, None] and out == ["one", "two"]  # printed, not delivered
     assert len(err) == 1 and "could not deliver" in err[0] and "127.0.0.1" in err[0]
 
 
@@ -118,17 +119,67 @@ def test_apprise_not_installed_says_how(monkeypatch):
         send(Target("apprise", "json://127.0.0.1:1"), "hi")
 
 
+def fake_notify_send(folder, record):
+    fake = folder / "notify-send"
+    fake.write_text(
+        f'#!/bin/sh\n{{ echo "$DBUS_SESSION_BUS_ADDRESS"; for a in "$@"; do echo "$a"; done; }}'
+        f" > {record}\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+
+
 def test_desktop_uses_notify_send_when_present(tmp_path, monkeypatch):
     record = tmp_path / "args"
-    fake = tmp_path / "notify-send"
-    fake.write_text(f'#!/bin/sh\nfor a in "$@"; do echo "$a"; done > {record}\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    fake_notify_send(tmp_path, record)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus")
     assert deliver(Target("desktop"), ["take it; $(rm -rf /)"], out=print, err=print) == ["desktop"]
     assert record.read_text().splitlines() == [
+        "unix:path=/run/user/1000/bus",
         "--app-name=medtrack",
         "medtrack",
         "take it; $(rm -rf /)",
+    ]
+
+
+def test_desktop_under_cron_finds_the_session_bus_itself(tmp_path, monkeypatch):
+    """cron passes neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR: the socket in
+    /run/user/UID is found and handed to notify-send."""
+    import socket
+
+    record = tmp_path / "args"
+    fake_notify_send(tmp_path, record)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    runtime = tmp_path / "run" / str(os.getuid())
+    runtime.mkdir(parents=True)
+    monkeypatch.setattr("medtrack.notify.USER_RUNTIME_DIR", str(tmp_path / "run" / "{uid}"))
+    out, err = [], []
+    # No socket yet: no session to show it in; printed, and stderr says what is missing.
+    assert deliver(Target("desktop"), ["m"], out=out.append, err=err.append) == [None]
+    assert out == ["m"] and "DBUS_SESSION_BUS_ADDRESS is not set" in err[0]
+    with socket.socket(socket.AF_UNIX) as bus:
+        bus.bind(str(runtime / "bus"))
+        assert deliver(Target("desktop"), ["m"], out=print, err=print) == ["desktop"]
+    assert record.read_text().splitlines()[0] == f"unix:path={runtime / 'bus'}"
+
+
+def test_apprise_plugin_that_raises_is_a_failed_delivery(monkeypatch):
+    import apprise
+
+    def boom(self, *args, **kwargs):
+        raise ValueError("plugin bug")
+
+    monkeypatch.setattr(apprise.Apprise, "notify", boom)
+    out, err = [], []
+    channels = deliver(
+        Target("apprise", "json://127.0.0.1:9"), ["m"], out=out.append, err=err.append
+    )
+    assert channels == [None] and out == ["m"]
+    assert err == [
+        "medtrack: Apprise target json://127.0.0.1:9 failed (Apprise failed (ValueError)); "
+        "printing reminders instead"
     ]
 
 
@@ -137,9 +188,7 @@ def test_exec_failures_fall_back(tmp_path):
     failing.write_text("#!/bin/sh\necho broken pipe dream >&2\nexit 3\n")
     failing.chmod(failing.stat().st_mode | stat.S_IXUSR)
     out, err = [], []
-    assert deliver(Target("exec", str(failing)), ["m"], out=out.append, err=err.append) == [
-        "stdout"
-    ]
+    assert deliver(Target("exec", str(failing)), ["m"], out=out.append, err=err.append) == [None]
     assert out == ["m"]
     assert err == [
         f"medtrack: program {failing} failed ({failing} exited with status 3: broken pipe dream); "

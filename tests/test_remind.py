@@ -9,8 +9,10 @@ import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
@@ -303,7 +305,7 @@ def test_default_profile_command_has_no_options_and_profile_has_one(monkeypatch)
     assert lines(mum)[0].endswith("when taken: medtrack --profile mum take 'vitamin d'")
 
 
-def test_back_end_failure_falls_back_to_stdout(tmp_path, monkeypatch):
+def test_back_end_failure_falls_back_to_stdout_and_is_not_counted(tmp_path, monkeypatch):
     add("sertraline", "daily 08:00")
     monkeypatch.setenv("PATH", str(tmp_path))  # no notify-send anywhere
     result = remind(AT_0805, "--notify", "desktop")
@@ -312,11 +314,31 @@ def test_back_end_failure_falls_back_to_stdout(tmp_path, monkeypatch):
         "medtrack: desktop notification failed (notify-send is not installed); "
         "printing reminders instead"
     )
+    # Printed is not delivered: the row says so and the reminder is not used up, so the
+    # next run (even within the interval) tries the back end again.
+    assert dose_rows() == [("failed", None)]
+    again = remind("2026-11-23T08:10:00+01:00", "--notify", "desktop")
+    assert lines(again)[0].startswith("sertraline 50 mg overdue since 08:00 (10 min ago)")
+    assert "[reminder" not in again.stdout
+    # Once a back end delivers, that is reminder 1 of 3.
+    notifier = tmp_path / "notify-send"
+    notifier.write_text("#!/bin/sh\nexit 0\n")
+    notifier.chmod(0o700)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+    delivered = remind("2026-11-23T08:15:00+01:00", "--notify", "desktop")
+    assert delivered.stdout == "" and delivered.stderr == ""
+    assert dose_rows() == [("failed", None), ("failed", None), ("desktop", 1)]
+    second = remind("2026-11-23T08:45:00+01:00")
+    assert "[reminder 2 of 3]" in second.stdout
+
+
+def dose_rows() -> list[tuple[str, int | None]]:
     conn = db()
-    assert conn.execute(
-        "SELECT channel FROM reminders_sent WHERE kind != 'refill-check'"
-    ).fetchall() == [("stdout",)]
+    rows = conn.execute(
+        "SELECT channel, attempt FROM reminders_sent WHERE kind = 'dose' ORDER BY id"
+    ).fetchall()
     conn.close()
+    return rows
 
 
 def test_exec_back_end_gets_the_message_as_one_argument(tmp_path):
@@ -339,8 +361,10 @@ def test_errors_exit_1_on_stderr_usage_2(tmp_path, monkeypatch):
     result = run("remind", at=AT_0805)
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("medtrack: ") and "not a medtrack database" in result.stderr
-    assert run("remind", "--notify", "carrier-pigeon", at=AT_0805).exit_code == 2
     assert run("remind", "--interval", "soon", at=AT_0805).exit_code == 1
+    monkeypatch.setenv("MEDTRACK_DB", str(tmp_path / "good.db"))
+    add("sertraline", "daily 08:00")
+    assert run("remind", "--notify", "carrier-pigeon", at=AT_0805).exit_code == 2
 
 
 def test_remind_starts_light():
@@ -357,3 +381,135 @@ def test_remind_starts_light():
     )
     assert "sertraline 50 mg overdue" in result.stdout
     assert result.stderr.strip().splitlines()[-1] == "[]"
+
+
+# --- issue 18: never a new database, never lost, never twice ---------------------------
+
+
+def test_missing_or_empty_database_is_an_error_and_nothing_is_created(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere" / "med.db"
+    for path in (missing, tmp_path / "med.db"):
+        monkeypatch.setenv("MEDTRACK_DB", str(path))
+        result = run("remind", at=AT_0805)
+        assert result.exit_code == 1 and result.stdout == ""
+        assert result.stderr == (
+            f"medtrack: no database at {path}; remind never creates one (add a medication "
+            "first, or give the --db or --profile that holds your record)\n"
+        )
+        assert not path.exists() and not path.parent.joinpath("med.db-wal").exists()
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    monkeypatch.setenv("MEDTRACK_DB", str(empty))
+    result = run("remind", "--test", at=AT_0805)
+    assert result.exit_code == 1 and "is empty, not a medtrack database yet" in result.stderr
+    assert empty.stat().st_size == 0
+    # Without MEDTRACK_DB, the default profile's file is not created either.
+    monkeypatch.delenv("MEDTRACK_DB")
+    assert run("remind", at=AT_0805).exit_code == 1
+    assert not (Path(os.environ["XDG_DATA_HOME"]) / "medtrack").exists()
+
+
+@pytest.mark.parametrize("target", ["pager", "exec:/bin/true\n* * * * * evil"])
+def test_bad_target_in_remind_prints_what_is_due_and_records_nothing(target):
+    add("sertraline", "daily 08:00")
+    add("lithium", "daily 08:00")
+    before = dump()
+    result = run("remind", "--notify", target, at=AT_0805)
+    assert result.exit_code == 2
+    assert [x.split(" overdue")[0] for x in lines(result)] == ["lithium 50 mg", "sertraline 50 mg"]
+    (why,) = result.stderr.splitlines()
+    assert why.startswith("medtrack: --notify '") and why.endswith(
+        "; the reminders above were printed instead"
+    )
+    assert dump() == before  # not delivered: not counted, nothing written
+
+
+def test_remind_test_says_whether_it_was_delivered(tmp_path):
+    add("sertraline", "daily 08:00")
+    before = dump()
+    got = tmp_path / "got.txt"
+    good = tmp_path / "notifier"
+    good.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {got}\n')
+    good.chmod(0o700)
+    result = run("remind", "--test", "--notify", f"exec:{good}", at=AT_0805)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        f"Test notification delivered through program {good} "
+        f"(database {os.environ['MEDTRACK_DB']}).\n"
+    )
+    assert got.read_text() == "medtrack test: if you read this, your reminders reach you."
+    bad = tmp_path / "broken"
+    bad.write_text("#!/bin/sh\necho no network >&2\nexit 7\n")
+    bad.chmod(0o700)
+    failed = run("remind", "--test", "--notify", f"exec:{bad}", at=AT_0805)
+    assert failed.exit_code == 1 and failed.stdout == ""
+    assert failed.stderr == (
+        f"medtrack: test notification NOT delivered through program {bad}: "
+        f"{bad} exited with status 7: no network\n"
+    )
+    printed = run("remind", "--test", at=AT_0805)
+    assert printed.exit_code == 0
+    assert printed.stdout.startswith("medtrack test:") and "MAILTO" in printed.stderr
+    # A test sends no reminder and records nothing, though sertraline is due.
+    assert dump() == before
+
+
+def test_two_runs_claim_each_attempt_once():
+    """The claim itself, deterministically: two runs that both read "not sent yet"."""
+    from medtrack.store import reminders as store
+    from medtrack.store.db import connect
+
+    add("sertraline", "daily 08:00")
+    now = utc(2026, 11, 23, 7, 5)
+    slot = utc(2026, 11, 23, 7)
+    first, second = (
+        connect(Path(os.environ["MEDTRACK_DB"])),
+        connect(Path(os.environ["MEDTRACK_DB"])),
+    )
+    try:
+        mine = dict(kind="dose", medication_id=1, scheduled_for=slot, attempt=1, now=now)
+        assert store.claim(first, **mine) is not None
+        assert store.claim(second, **mine) is None  # lost: the other run sends it
+        # A pending claim is not "sent"; a delivered one is.
+        assert store.sent_since(second, slot) == []
+        store.settle(first, 1, "desktop", now)
+        assert [r.medication_id for r in store.sent_since(second, slot)] == [1]
+        assert store.claim(second, **{**mine, "attempt": 2}) is not None
+        # A run that died holding a claim frees it after STALE_CLAIM.
+        store.free_stale_claims(first, now + store.STALE_CLAIM + timedelta(seconds=1))
+        assert store.claim(first, **{**mine, "attempt": 2}) is not None
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.slow
+def test_concurrent_remind_processes_notify_each_slot_once(tmp_path):
+    """Six installed `medtrack remind` processes started together, each delivering
+    through a program that takes a moment: every slot is notified once, one row each."""
+    for name in ("sertraline", "lithium", "vitamin d"):
+        add(name, "daily 08:00")
+    log = tmp_path / "notified.txt"
+    notifier = tmp_path / "notifier"
+    # Appends with O_APPEND (one write per line), and takes a moment, so that runs
+    # overlap while one of them is still sending.
+    notifier.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {log}\nsleep 0.3\n')
+    notifier.chmod(0o700)
+    medtrack = Path(sys.executable).parent / "medtrack"
+    env = {**os.environ, "MEDTRACK_NOW": AT_0805}
+    runs = [
+        subprocess.Popen(
+            [str(medtrack), "remind", "--notify", f"exec:{notifier}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0] * 6, outputs
+    assert all(out == ("", "") for out in outputs)
+    notified = sorted(x.split(" overdue")[0] for x in log.read_text().splitlines())
+    assert notified == ["lithium 50 mg", "sertraline 50 mg", "vitamin d 50 mg"]
+    assert sorted(dose_rows()) == [("exec", 1)] * 3

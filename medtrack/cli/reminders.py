@@ -11,7 +11,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -76,58 +76,142 @@ def remind(
     limit: Annotated[
         int, typer.Option("--limit", help="Reminders per slot at most.", min=1, max=100)
     ] = 3,
+    test: Annotated[
+        bool,
+        typer.Option(
+            "--test", help="Send one test notification through --notify; say if it arrived."
+        ),
+    ] = False,
 ) -> None:
     """Remind of doses due or overdue and not recorded; prints nothing when there are none.
 
     Also warns, once a day, of supply running out within refill_warning_days, and notes a
-    visit on the day before. Meant for cron: exit 0 whenever it ran.
+    visit on the day before. Meant for cron: exit 0 whenever it ran. It never creates a
+    database: a missing one is an error (cron mails it).
 
     Example: medtrack remind --notify desktop
     """
     from medtrack.core.reminders import ReminderPolicy
-    from medtrack.notify import deliver, parse_target
+    from medtrack.errors import UsageError
+    from medtrack.notify import parse_target
     from medtrack.store import reminders as store
 
-    target = parse_target(notify)
     policy = ReminderPolicy(
         lookback=_duration(lookback, "--lookback"),
         lead=_duration(lead, "--lead", zero_ok=True),
         interval=_duration(interval, "--interval"),
         limit=limit,
     )
-    options = global_options()
+    store.require_database(common.db_path())
+    try:
+        target = parse_target(notify)
+    except UsageError as exc:
+        # A bad target must not lose what is due (issue 17): print it, say why, record
+        # nothing (it was not delivered), and exit as the usage error it is.
+        target, bad_target = None, exc
+    if test:
+        if target is None:
+            raise bad_target
+        _send_test(target)
+        return
     with common.unit_of_work() as conn:
         now = common.now()
-        reminders, checked_supply = _reminders_due(conn, now, policy, options)
-    if not reminders and not checked_supply:
-        return
-    channels = (
-        deliver(target, [r.text for r in reminders], out=common.say, err=common.warn)
-        if reminders
-        else []
-    )
-    # Written after delivery, in a second short transaction: a slow notification back end
-    # must never hold the write lock a `take` is waiting for.
-    with common.unit_of_work(write=True) as conn:
-        if checked_supply:
-            from medtrack.core.reminders import REFILL_CHECK
+        due = _reminders_due(conn, now, policy, global_options())
+    if target is None:
+        for reminder in due.reminders:
+            common.say(reminder.text)
+        if due.reminders:
+            raise UsageError(f"{bad_target.message}; the reminders above were printed instead")
+        raise bad_target
+    if due.reminders or due.check_supply:
+        _claim_send_settle(target, due, now)
 
-            store.record_sent(
-                conn,
-                kind=REFILL_CHECK,
-                medication_id=None,
-                scheduled_for=None,
-                channel="none",
-                sent_at=now,
-            )
-        for reminder, channel in zip(reminders, channels, strict=True):
-            store.record_sent(
+
+def _send_test(target: Any) -> None:
+    """`remind --test`: one notification through the back end, and whether it arrived."""
+    from medtrack.notify import NotifyFailed, send
+
+    message = "medtrack test: if you read this, your reminders reach you."
+    if target.kind == "stdout":
+        common.say(message)
+        common.warn(
+            "medtrack: printed on stdout; under cron this reaches you only if cron mails "
+            "you (MAILTO): consider --notify desktop, apprise:URL or exec:PROGRAM"
+        )
+        return
+    try:
+        send(target, message)
+    except NotifyFailed as exc:
+        raise MedtrackError(
+            f"test notification NOT delivered through {target.label}: {exc}"
+        ) from None
+    common.say(f"Test notification delivered through {target.label} (database {common.db_path()}).")
+
+
+class _Due(NamedTuple):
+    reminders: list[Any]
+    check_supply: bool
+    sent: list[Any]
+    local_day: int  # yyyymmdd, the day the once-a-day notes are claimed for
+
+
+def _attempt(reminder: Any, due: _Due) -> int:
+    """Which try of `reminder` this is, as `reminders_sent.attempt` (m005) claims it."""
+    from medtrack.core.reminders import DOSE, REFILL
+
+    if reminder.kind == DOSE:
+        return 1 + sum(
+            1
+            for row in due.sent
+            if row.kind == DOSE
+            and row.medication_id == reminder.medication_id
+            and row.scheduled_for == reminder.scheduled_for
+        )
+    return due.local_day if reminder.kind == REFILL else 1
+
+
+def _claim_send_settle(target: Any, due: _Due, now: Any) -> None:
+    """Claim each reminder (a run that started at the same time skips what it lost),
+    send what was claimed with no transaction open, then record what was delivered."""
+    from medtrack.core.reminders import REFILL, REFILL_CHECK
+    from medtrack.notify import deliver
+    from medtrack.store import reminders as store
+
+    with common.unit_of_work(write=True) as conn:
+        store.free_stale_claims(conn, now)
+        claimed = []
+        for reminder in due.reminders:
+            row_id = store.claim(
                 conn,
                 kind=reminder.kind,
                 medication_id=reminder.medication_id,
                 scheduled_for=reminder.scheduled_for,
-                channel=channel,
-                sent_at=now,
+                attempt=_attempt(reminder, due),
+                now=now,
+            )
+            if row_id is not None:
+                claimed.append((reminder, row_id))
+    # Sent outside any transaction: a slow back end must never hold the write lock a
+    # `take` is waiting for.
+    channels = deliver(target, [r.text for r, _ in claimed], out=common.say, err=common.warn)
+    with common.unit_of_work(write=True) as conn:
+        for (_reminder, row_id), channel in zip(claimed, channels, strict=True):
+            store.settle(conn, row_id, channel, now)
+        refill_failed = any(
+            channel is None
+            for (r, _), channel in zip(claimed, channels, strict=True)
+            if r.kind == REFILL
+        )
+        if due.check_supply and not refill_failed:
+            # Today's supply check is done once its warnings reached the person.
+            store.claim(
+                conn,
+                kind=REFILL_CHECK,
+                medication_id=None,
+                scheduled_for=None,
+                attempt=due.local_day,
+                now=now,
+                channel="none",
             )
 
 
@@ -150,7 +234,7 @@ def _answered(conn: Any, meds: list, start: Any, end: Any, zones: Any, now: Any)
     return answered
 
 
-def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tuple[list[Any], bool]:
+def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> _Due:
     """Read what the rules need (slots in the window only, answers, the sent log, supply
     once a day, visits in the next days) and let core decide what to send. Also says
     whether today's supply check ran."""
@@ -189,7 +273,8 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> tupl
         *core.refill_reminders(supplies, sent, now, policy, zones, options),
         *core.visit_reminders(visits, sent, now, zones),
     ]
-    return reminders, check_supply
+    day = now.astimezone(zones.zone_at(now)).date()
+    return _Due(reminders, check_supply, sent, day.year * 10000 + day.month * 100 + day.day)
 
 
 # --- cron ------------------------------------------------------------------------------
@@ -228,13 +313,47 @@ def _target_key() -> str:
     return target_key(options[1] if options else None, None)
 
 
-def _remind_argv(notify: str | None) -> list[str]:
-    if notify is not None:
-        from medtrack.notify import parse_target
+class _Scheduled(NamedTuple):
+    """What a crontab line or systemd unit runs: the words, and the environment the
+    back end needs there."""
 
-        parse_target(notify)
-    extra = ["--notify", notify] if notify is not None else []
-    return [*_medtrack_command(), *global_options(absolute=True), "remind", *extra]
+    argv: list[str]
+    env: dict[str, str]
+
+
+def _scheduled_remind(notify: str | None) -> _Scheduled:
+    """`medtrack --db ABSOLUTE [--profile NAME] remind [--notify TARGET]`, checked for the
+    scheduler's bare environment: cron passes no XDG_DATA_HOME, MEDTRACK_DB or
+    MEDTRACK_PROFILE, so the database is named by its absolute path (issue 18); a
+    target that could not deliver from there is refused before anything is written."""
+    from medtrack.core import crontab
+    from medtrack.notify import NotifyFailed, scheduler_setup
+
+    path = common.db_path().expanduser().absolute()
+    crontab.check_words([str(path)], "the database path")
+    env: dict[str, str] = {}
+    extra: list[str] = []
+    if notify is not None:
+        try:
+            setup = scheduler_setup(notify, os.environ)
+        except NotifyFailed as exc:
+            raise BadValue(f"--notify {notify}: {exc}; nothing was installed") from None
+        env = setup.env
+        if setup.notify != "stdout":
+            extra = ["--notify", setup.notify]
+    else:
+        common.warn(
+            "medtrack: without --notify, reminders are printed, which reach you only if "
+            "cron mails you; check with: medtrack remind --test"
+        )
+    if not path.exists():
+        common.warn(f"medtrack: no database at {path} yet; remind fails until you add a medication")
+    profile = common.OPTIONS.profile or os.environ.get("MEDTRACK_PROFILE")
+    from_profile = not (common.OPTIONS.db or os.environ.get("MEDTRACK_DB"))
+    named = ["--profile", profile] if from_profile and profile and profile != "default" else []
+    argv = [*_medtrack_command(), "--db", str(path), *named, "remind", *extra]
+    crontab.check_words(argv)
+    return _Scheduled(argv, env)
 
 
 def _crontab() -> str:
@@ -291,14 +410,6 @@ def _unit_name() -> str:
     return "medtrack-remind-" + key.split("=", 1)[1]
 
 
-def _systemd_word(word: str) -> str:
-    """One ExecStart word in systemd's quoting (it is not a shell): `%` and `$` doubled."""
-    escaped = word.replace("%", "%%").replace("$", "$$")
-    if any(c in escaped for c in " \t\"\\'"):
-        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return escaped
-
-
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -325,12 +436,12 @@ def cron_install(
     from medtrack.core import crontab
 
     minutes = _every_minutes(every)
-    argv = _remind_argv(notify)
+    scheduled = _scheduled_remind(notify)
     if systemd:
-        _install_systemd(minutes, argv)
+        _install_systemd(minutes, scheduled)
         return
     key = _target_key()
-    line = crontab.cron_line(minutes, argv, key)
+    line = crontab.cron_line(minutes, scheduled.argv, key, scheduled.env)
     before = _read_crontab()
     after = crontab.install(before, line, key)
     if after == before:
@@ -340,26 +451,18 @@ def cron_install(
     common.say(f"Installed in your crontab: {line}")
 
 
-def _install_systemd(minutes: int, argv: list[str]) -> None:
+def _install_systemd(minutes: int, scheduled: _Scheduled) -> None:
+    from medtrack.core import crontab
+    from medtrack.notify import runtime_bus_socket
+
+    env, specifiers = scheduled.env, False
+    if "DBUS_SESSION_BUS_ADDRESS" in env and runtime_bus_socket(os.environ) is not None:
+        # %t is the user manager's runtime folder: the bus of whichever session is on.
+        env, specifiers = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=%t/bus"}, True
+    service = crontab.systemd_service(scheduled.argv, env, specifiers=specifiers)
+    timer = crontab.systemd_timer(minutes)
     folder = _systemd_dir()
     name = _unit_name()
-    calendar = "hourly" if minutes == 60 else f"*:0/{minutes}"
-    service = (
-        "[Unit]\n"
-        "Description=medtrack reminders\n\n"
-        "[Service]\n"
-        "Type=oneshot\n"
-        f"ExecStart={' '.join(_systemd_word(w) for w in argv)}\n"
-    )
-    timer = (
-        "[Unit]\n"
-        f"Description=Run medtrack remind every {minutes} min\n\n"
-        "[Timer]\n"
-        f"OnCalendar={calendar}\n"
-        "AccuracySec=30s\n\n"
-        "[Install]\n"
-        "WantedBy=timers.target\n"
-    )
     folder.mkdir(parents=True, exist_ok=True)
     _write_private(folder / f"{name}.service", service)
     _write_private(folder / f"{name}.timer", timer)

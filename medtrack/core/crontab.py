@@ -8,13 +8,20 @@ lines that merely mention medtrack).
 
 A crontab line ends with a newline (cron may ignore a last line without one), so a text
 without a final newline gets one when we write it; otherwise every other byte is kept.
+
+The systemd user units are built here too. Both formats are built only from words that
+cannot break out of them (issue 17): a word holding a newline or another control
+character is refused (`check_words`), since no quoting keeps a newline from ending a
+crontab line or a unit file directive; every other character is quoted as each format
+requires (sh plus cron's `%` for crontab, systemd's own rules for ExecStart).
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 
 from medtrack.errors import BadValue
 
@@ -55,14 +62,96 @@ def schedule_field(every_minutes: int) -> str:
     return f"*/{every_minutes} * * * *"
 
 
-def cron_line(every_minutes: int, argv: Sequence[str], key: str) -> str:
-    """One crontab line running `argv` every N minutes, ending with our marker.
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def check_words(words: Sequence[str], what: str = "a word of the command") -> None:
+    """Refuse any word a crontab line or a unit file cannot carry: a control character
+    (newline, carriage return, tab, escape...), a line or paragraph separator, or an
+    undecodable byte of a non-UTF-8 path (a lone surrogate)."""
+    for word in words:
+        if any(unicodedata.category(c) in ("Cc", "Zl", "Zp", "Cs") for c in word):
+            raise BadValue(
+                f"{what} '{_visible(word)}' holds a newline or control character, which a "
+                "crontab line or systemd unit can't carry; use a path without one"
+            )
+
+
+def _check_env(env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not _ENV_NAME_RE.match(name):
+            raise ValueError(f"environment variable name {name!r} is not a shell name")
+        check_words([value], f"{name}")
+
+
+def cron_command(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """The command part of a crontab line: `NAME=value` assignments then `argv`.
 
     Words are shell-quoted (cron runs the command with /bin/sh) and `%` is escaped,
-    because cron turns an unescaped `%` into a newline. The marker is a shell comment.
+    because cron turns an unescaped `%` into a newline (and what follows into stdin).
     """
-    command = " ".join(shlex.quote(word) for word in argv).replace("%", "\\%")
-    return f"{schedule_field(every_minutes)} {command} {marker(key)}"
+    check_words(argv)
+    env = env or {}
+    _check_env(env)
+    assignments = [f"{name}={shlex.quote(value)}" for name, value in env.items()]
+    words = [*assignments, *(shlex.quote(word) for word in argv)]
+    return " ".join(words).replace("%", "\\%")
+
+
+def cron_line(
+    every_minutes: int, argv: Sequence[str], key: str, env: Mapping[str, str] | None = None
+) -> str:
+    """One crontab line running `argv` every N minutes (with `env` set for it), ending
+    with our marker, a shell comment."""
+    return f"{schedule_field(every_minutes)} {cron_command(argv, env)} {marker(key)}"
+
+
+def systemd_word(word: str) -> str:
+    """One word in systemd's quoting (it is not a shell): `%` and `$` doubled (specifiers
+    and variables), quoted with backslashes escaped where a space, quote or backslash
+    would otherwise split or escape it."""
+    escaped = word.replace("%", "%%").replace("$", "$$")
+    if not escaped or any(c in escaped for c in " \t\"\\';"):
+        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
+
+
+def systemd_service(
+    argv: Sequence[str], env: Mapping[str, str] | None = None, *, specifiers: bool = False
+) -> str:
+    """The oneshot service that runs `argv`, with `env` as Environment= lines.
+
+    With `specifiers`, env values are written as systemd reads them (e.g. ``%t`` for the
+    runtime folder) instead of being escaped; they come from medtrack, never from a
+    person."""
+    check_words(argv)
+    env = env or {}
+    _check_env(env)
+    lines = ["[Unit]", "Description=medtrack reminders", "", "[Service]", "Type=oneshot"]
+    for name, value in env.items():
+        text = value if specifiers else value.replace("%", "%%").replace("$", "$$")
+        lines.append(f'Environment="{name}={text.replace(chr(92), chr(92) * 2)}"')
+    lines.append("ExecStart=" + " ".join(systemd_word(w) for w in argv))
+    return "\n".join(lines) + "\n"
+
+
+def systemd_timer(every_minutes: int) -> str:
+    """The timer that starts the service every N minutes (N divides an hour)."""
+    schedule_field(every_minutes)  # refuses what can't run evenly
+    calendar = "hourly" if every_minutes == 60 else f"*:0/{every_minutes}"
+    return (
+        "[Unit]\n"
+        f"Description=Run medtrack remind every {every_minutes} min\n\n"
+        "[Timer]\n"
+        f"OnCalendar={calendar}\n"
+        "AccuracySec=30s\n\n"
+        "[Install]\n"
+        "WantedBy=timers.target\n"
+    )
 
 
 def _is_ours(line: str, key: str | None) -> bool:

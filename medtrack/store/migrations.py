@@ -291,4 +291,21 @@ def m004_attachment_derived(db: Any) -> None:
     db.execute("DROP INDEX IF EXISTS idx_doses_medication_id_scheduled_for")
 
 
+@migration
+def m005_reminder_claims(db: Any) -> None:
+    # Issue 18: `remind` runs started at once (cron and a manual run, a slow back end)
+    # each claim a reminder before sending it, and SQLite lets only one of them have
+    # each (kind, medication, slot, attempt): the UNIQUE index is the lock. `attempt` is
+    # the reminder's number for a dose slot (1, 2, 3), the local day as yyyymmdd for the
+    # once-a-day notes, 1 for a visit; NULL for rows written before this migration and
+    # for failed deliveries, which free their claim so the next run tries again. The
+    # NULLs of the other columns are folded with ifnull because a UNIQUE index treats
+    # NULLs as all different.
+    db.execute("ALTER TABLE reminders_sent ADD COLUMN attempt INTEGER")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_reminders_sent_claim ON reminders_sent("
+        "kind, ifnull(medication_id, 0), ifnull(scheduled_for, ''), attempt)"
+    )
+
+
 SCHEMA_VERSION = len(MIGRATIONS)
