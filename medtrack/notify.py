@@ -63,7 +63,12 @@ def send(target: Target, message: str) -> None:
         program = shutil.which("notify-send")
         if program is None:
             raise NotifyFailed("notify-send is not installed")
-        _run([program, "--app-name=medtrack", TITLE, message], "notify-send")
+        from medtrack.render.escaping import notification_body
+
+        # The body is rendered as markup by notification servers: stored text is escaped.
+        # `--` ends the options, so a reminder starting with '-' is never read as one.
+        body = notification_body(message)
+        _run([program, "--app-name=medtrack", "--", TITLE, body], "notify-send")
     elif target.kind == "exec":
         assert target.value is not None
         program = shutil.which(target.value) if "/" not in target.value else target.value
