@@ -357,3 +357,19 @@ def test_visible_writes_out_every_control_but_the_kept_ones():
     assert terminal_text("line\nnext\ttab\r") == "line\nnext\ttab\\r"
     text = "sertraline 50 mg, 08:00 dose — ok ü 日本"
     assert visible(text) is text
+
+
+def test_completion_leaves_out_names_with_control_characters(hostile):
+    from medtrack.cli.common import complete_medication
+
+    shown = {RED, UNBALANCED, RICH_LINK, SCRIPT, FORMULA}  # all but the OSC link
+    assert set(complete_medication(None, "")) == shown
+
+
+def test_summary_strips_align_names_as_printed(hostile):
+    out = ok("summary", "--days", "30").stdout
+    strip_lines = out.split("Last 30 days")[1].split("Daily adherence:")[0].splitlines()[1:]
+    assert len(strip_lines) == len(NAMES)
+    assert any("\\x1b]8;;" in line for line in strip_lines)
+    # Names padded to one width as printed: every 30-day strip ends in the same column.
+    assert len({len(line) for line in strip_lines}) == 1, strip_lines

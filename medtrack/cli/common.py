@@ -205,5 +205,9 @@ def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
         names = active_names_read_only(resolve_path(root.get("db"), root.get("profile")))
     except (sqlite3.Error, MedtrackError, OSError):
         return []
+    from medtrack.render.escaping import visible
+
     prefix = incomplete.lower()
-    return [name for name in names if name.lower().startswith(prefix)]
+    # The shell would print a name's control characters raw (and a newline would split
+    # it in two): such a name is left out of completion, never shown.
+    return [n for n in names if n.lower().startswith(prefix) and visible(n) == n]
