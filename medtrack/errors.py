@@ -1,7 +1,9 @@
 """Every failure a person can cause or meet, each with its message and exit code.
 
 The CLI converts a `MedtrackError` into one line on stderr in exactly one place
-(`medtrack.cli.MedtrackGroup`); nothing else catches these.
+(`medtrack.cli.MedtrackGroup`, through `medtrack.cli.error_line`); nothing else catches
+these. A message may quote what was typed or stored as it is: `error_line` shows its
+control characters and newlines as escapes (`\x1b`, `\n`), so it stays one harmless line.
 """
 
 from __future__ import annotations

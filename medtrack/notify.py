@@ -94,7 +94,12 @@ def send(target: Target, message: str) -> None:
         if address is None:
             raise NotifyFailed(MISSING_BUS)
         env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
-        _run([program, "--app-name=medtrack", TITLE, message], "notify-send", env=env)
+        from medtrack.render.escaping import notification_body
+
+        # The body is rendered as markup by notification servers: stored text is escaped.
+        # `--` ends the options, so a reminder starting with '-' is never read as one.
+        body = notification_body(message)
+        _run([program, "--app-name=medtrack", "--", TITLE, body], "notify-send", env=env)
     elif target.kind == "exec":
         assert target.value is not None
         program = shutil.which(target.value) if "/" not in target.value else target.value

@@ -164,10 +164,11 @@ def test_export_command_writes_0600(tmp_path, monkeypatch):
         datetime(2026, 11, 23, 7, tzinfo=UTC),
         datetime(2026, 11, 24, 7, tzinfo=UTC),
     ]
-    # An existing file with wider permissions is replaced by a private one.
+    # An existing file is replaced whole and keeps its permissions: they are the
+    # person's, not medtrack's (issue 17); only a file medtrack creates is made 0600.
     target.chmod(0o644)
     assert runner.invoke(app, ["export", "--format", "ics", "-o", str(target)]).exit_code == 0
-    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".meds")]
     # Without -o it goes to stdout; an unknown format is a usage error.
     assert runner.invoke(app, ["export", "--format", "ics"]).stdout.startswith("BEGIN:VCALENDAR")

@@ -137,6 +137,7 @@ def test_desktop_uses_notify_send_when_present(tmp_path, monkeypatch):
     assert record.read_text().splitlines() == [
         "unix:path=/run/user/1000/bus",
         "--app-name=medtrack",
+        "--",
         "medtrack",
         "take it; $(rm -rf /)",
     ]
@@ -181,6 +182,25 @@ def test_apprise_plugin_that_raises_is_a_failed_delivery(monkeypatch):
         "medtrack: Apprise target json://127.0.0.1:9 failed (Apprise failed (ValueError)); "
         "printing reminders instead"
     ]
+
+
+def test_desktop_notification_shows_markup_and_escapes_as_text(tmp_path, monkeypatch):
+    # notify-send bodies are rendered as markup (<b>, <a href>, <img>) by the notification
+    # server: a medication named with tags must arrive as the characters typed.
+    record = tmp_path / "args"
+    fake = tmp_path / "notify-send"
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > {record}\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1000/bus")
+    message = '--icon=x <b>Time</b> for <a href="http://evil">a&b</a>\x1b]8;;http://e\x07'
+    assert deliver(Target("desktop"), [message], out=print, err=print) == ["desktop"]
+    args = record.read_text().split("\0")[:-1]
+    assert args[:3] == ["--app-name=medtrack", "--", "medtrack"]
+    assert args[3] == (
+        '--icon=x &lt;b&gt;Time&lt;/b&gt; for &lt;a href="http://evil"&gt;a&amp;b&lt;/a&gt;'
+        "\\x1b]8;;http://e\\x07"
+    )
 
 
 def test_exec_failures_fall_back(tmp_path):

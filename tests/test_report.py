@@ -508,7 +508,9 @@ def test_report_command_writes_private_files(recorded, tmp_path):
         "-o",
         str(old),
     )
-    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    # Issue 17: an existing file is replaced whole but keeps its permissions (they are
+    # the person's choice, not medtrack's); only a file medtrack creates is made 0600.
+    assert stat.S_IMODE(old.stat().st_mode) == 0o644
     assert "100% (3/3)" in old.read_text()
 
 

@@ -53,13 +53,20 @@ class MedtrackGroup(TyperGroup):
             self.commands[cmd_name] = command
         return command
 
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _click_exception() as exc:
+            _quote_safely(exc)
+            raise
+
     def invoke(self, ctx: Any) -> Any:
         import sqlite3
 
         try:
             return super().invoke(ctx)
         except MedtrackError as exc:
-            typer.echo(f"medtrack: {exc.message}", err=True)
+            error_line(exc.message)
             raise typer.Exit(exc.exit_code) from None
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
@@ -67,8 +74,37 @@ class MedtrackGroup(TyperGroup):
             from medtrack.store.db import translate_sqlite_error
 
             error = translate_sqlite_error(exc, common.db_path())
-            typer.echo(f"medtrack: {error.message}", err=True)
+            error_line(error.message)
             raise typer.Exit(error.exit_code) from None
+        except _click_exception() as exc:
+            # Usage errors quote what was typed ("No such option: ..."); Typer prints them.
+            _quote_safely(exc)
+            raise
+
+
+def error_line(message: str) -> None:
+    """The one line on stderr for every error: what it quotes (a name, a path, a value
+    typed or stored) is shown, never obeyed: no escape sequence reaches the terminal and
+    a newline in it cannot start a second line."""
+    from medtrack.render.escaping import error_text
+
+    typer.echo(f"medtrack: {error_text(message)}", err=True)
+
+
+def _click_exception() -> type[Exception]:
+    """Click's ClickException as Typer uses it (Typer 0.28 vendors click as typer._click)."""
+    from typer import core
+
+    click = getattr(core, "_click", None)
+    if click is None:  # a Typer that imports click itself
+        import click
+    return click.ClickException  # type: ignore[no-any-return]
+
+
+def _quote_safely(exc: Any) -> None:
+    from medtrack.render.escaping import error_text
+
+    exc.message = error_text(exc.message)
 
 
 app = typer.Typer(
@@ -164,7 +200,7 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("MEDTRACK_DEBUG") == "1":
             raise
-        typer.echo(f"medtrack: internal error: {type(exc).__name__}: {exc} ({BUG_HINT})", err=True)
+        error_line(f"internal error: {type(exc).__name__}: {exc} ({BUG_HINT})")
         sys.exit(1)
     finally:
         # The process ends next. Its last garbage collection would walk every object the

@@ -131,7 +131,9 @@ def local_now(conn: sqlite3.Connection) -> datetime:
 def emit_json(value: Any) -> None:
     import json
 
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    from medtrack.render.escaping import json_text
+
+    typer.echo(json_text(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
 
 
 def is_terminal() -> bool:
@@ -145,34 +147,48 @@ def console() -> Any:
 
 
 def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A rich table on a terminal; aligned plain text when piped (no colour, no boxes)."""
+    """A rich table on a terminal; aligned plain text when piped (no colour, no boxes).
+
+    Cells are stored text: each becomes a rich Text (never parsed as markup) or a plain
+    line with its control characters shown, here, so no table can forget it."""
+    from medtrack.render.escaping import terminal_cell
+
     cells = [["" if v is None else str(v) for v in row] for row in rows]
     if is_terminal():
         from rich.table import Table
 
-        table = Table(title=title, title_justify="left")
+        from medtrack.render.escaping import rich_text
+
+        table = Table(title=rich_text(title) if title else None, title_justify="left")
         for column in columns:
-            table.add_column(column)
+            table.add_column(rich_text(column))
         for row in cells:
-            table.add_row(*row)
+            table.add_row(*map(rich_text, row))
         console().print(table)
         return
+    columns = [terminal_cell(c) for c in columns]
+    cells = [[terminal_cell(v) for v in row] for row in cells]
     widths = [len(c) for c in columns]
     for row in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
     if title:
-        typer.echo(title)
+        typer.echo(terminal_cell(title))
     lines = [columns, *cells]
     for line in lines:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
 def say(text: str) -> None:
-    typer.echo(text)
+    """A line of output; stored text in it is shown, never obeyed (controls made visible)."""
+    from medtrack.render.escaping import terminal_text
+
+    typer.echo(terminal_text(text))
 
 
 def warn(text: str) -> None:
-    typer.echo(text, err=True)
+    from medtrack.render.escaping import terminal_text
+
+    typer.echo(terminal_text(text), err=True)
 
 
 # --- completion -------------------------------------------------------------------------
@@ -189,5 +205,9 @@ def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
         names = active_names_read_only(resolve_path(root.get("db"), root.get("profile")))
     except (sqlite3.Error, MedtrackError, OSError):
         return []
+    from medtrack.render.escaping import visible
+
     prefix = incomplete.lower()
-    return [name for name in names if name.lower().startswith(prefix)]
+    # The shell would print a name's control characters raw (and a newline would split
+    # it in two): such a name is left out of completion, never shown.
+    return [n for n in names if n.lower().startswith(prefix) and visible(n) == n]

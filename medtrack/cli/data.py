@@ -8,9 +8,7 @@ CSV is the exception: one file per table, into a folder.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from medtrack.cli import common
-from medtrack.errors import DatabaseRefused, UsageError
+from medtrack.errors import UsageError
 
 app = typer.Typer(
     help="Your record as files: export, import, backup, restore, check, history.",
@@ -85,26 +83,12 @@ EXPORTERS: dict[str, Exporter] = {
 
 
 def write_private(path: Path, content: bytes | Iterable[str]) -> None:
-    """Write `content` (bytes, or pieces of text written as UTF-8 as they come) to `path`
-    readable by its owner only (0600, health data), whole or not at all: a temporary file
-    in the same folder is renamed over the target."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DatabaseRefused(f"can't write {path}: folder {folder} does not exist")
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(content, bytes):
-                handle.write(content)
-            else:
-                for piece in content:
-                    handle.write(piece.encode("utf-8"))
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Write `content` (bytes, or pieces of text written as UTF-8 as they come) to `path`,
+    whole or not at all, a new file 0600, never through a link or over a device: see
+    medtrack.files (issue 17)."""
+    from medtrack.files import write_private as write_file
+
+    write_file(path, content)
 
 
 @app.command("export")
@@ -161,14 +145,15 @@ def _joined(pieces: Iterable[str | bytes], size: int = 1 << 20) -> Iterator[str]
 
 
 def _export_csv(output: Path | None) -> None:
+    from medtrack.files import output_folder
     from medtrack.render.csvjson import csv_chunks
-    from medtrack.store.transfer import layout, private_folder, table_batches
+    from medtrack.store.transfer import layout, table_batches
 
     if output is None or str(output) == "-":
         raise UsageError("--format csv writes one file per table: name a folder with -o DIR")
     with common.unit_of_work() as conn:
         columns = {name: [c.name for c in cols] for name, cols in layout(conn).items()}
-        private_folder(output)
+        output_folder(output)
         # Issue 9: each table is written as its rows are read, a batch at a time.
         for name, names in columns.items():
             write_private(output / f"{name}.csv", csv_chunks(names, table_batches(conn, name)))

@@ -56,17 +56,24 @@ def demo(
     from medtrack.cli.doses import today
     from medtrack.cli.reports import summary
     from medtrack.core.demo import MAX_DAYS, MIN_DAYS, generate
+    from medtrack.files import check_target, output_folder
     from medtrack.store import demo as demo_store
 
     if not MIN_DAYS <= days <= MAX_DAYS:
         raise BadValue(f"--days must be from {MIN_DAYS} to {MAX_DAYS}")
     path = demo_path()
+    if path.exists() and not demo_store.is_replaceable(path):
+        raise Conflict(
+            f"{path} holds records that are not a medtrack demo; the demo leaves it alone. "
+            "Use another --db or --profile"
+        )
+    # Checked (and made, 0700) before anything is written: a folder that is a link, not
+    # yours, or open to others is refused, and the demo profile is left as it was.
+    folder = output_folder(Path(OUTPUT_FOLDER))
+    targets = {fmt: folder / f"visit.{fmt}" for fmt in ("md", "html", "pdf")}
+    for target in targets.values():
+        check_target(target)
     if path.exists():
-        if not demo_store.is_replaceable(path):
-            raise Conflict(
-                f"{path} holds records that are not a medtrack demo; the demo leaves it alone. "
-                "Use another --db or --profile"
-            )
         _remove_database(path)
     common.OPTIONS.db = str(path)
     with common.unit_of_work(write=True) as conn:
@@ -85,12 +92,9 @@ def demo(
     summary(days=None, since=None, until=None, med=None, as_json=False)
     common.say("")
     visit_report = report_cmd.load_report()
-    typer.echo(report_cmd.render(visit_report, "terminal"), nl=False)
-    folder = Path(OUTPUT_FOLDER)
-    folder.mkdir(mode=0o700, exist_ok=True)
+    common.say(str(report_cmd.render(visit_report, "terminal")).removesuffix("\n"))
     written = []
-    for fmt, suffix in (("md", "md"), ("html", "html"), ("pdf", "pdf")):
-        target = folder / f"visit.{suffix}"
+    for fmt, target in targets.items():
         report_cmd.write_private(target, report_cmd.render(visit_report, fmt))
         written.append(str(target))
     common.say("")

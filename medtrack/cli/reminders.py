@@ -411,9 +411,9 @@ def _unit_name() -> str:
 
 
 def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    from medtrack.files import write_private
+
+    write_private(path, text)  # never through a link; a new file 0600 (issue 17)
 
 
 @cron_app.command("install")
@@ -463,7 +463,9 @@ def _install_systemd(minutes: int, scheduled: _Scheduled) -> None:
     timer = crontab.systemd_timer(minutes)
     folder = _systemd_dir()
     name = _unit_name()
-    folder.mkdir(parents=True, exist_ok=True)
+    from medtrack.files import make_private_folders
+
+    make_private_folders(folder)  # ~/.config/systemd/user and its parents 0700, any umask
     _write_private(folder / f"{name}.service", service)
     _write_private(folder / f"{name}.timer", timer)
     common.say(f"Wrote {folder / name}.service and .timer. Enable the timer with:")

@@ -7,14 +7,13 @@ format but the terminal one touches rich (and that one prints plain text).
 from __future__ import annotations
 
 import gc
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from medtrack.cli import common
-from medtrack.errors import BadValue, MedtrackError, UsageError
+from medtrack.errors import BadValue, UsageError
 
 if TYPE_CHECKING:
     from medtrack.core.report import VisitReport
@@ -105,16 +104,11 @@ def render(report: VisitReport, fmt: str) -> str | bytes:
 
 
 def write_private(path: Path, data: str | bytes) -> None:
-    """Write a report file readable by its owner only (0600), replacing any old one."""
-    content = data.encode("utf-8") if isinstance(data, str) else data
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            # An existing file keeps its old mode through O_TRUNC: health data is 0600.
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(content)
-    except OSError as exc:
-        raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from exc
+    """Write a report file (a new one 0600), whole, never through a link or over a
+    device: see medtrack.files."""
+    from medtrack.files import write_private as write_file
+
+    write_file(path, data)
 
 
 def _format(text: str) -> str:
@@ -161,7 +155,11 @@ def report(
     if output is None or output == "-":
         if isinstance(content, bytes):
             raise UsageError("a PDF can't go to standard output; give -o FILE")
-        typer.echo(content, nl=False)
+        from medtrack.render.escaping import terminal_text
+
+        # Each format escaped its stored text; this keeps any control character that
+        # slipped through from acting on the terminal.
+        typer.echo(terminal_text(content), nl=False)
         return
     path = Path(output).expanduser()
     write_private(path, content)

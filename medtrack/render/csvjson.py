@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from medtrack.render.escaping import csv_cell
+
 
 def json_text(document: Mapping[str, Any]) -> str:
     """Stable, readable JSON: keys in their given order, UTF-8 kept as written."""
@@ -133,13 +135,25 @@ def json_document_chunks(
     yield "\n  }\n}\n" if any_table else "}\n}\n"
 
 
+# RFC 4180's line end. With it the csv module quotes a cell holding a carriage return as
+# well as one holding a newline (it quotes only the characters of its line end), so a
+# note with either stays one cell.
+LINE_END = "\r\n"
+
+
+def _csv_row(columns: Sequence[str], row: Mapping[str, Any]) -> list[Any]:
+    """A row's cells: empty for NULL; text a spreadsheet would run as a formula is
+    prefixed with an apostrophe (OWASP's advice against CSV injection)."""
+    return ["" if row.get(c) is None else csv_cell(row.get(c)) for c in columns]
+
+
 def csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     """One table as CSV with a header row; empty cells are NULL."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=LINE_END)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        writer.writerow(_csv_row(columns, row))
     return buffer.getvalue()
 
 
@@ -148,11 +162,11 @@ def csv_chunks(
 ) -> Iterator[str]:
     """`csv_text(columns, rows)` in pieces: the header, then one batch of rows at a time."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=LINE_END)
     writer.writerow(columns)
     for batch in batches:
         for row in batch:
-            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+            writer.writerow(_csv_row(columns, row))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

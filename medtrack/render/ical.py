@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline, describe, expand
+from medtrack.render.escaping import visible
 
 # Search for a regimen's first slot in growing windows: a daily rule needs a day, a
 # raw yearly rule may need years.
@@ -158,7 +159,8 @@ def regimen_events(
             wall = local.replace(tzinfo=None)
             if not hourly:
                 wall = datetime.combine(local.date(), single.times[0])
-            summary = f"{medication.name} {regimen.dose}"
+            # RFC 5545 TEXT holds no control characters: stored ones are written visibly.
+            summary = visible(f"{medication.name} {regimen.dose}")
             event = Event()
             later = stretch.first if index else None
             event.add("uid", _uid(medication.name, regimen, wall.time(), later))
@@ -173,7 +175,7 @@ def regimen_events(
             event.add("rrule", rule)
             event.add(
                 "description",
-                f"{summary}, {words}. When taken, record it: {record_command}\n"
+                f"{summary}, {words}. When taken, record it: {visible(record_command)}\n"
                 "(from medtrack; not medical advice)",
             )
             event.add("categories", ["medication"])

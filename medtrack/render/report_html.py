@@ -27,6 +27,7 @@ from medtrack.render.charts import (
     score_y,
     value_range,
 )
+from medtrack.render.escaping import html_attribute, html_text
 from medtrack.render.report_md import (
     SectionTable,
     adherence_note,
@@ -80,7 +81,7 @@ SCORE_W, SCORE_H = 150.0, 28.0
 def _svg(width: float, height: float, body: str, label: str) -> str:
     return (
         f'<svg width="{width:g}" height="{height:g}" viewBox="0 0 {width:g} {height:g}" '
-        f'role="img" aria-label="{escape(label)}">{body}</svg>'
+        f'role="img" aria-label="{html_attribute(label)}">{body}</svg>'
     )
 
 
@@ -154,8 +155,9 @@ def score_svg(series: ScoreSeries, first: date, last: date) -> str:
 
 
 def _cells(row: Sequence[str], numeric: Sequence[int] = ()) -> str:
+    """A row's cells: stored text, escaped here for every table of the report."""
     return "".join(
-        f'<td class="num">{escape(c)}</td>' if i in numeric else f"<td>{escape(c)}</td>"
+        f'<td class="num">{html_text(c)}</td>' if i in numeric else f"<td>{html_text(c)}</td>"
         for i, c in enumerate(row)
     )
 
@@ -184,7 +186,7 @@ def _section(report: VisitReport, key: str) -> str:
     out = [f'<section id="{key}"><h2>{escape(table.title)}</h2>']
     if key == "safety":
         if table.rows:
-            flags = "".join(f"<p>{escape(row[0])}</p>" for row in table.rows)
+            flags = "".join(f"<p>{html_text(row[0])}</p>" for row in table.rows)
             out.append(f'<div class="safety" role="alert">{flags}</div>')
         else:
             out.append(f'<p class="none">{escape(table.empty)}</p>')
@@ -192,7 +194,7 @@ def _section(report: VisitReport, key: str) -> str:
         out.append(f'<p class="none">{escape(table.empty)}</p>')
     elif key == "questions":
         items = "".join(
-            f"<li>{escape(text)} <span class='note'>(asked {escape(asked)})</span></li>"
+            f"<li>{html_text(text)} <span class='note'>(asked {html_text(asked)})</span></li>"
             for text, asked in table.rows
         )
         out.append(f"<ul>{items}</ul>")
@@ -242,7 +244,7 @@ def render_html(report: VisitReport) -> str:
     """The whole report as one HTML document (UTF-8 text)."""
     title = report_title(report)
     meta = "".join(
-        f"<span><b>{escape(label)}:</b> {escape(value)}</span>"
+        f"<span><b>{escape(label)}:</b> {html_text(value)}</span>"
         for label, value in header_lines(report)
     )
     sections = "".join(_section(report, key) for key in report.sections)
@@ -250,7 +252,7 @@ def render_html(report: VisitReport) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} {escape(report.header.period_text)}</title>"
+        f"<title>{escape(title)} {html_attribute(report.header.period_text)}</title>"
         f"<style>{STYLE}</style></head><body>"
         f'<header><h1>{escape(title)}</h1><div class="meta">{meta}</div></header>'
         f"<main>{sections}</main>"

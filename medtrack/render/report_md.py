@@ -8,7 +8,8 @@ differ only in how they draw them and the charts beside them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from medtrack.core.report import (
     CONVENTIONAL_THRESHOLD,
@@ -23,6 +24,7 @@ from medtrack.core.report import (
     symptom_label,
 )
 from medtrack.render.charts import STRIP_CHARS, sparkline, strip_text
+from medtrack.render.escaping import markdown_text, terminal_cell
 
 SCORES_LISTED = 8
 
@@ -48,6 +50,12 @@ class SectionTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     empty: str
+
+
+def shown_as(table: SectionTable, cell: Callable[[str], str]) -> SectionTable:
+    """`table` with every row cell (stored text: names, notes, reasons) passed through a
+    format's escaping, where the renderer first meets it."""
+    return replace(table, rows=tuple(tuple(map(cell, row)) for row in table.rows))
 
 
 def header_lines(report: VisitReport) -> list[tuple[str, str]]:
@@ -209,17 +217,15 @@ def strip_legend_text() -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _md_table(table: SectionTable) -> list[str]:
+    """A pipe table of cells already escaped by `markdown_text` (a newline is a <br>, a
+    pipe is \\|, so a cell never ends early or spills into new rows)."""
     lines = [
         "| " + " | ".join(table.columns) + " |",
         "|" + "|".join("---" for _ in table.columns) + "|",
     ]
     for row in table.rows:
-        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
+        lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
@@ -227,10 +233,11 @@ def render_markdown(report: VisitReport) -> str:
     """The report in Markdown: headings, pipe tables and text sparklines."""
     out = [f"# {report_title(report)}", ""]
     for label, value in header_lines(report):
-        out.append(f"- **{label}:** {value}")
+        out.append(f"- **{label}:** {markdown_text(value)}")
     out.append("")
     for key in report.sections:
-        table = section_table(report, key)
+        raw = section_table(report, key)
+        table = shown_as(raw, markdown_text)
         out.append(f"## {table.title}")
         out.append("")
         if key == "safety":
@@ -243,7 +250,10 @@ def render_markdown(report: VisitReport) -> str:
             continue
         if key == "questions":
             if table.rows:
-                out.extend(f"- {row[0]} _(asked {row[1]})_" for row in table.rows)
+                out.extend(
+                    f"- {markdown_text(text, line_start=True)} _(asked {markdown_text(asked)})_"
+                    for text, asked in raw.rows
+                )
             else:
                 out.append(table.empty)
             out.append("")
@@ -253,7 +263,7 @@ def render_markdown(report: VisitReport) -> str:
         else:
             out.append(table.empty)
         if key == "adherence":
-            prn = as_needed_table(report)
+            prn = shown_as(as_needed_table(report), markdown_text)
             if prn.rows:
                 out.append("")
                 out.append(f"**{prn.title}**")
@@ -264,14 +274,15 @@ def render_markdown(report: VisitReport) -> str:
                 out.append(f"Calendar from {report.header.period_start.isoformat()}:")
                 out.append("")
                 for row in report.adherence.rows:
-                    out.append(f"- `{strip_text(row.strip)}` {row.medication}")
+                    out.append(f"- `{strip_text(row.strip)}` {markdown_text(row.medication)}")
                 out.append("")
                 out.append(f"Legend: `{strip_legend_text()}`. {adherence_note(report)}")
         if key == "symptoms" and report.symptoms:
             out.append("")
             for trend in report.symptoms:
                 values = [v for _, v in trend.points]
-                out.append(f"- {trend.name}: `{sparkline(values, trend.scale_max)}`")
+                name = markdown_text(trend.name, line_start=True)
+                out.append(f"- {name}: `{sparkline(values, trend.scale_max)}`")
         out.append("")
     out.append(f"_{report.footer}_")
     return "\n".join(out) + "\n"
@@ -296,9 +307,9 @@ def render_text(report: VisitReport) -> str:
     out = [title, "=" * len(title)]
     label_width = max(len(label) for label, _ in header_lines(report))
     for label, value in header_lines(report):
-        out.append(f"{label + ':':<{label_width + 1}} {value}")
+        out.append(f"{label + ':':<{label_width + 1}} {terminal_cell(value)}")
     for key in report.sections:
-        table = section_table(report, key)
+        table = shown_as(section_table(report, key), terminal_cell)
         out.append("")
         out.append(table.title)
         out.append("-" * len(table.title))
@@ -313,24 +324,26 @@ def render_text(report: VisitReport) -> str:
             continue
         out.extend(_text_table(table))
         if key == "adherence":
-            prn = as_needed_table(report)
+            prn = shown_as(as_needed_table(report), terminal_cell)
             if prn.rows:
                 out.append("")
                 out.append(f"  {prn.title}")
                 out.extend(_text_table(prn, indent="    "))
             if report.adherence.rows:
-                width = max(len(r.medication) for r in report.adherence.rows)
+                names = [terminal_cell(r.medication) for r in report.adherence.rows]
+                width = max(map(len, names))
                 out.append("")
                 out.append(f"  Calendar from {report.header.period_start.isoformat()}:")
-                for row in report.adherence.rows:
-                    out.append(f"    {row.medication:<{width}}  {strip_text(row.strip)}")
+                for name, row in zip(names, report.adherence.rows, strict=True):
+                    out.append(f"    {name:<{width}}  {strip_text(row.strip)}")
                 out.append(f"    {strip_legend_text()}")
         if key == "symptoms":
-            width = max(len(t.name) for t in report.symptoms)
+            names = [terminal_cell(t.name) for t in report.symptoms]
+            width = max(map(len, names))
             out.append("")
-            for trend in report.symptoms:
+            for name, trend in zip(names, report.symptoms, strict=True):
                 values = [v for _, v in trend.points]
-                out.append(f"    {trend.name:<{width}}  {sparkline(values, trend.scale_max)}")
+                out.append(f"    {name:<{width}}  {sparkline(values, trend.scale_max)}")
     out.append("")
     out.append(report.footer)
     return "\n".join(out) + "\n"

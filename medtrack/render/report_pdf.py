@@ -21,6 +21,7 @@ from medtrack.render.charts import (
     score_y,
     value_range,
 )
+from medtrack.render.escaping import visible
 from medtrack.render.report_md import (
     SectionTable,
     adherence_note,
@@ -115,6 +116,9 @@ class _Writer:
         self._core_advances: dict[str, dict[int, int]] = {}
 
     def text(self, value: str) -> str:
+        # Every text drawn passes here: stored control characters are shown, not drawn
+        # as missing glyphs (fpdf would also name them raw in a warning on stderr).
+        value = visible(value, keep="\n")
         self.seen.update(value)
         if self.unicode:
             return value

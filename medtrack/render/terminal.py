@@ -15,6 +15,7 @@ from medtrack.core.models import Dose
 from medtrack.core.schedule import ZoneTimeline, format_interval
 from medtrack.core.slots import DoseRecord, JudgedSlot, Slot
 from medtrack.core.timeparse import from_utc_text
+from medtrack.render.escaping import terminal_cell
 
 if TYPE_CHECKING:
     # Only the summary commands build these; `today` must not load their module.
@@ -499,12 +500,14 @@ def summary_lines(summary: Summary) -> list[str]:
             "not counted in any percentage"
         )
     if summary.medications:
-        width = max(len(m.medication) for m in summary.medications)
+        # Aligned as printed: a stored control character is shown as an escape (\x1b).
+        names = [terminal_cell(m.medication) for m in summary.medications]
+        width = max(map(len, names))
         lines.append("")
         lines.append(f"Last {STRIP_DAYS} days ({STRIP_LEGEND}):")
-        for m in summary.medications:
-            lines.append(f"  {m.medication.ljust(width)}  {strip(m.days)}")
+        for name, m in zip(names, summary.medications, strict=True):
+            lines.append(f"  {name.ljust(width)}  {strip(m.days)}")
         lines.append("Daily adherence:")
-        for m in summary.medications:
-            lines.append(f"  {m.medication.ljust(width)}  {sparkline(m.days)}")
+        for name, m in zip(names, summary.medications, strict=True):
+            lines.append(f"  {name.ljust(width)}  {sparkline(m.days)}")
     return lines

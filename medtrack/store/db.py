@@ -43,11 +43,11 @@ def resolve_path(db: str | None = None, profile: str | None = None) -> Path:
 
 
 def _ensure_folder(folder: Path) -> None:
-    if folder.exists():
-        return
-    folder.mkdir(parents=True, mode=0o700)
-    # mkdir's mode is filtered by the umask; health data folders are 0700 regardless.
-    folder.chmod(0o700)
+    from medtrack.files import make_private_folders
+
+    # The folder and every parent medtrack makes on the way (~/.local/share, say) are
+    # 0700 whatever the umask: another user must not be able to swap what is inside.
+    make_private_folders(folder)
 
 
 def _read_header(path: Path) -> tuple[int, bytes]:

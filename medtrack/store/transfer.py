@@ -459,17 +459,6 @@ def write_private_file(path: Path, data: str | bytes) -> None:
         raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from None
 
 
-def private_folder(path: Path) -> None:
-    """Create (or accept) a folder for exports; a new one is 0700."""
-    if path.exists() and not path.is_dir():
-        raise BadValue(f"{path} is a file; name a folder for the CSV files")
-    if not path.exists():
-        if not path.parent.exists():
-            raise NotFound(f"can't create {path}: folder {path.parent} does not exist")
-        path.mkdir(mode=0o700)
-        path.chmod(0o700)
-
-
 # --- backup, restore, check -----------------------------------------------------------------
 
 
@@ -514,7 +503,7 @@ def _copy_database(source: sqlite3.Connection, target: Path) -> None:
 
 def backup(conn: sqlite3.Connection, target: Path) -> Path:
     """Copy the open database to `target` (a new file; an existing one is never replaced)."""
-    if target.exists():
+    if os.path.lexists(target):  # a link (even dangling) or a device counts: never written
         raise Conflict(f"{target} already exists; name a new file")
     if not target.parent.is_dir():
         raise NotFound(f"can't write {target}: folder {target.parent} does not exist")
