@@ -487,7 +487,7 @@ def test_a_read_only_file_is_a_clear_message_and_changes_nothing():
 
 def test_the_application_id_marks_medtrack_files(tmp_path):
     db = tmp_path / "mine.db"
-    ok("med", "list", db=db)
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00", db=db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     conn.close()

@@ -91,11 +91,17 @@ def _version(value: bool) -> None:
 def root(
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database file to use (overrides profile; env MEDTRACK_DB)."),
+        typer.Option(
+            "--db",
+            help="Database file to use; wins over --profile, MEDTRACK_DB and MEDTRACK_PROFILE.",
+        ),
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", help="Profile name, one file per person (env MEDTRACK_PROFILE)."),
+        typer.Option(
+            "--profile",
+            help="Profile name, one file per person; wins over MEDTRACK_DB and MEDTRACK_PROFILE.",
+        ),
     ] = None,
     version: Annotated[
         bool,
@@ -108,6 +114,9 @@ def root(
     """
     common.OPTIONS.db = db
     common.OPTIONS.profile = profile
+    if db is not None or profile is not None:
+        # Refuse `--profile ""` or `--profile ../x` even for a command that opens nothing.
+        common.db_path()
 
 
 def _register() -> None:
