@@ -3,6 +3,7 @@ a line on stderr."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Annotated, Any
@@ -61,6 +62,15 @@ class MedtrackGroup(TyperGroup):
         except MedtrackError as exc:
             typer.echo(f"medtrack: {exc.message}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # A disk that fills while a file is written: named, not a bug.
+            if exc.errno != errno.ENOSPC or os.environ.get("MEDTRACK_DEBUG") == "1":
+                raise
+            from medtrack.store.db import disk_full_message
+
+            where = exc.filename or common.db_path().parent
+            typer.echo(f"medtrack: {disk_full_message(where, 'nothing was written')}", err=True)
+            raise typer.Exit(1) from None
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise

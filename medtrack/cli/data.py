@@ -8,6 +8,7 @@ CSV is the exception: one file per table, into a folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import tempfile
@@ -101,9 +102,13 @@ def write_private(path: Path, content: bytes | Iterable[str]) -> None:
                     handle.write(piece.encode("utf-8"))
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            from medtrack.store.db import disk_full_message
+
+            raise DatabaseRefused(disk_full_message(path, f"{path} was not written")) from None
         raise
 
 

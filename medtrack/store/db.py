@@ -253,12 +253,16 @@ def _space_or_io(exc: sqlite3.Error) -> bool:
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
-    """A connection that cannot write, for commands that only read.
+    """A connection that cannot write (`query_only`), for commands that only read.
 
     No file is created: a database that does not exist yet reads as an empty record (a
-    migrated in-memory database). On a full disk SQLite cannot size the shared-memory
-    index a WAL reader needs; the reader then falls back to exclusive locking mode, where
-    the index lives in the process's memory and no file grows.
+    migrated in-memory database). The file is opened as writers open it, not with
+    SQLite's `mode=ro`: a read-only connection leaves the -wal and -shm files behind when
+    it closes, where the last ordinary one removes them (and a -wal beside a file is what
+    tells a truncated file from one being checkpointed, see _check_header). On a full
+    disk SQLite cannot size the shared-memory index a WAL reader needs; the reader then
+    falls back to exclusive locking mode, where that index lives in the process's memory
+    and no file grows.
     """
     if not _check_target(path):
         conn = sqlite3.connect(":memory:", isolation_level=None)
@@ -270,7 +274,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     if path.stat().st_size == 0:
         return connect(path)  # an empty file made for the database: it becomes one
     try:
-        conn = _open_read_only(path, _file_uri(path, mode="ro"))
+        conn = _open_read_only(path, _file_uri(path))
     except sqlite3.OperationalError as exc:
         if not _space_or_io(exc):
             raise translate_sqlite_error(exc, path) from exc
