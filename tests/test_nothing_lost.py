@@ -407,6 +407,32 @@ def test_a_first_write_never_replaces_a_database_made_meanwhile(tmp_path, monkey
     assert temporaries(tmp_path) == []
 
 
+def test_the_store_creates_no_file_for_reads_or_when_asked_not_to(tmp_path):
+    from medtrack.errors import NotFound
+
+    folder = tmp_path / "store"
+    folder.mkdir()
+    path = folder / "none.db"
+    with store_db.unit_of_work(path) as conn:
+        # An empty record to read; writing through a reading unit is refused.
+        assert conn.execute("SELECT count(*) FROM medications").fetchone()[0] == 0
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("INSERT INTO settings (key, value) VALUES ('a', 'b')")
+    with (
+        pytest.raises(NotFound, match="no database at"),
+        store_db.unit_of_work(path, write=True, create=False),
+    ):
+        raise AssertionError("never reached")
+    assert list(folder.iterdir()) == []
+    with store_db.unit_of_work(path, write=True) as conn:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('a', 'b')")
+    with store_db.unit_of_work(path) as conn:
+        assert conn.execute("SELECT value FROM settings WHERE key = 'a'").fetchone()[0] == "b"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("DELETE FROM settings")
+    assert sorted(p.name for p in folder.iterdir()) == ["none.db"]
+
+
 # --- a full disk ----------------------------------------------------------------------------
 
 

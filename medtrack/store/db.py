@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medtrack.errors import DatabaseRefused, MedtrackError, UsageError
+from medtrack.errors import DatabaseRefused, MedtrackError, NotFound, UsageError
 from medtrack.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
@@ -306,15 +306,20 @@ def _open_read_only(path: Path, uri: str, *, exclusive: bool = False) -> sqlite3
 
 
 @contextmanager
-def unit_of_work(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+def unit_of_work(
+    path: Path, *, write: bool = False, create: bool = True
+) -> Iterator[sqlite3.Connection]:
     """One command's work: a single transaction, committed on success, else rolled back.
 
     Writers take the lock up front (BEGIN IMMEDIATE) so that a read that turns into
     a write can never fail half-way with SQLITE_BUSY under concurrency. Readers open
     the file read-only. A first write builds the database beside its path and puts it
-    there only when the work succeeded: a command that fails creates no file.
+    there only when the work succeeded: a command that fails creates no file. With
+    `create=False` (housekeeping such as remind's log) a missing file is NotFound.
     """
     if write and not _check_target(path):
+        if not create:
+            raise NotFound(f"no database at {path}; nothing was recorded")
         with _first_write(path) as conn:
             yield conn
         return
