@@ -468,13 +468,13 @@ def test_reading_falls_back_when_the_shared_memory_index_cannot_grow(monkeypatch
     real_open = store_db._open_read_only
     attempts = []
 
-    def shm_cannot_grow(path, uri, *, exclusive=False):
+    def shm_cannot_grow(path, *, exclusive=False):
         attempts.append(exclusive)
         if not exclusive:
             error = sqlite3.OperationalError("disk I/O error")
             error.sqlite_errorname = "SQLITE_IOERR_SHMSIZE"
             raise error
-        return real_open(path, uri, exclusive=exclusive)
+        return real_open(path, exclusive=exclusive)
 
     monkeypatch.setattr(store_db, "_open_read_only", shm_cannot_grow)
     listed = json.loads(ok("log", "--json").stdout)

@@ -274,12 +274,12 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     if path.stat().st_size == 0:
         return connect(path)  # an empty file made for the database: it becomes one
     try:
-        conn = _open_read_only(path, _file_uri(path))
+        conn = _open_read_only(path)
     except sqlite3.OperationalError as exc:
         if not _space_or_io(exc):
             raise translate_sqlite_error(exc, path) from exc
         try:
-            conn = _open_read_only(path, _file_uri(path), exclusive=True)
+            conn = _open_read_only(path, exclusive=True)
         except sqlite3.Error:
             raise translate_sqlite_error(exc, path) from exc
     except sqlite3.Error as exc:
@@ -290,8 +290,8 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _open_read_only(path: Path, uri: str, *, exclusive: bool = False) -> sqlite3.Connection:
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+def _open_read_only(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
