@@ -182,6 +182,11 @@ def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> MedtrackError:
         or (name.startswith("SQLITE_IOERR") and disk_is_full(path.parent))
     ):
         return DatabaseRefused(disk_full_message(path))
+    if name == "SQLITE_READONLY_DBMOVED":
+        # The file this command opened was renamed away (a restore) before it wrote.
+        return MedtrackError(
+            f"{path} was replaced while this command ran; nothing was recorded, try again"
+        )
     if "readonly" in text or "read-only" in text:
         return DatabaseRefused(f"{path} is read-only; nothing was recorded")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
