@@ -12,6 +12,7 @@ to others, or someone else could swap a file in it after it is written.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -141,6 +142,10 @@ def write_private(path: Path, content: str | bytes | Iterable[str]) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         _discard(temporary)
+        if exc.errno == errno.ENOSPC:
+            from medtrack.store.db import disk_full_message
+
+            raise MedtrackError(disk_full_message(path, f"{path} was not written")) from None
         raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from None
     except BaseException:
         _discard(temporary)

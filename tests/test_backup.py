@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.store import transfer
+from medtrack.store import backups
 from medtrack.store.migrations import SCHEMA_VERSION
 
 NOW = "2026-11-23T14:30:00+01:00"
@@ -67,15 +69,111 @@ def test_automatic_backups_go_beside_the_database_and_keep_the_newest_ten():
     folder = db().parent / "backups"
     for minute in range(12):
         ok("backup", now=f"2026-11-23T14:{minute:02d}:00+01:00")
-    ok("backup", now="2026-11-23T14:11:00+01:00")  # same second: a -2 suffix, kept in order
-    names = sorted(p.name for p in folder.iterdir())
-    assert len(names) == 10
-    assert names[0] == "medtrack-20261123T130300Z.db"
-    assert "medtrack-20261123T131100Z-2.db" in names
-    assert [p.name for p in transfer.automatic_backups(db())][-1] == (
-        "medtrack-20261123T131100Z-2.db"
-    )
+    last = ok("backup", now="2026-11-23T14:11:00+01:00")  # the same second again
+    names = [p.name for p in backups.automatic_backups(db())]
+    # Thirteen backups, numbered 1..13; the new one and the nine before it are kept.
+    assert names == [
+        *(f"medtrack-20261123T13{m:02d}00Z-{m + 1}.db" for m in range(3, 12)),
+        "medtrack-20261123T131100Z-13.db",
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+    assert f"to {folder / 'medtrack-20261123T131100Z-13.db'}." in last.stdout
+    assert "Removed 1 older automatic backups." in last.stdout
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+def _medications(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [row[0] for row in conn.execute("SELECT name FROM medications ORDER BY id")]
+    finally:
+        conn.close()
+
+
+def test_many_backups_in_one_pinned_second_each_keep_the_newest(tmp_path):
+    """The clock pinned: every backup is in the same second. Each new one is kept, holds
+    what was recorded just before it, and the nine before it survive."""
+    folder = db().parent / "backups"
+    for n in range(1, 16):
+        add_med(f"med{n}")
+        result = ok("backup")
+        made = folder / f"medtrack-20261123T133000Z-{n}.db"
+        assert f"to {made}." in result.stdout
+        assert made.exists(), n
+        assert _medications(made)[-1] == f"med{n}"
+        kept = backups.automatic_backups(db())
+        assert kept[-1] == made
+        assert [p.name for p in kept] == [
+            f"medtrack-20261123T133000Z-{i}.db" for i in range(max(1, n - 9), n + 1)
+        ]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_a_clock_set_back_never_removes_the_new_backup():
+    """Backups ordered by their number, not by the time in their name: after the clock
+    goes back a year, the new backups are kept and the older ones (with later times)
+    go first."""
+    add_med("before")
+    for hour in range(10):
+        ok("backup", now=f"2026-11-23T{10 + hour:02d}:00:00Z")
+    add_med("after")
+    for n in range(11, 15):
+        result = ok("backup", now="2025-11-23T09:00:00Z")  # a year back, pinned
+        made = db().parent / "backups" / f"medtrack-20251123T090000Z-{n}.db"
+        assert f"to {made}." in result.stdout and "Removed 1 older" in result.stdout
+        assert _medications(made) == ["before", "after"]
+    names = [p.name for p in backups.automatic_backups(db())]
+    assert names == [
+        *(f"medtrack-20261123T{h:02d}0000Z-{h - 9}.db" for h in range(14, 20)),
+        *(f"medtrack-20251123T090000Z-{n}.db" for n in range(11, 15)),
+    ]
+
+
+def test_backups_of_another_profile_and_older_names_are_ordered_and_left_alone():
+    """Names from before the numbers (`-<time>.db`, `-<time>-2.db`) are older than any
+    numbered backup; another profile's backups (mum-…) are never counted or removed."""
+    add_med()
+    folder = db().parent / "backups"
+    folder.mkdir(mode=0o700)
+    legacy = ["medtrack-20261101T080000Z.db", "medtrack-20261101T080000Z-2.db"]
+    others = [f"mum-20261101T0800{s:02d}Z-{s + 1}.db" for s in range(12)]
+    for name in legacy + others:
+        (folder / name).write_bytes(b"")
+    for _ in range(8):
+        ok("backup")
+    names = [p.name for p in backups.automatic_backups(db())]
+    assert names[:2] == legacy and len(names) == 10
+    assert names[2:] == [f"medtrack-20261123T133000Z-{n}.db" for n in range(3, 11)]
+    ok("backup")
+    assert backups.automatic_backups(db())[0].name == legacy[1]
+    assert sorted(p.name for p in folder.glob("mum-*")) == sorted(others)
+
+
+def test_stale_temporary_files_of_dead_processes_are_removed_by_the_next_backup(tmp_path):
+    add_med()
+    folder = db().parent / "backups"
+    folder.mkdir(mode=0o700)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [
+        folder / f".medtrack-20261123T133000Z-1.db.tmp-{dead.pid}",
+        folder / f".medtrack-20261123T133000Z-1.db.tmp-{dead.pid}-journal",
+        db().parent / f".medtrack.db.restore-{dead.pid}",
+        db().parent / f".medtrack.db.restore-{dead.pid}-wal",
+        tmp_path / f".safe.db.tmp-{dead.pid}",
+    ]
+    alive = db().parent / f".medtrack.db.restore-{os.getppid()}"  # a live process
+    for path in [*stale, alive]:
+        path.write_bytes(b"x" * 4096)
+    ok("backup")
+    assert [p.exists() for p in stale[:2]] == [False, False]
+    ok("backup", str(tmp_path / "safe.db"))
+    assert not stale[4].exists()
+    backup = tmp_path / "safe.db"
+    ok("restore", str(backup))
+    assert not any(p.exists() for p in stale)
+    assert alive.exists()
+    alive.unlink()
 
 
 def test_backup_without_a_database_says_so():

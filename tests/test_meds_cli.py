@@ -348,7 +348,8 @@ def test_profiles_keep_separate_files(monkeypatch, isolated_home):
     names = [m["name"] for m in json.loads(run("--profile", "mum", "med", "list", "--json").output)]
     assert names == ["lithium"]
     folder = isolated_home / ".local" / "share" / "medtrack"
-    assert sorted(p.name for p in folder.glob("*.db")) == ["default.db", "mum.db"]
+    # Listing the default profile only read it: no default.db was created.
+    assert sorted(p.name for p in folder.glob("*.db")) == ["mum.db"]
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     assert oct((folder / "mum.db").stat().st_mode & 0o777) == "0o600"
     monkeypatch.setenv("MEDTRACK_PROFILE", "mum")

@@ -3,6 +3,7 @@ a line on stderr."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import Annotated, Any
@@ -68,6 +69,15 @@ class MedtrackGroup(TyperGroup):
         except MedtrackError as exc:
             error_line(exc.message)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # A disk that fills while a file is written: named, not a bug.
+            if exc.errno != errno.ENOSPC or os.environ.get("MEDTRACK_DEBUG") == "1":
+                raise
+            from medtrack.store.db import disk_full_message
+
+            where = exc.filename or common.db_path().parent
+            typer.echo(f"medtrack: {disk_full_message(where, 'nothing was written')}", err=True)
+            raise typer.Exit(1) from None
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise
@@ -127,11 +137,17 @@ def _version(value: bool) -> None:
 def root(
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database file to use (overrides profile; env MEDTRACK_DB)."),
+        typer.Option(
+            "--db",
+            help="Database file to use; wins over --profile, MEDTRACK_DB and MEDTRACK_PROFILE.",
+        ),
     ] = None,
     profile: Annotated[
         str | None,
-        typer.Option("--profile", help="Profile name, one file per person (env MEDTRACK_PROFILE)."),
+        typer.Option(
+            "--profile",
+            help="Profile name, one file per person; wins over MEDTRACK_DB and MEDTRACK_PROFILE.",
+        ),
     ] = None,
     version: Annotated[
         bool,
@@ -144,6 +160,9 @@ def root(
     """
     common.OPTIONS.db = db
     common.OPTIONS.profile = profile
+    if db is not None or profile is not None:
+        # Refuse `--profile ""` or `--profile ../x` even for a command that opens nothing.
+        common.db_path()
 
 
 def _register() -> None:

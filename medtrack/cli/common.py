@@ -41,11 +41,13 @@ def db_path() -> Path:
 
 
 @contextmanager
-def unit_of_work(*, write: bool = False) -> Iterator[sqlite3.Connection]:
-    """The command's one transaction on the person's database."""
+def unit_of_work(*, write: bool = False, create: bool = True) -> Iterator[sqlite3.Connection]:
+    """The command's one transaction on the person's database. Reading never creates the
+    file; writing creates it (on success) unless `create=False`, where a missing file is
+    NotFound."""
     from medtrack.store.db import unit_of_work as store_unit
 
-    with store_unit(db_path(), write=write) as conn:
+    with store_unit(db_path(), write=write, create=create) as conn:
         if write:
             _record_first_zone(conn)
         yield conn

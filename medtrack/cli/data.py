@@ -339,22 +339,23 @@ def backup(
 ) -> None:
     """Back up the database (a consistent copy, even while another medtrack writes).
 
-    Without a file name the copy goes to the `backups` folder beside the database, and
-    only the newest 10 automatic backups are kept.
+    Without a file name the copy goes to the `backups` folder beside the database,
+    numbered; the new backup and the nine before it are kept.
 
     Example: medtrack backup ~/safe/medtrack-2026-11-22.db
     """
     from medtrack.errors import NotFound
-    from medtrack.store import transfer
+    from medtrack.store import backups
 
     path = common.db_path()
     if not path.exists():
         raise NotFound(f"no database at {path}; nothing to back up")
     with common.unit_of_work() as conn:
-        now = common.now()
-        destination = target.expanduser() if target else transfer.automatic_backup_path(path, now)
-        transfer.backup(conn, destination)
-    pruned = [] if target else transfer.prune_backups(path)
+        if target:
+            destination = backups.backup(conn, target.expanduser())
+        else:
+            destination = backups.automatic_backup(conn, path, common.now())
+    pruned = [] if target else backups.prune_backups(path, destination)
     common.say(
         f"Backed up {path} to {destination}."
         + (f" Removed {len(pruned)} older automatic backups." if pruned else "")
@@ -369,10 +370,10 @@ def restore(
 
     Example: medtrack restore ~/safe/medtrack-2026-11-22.db
     """
-    from medtrack.store import transfer
+    from medtrack.store import backups
 
     path = common.db_path()
-    kept = transfer.restore(backup_file.expanduser(), path, now=common.now())
+    kept = backups.restore(backup_file.expanduser(), path, now=common.now())
     common.say(
         f"Restored {path} from {backup_file}."
         + (f" The replaced file is kept as {kept}." if kept else "")

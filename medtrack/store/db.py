@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medtrack.errors import DatabaseRefused, MedtrackError, UsageError
+from medtrack.errors import DatabaseRefused, MedtrackError, NotFound, UsageError
 from medtrack.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# fullmatch, not "$": "$" would let a trailing newline through.
+_PROFILE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def data_dir() -> Path:
@@ -30,14 +31,30 @@ def data_dir() -> Path:
 
 
 def resolve_path(db: str | None = None, profile: str | None = None) -> Path:
-    """`--db` / MEDTRACK_DB win; otherwise the profile's file in the data folder."""
-    db = db or os.environ.get("MEDTRACK_DB") or None
-    if db:
+    """Explicit beats implicit: `--db`, then `--profile` (given on the command line, even
+    empty), then MEDTRACK_DB, then MEDTRACK_PROFILE, then the default profile. An empty
+    environment variable counts as unset; an empty option is refused."""
+    if db is not None:
+        if not db.strip():
+            raise UsageError("--db needs a file name (e.g. --db ~/mum.db)")
         return Path(db).expanduser()
-    profile = profile or os.environ.get("MEDTRACK_PROFILE") or "default"
-    if not _PROFILE_RE.match(profile):
+    if profile is not None:
+        return profile_path(profile)
+    from_environment = os.environ.get("MEDTRACK_DB")
+    if from_environment:
+        return Path(from_environment).expanduser()
+    return profile_path(os.environ.get("MEDTRACK_PROFILE") or "default")
+
+
+def profile_path(profile: str) -> Path:
+    """The profile's file in the data folder; only simple names (no path, no dot first)."""
+    if not profile:
+        raise UsageError("--profile needs a name (e.g. --profile mum)")
+    if not _PROFILE_RE.fullmatch(profile):
+        # repr: a name with a newline or escape codes is shown, on one line, not obeyed.
         raise UsageError(
-            f"profile name '{profile}' must be letters, digits, '.', '_' or '-' (e.g. mum)"
+            f"profile name {profile!r} is not a simple name: use letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. mum)"
         )
     return data_dir() / f"{profile}.db"
 
@@ -135,15 +152,43 @@ def _migrate(conn: sqlite3.Connection, current: int) -> None:
             raise
 
 
+# Below this much free space an I/O error while writing is taken for a full disk: SQLite
+# names ENOSPC only where a write comes up short, not when it grows the -shm or syncs.
+_FULL_BELOW_BYTES = 1 << 20
+
+
+def disk_is_full(folder: Path) -> bool:
+    """Whether the file system holding `folder` has (almost) no space left for us."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < _FULL_BELOW_BYTES
+
+
+def disk_full_message(path: Path, outcome: str = "nothing was recorded") -> str:
+    return f"the disk holding {path} is full; {outcome}. Free some space and try again"
+
+
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> MedtrackError:
     """Name what went wrong in words a person can act on; nothing was written."""
     text = str(exc).lower()
+    name = getattr(exc, "sqlite_errorname", "") or ""
     if "locked" in text or "busy" in text:
         return MedtrackError(f"{path} is busy (another medtrack is writing); try again")
+    if (
+        name == "SQLITE_FULL"
+        or "full" in text
+        or (name.startswith("SQLITE_IOERR") and disk_is_full(path.parent))
+    ):
+        return DatabaseRefused(disk_full_message(path))
+    if name == "SQLITE_READONLY_DBMOVED":
+        # The file this command opened was renamed away (a restore) before it wrote.
+        return MedtrackError(
+            f"{path} was replaced while this command ran; nothing was recorded, try again"
+        )
     if "readonly" in text or "read-only" in text:
         return DatabaseRefused(f"{path} is read-only; nothing was recorded")
-    if "full" in text:
-        return DatabaseRefused(f"{path}: the disk or database is full; nothing was recorded")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
         return DatabaseRefused(
             f"{path} is damaged ({exc}); left unchanged. Restore a backup with 'medtrack restore'"
@@ -153,18 +198,25 @@ def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> MedtrackError:
     return DatabaseRefused(f"{path}: {exc}")
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
-    existed = path.exists()
-    if existed and path.is_dir():
+def _check_target(path: Path) -> bool:
+    """Whether a database file is at `path`; a folder there, or no folder for a new file
+    outside the data folder, is refused."""
+    if path.is_dir():
         raise DatabaseRefused(f"{path} is a folder, not a database file")
+    if path.exists():
+        return True
+    if path.parent == data_dir():
+        _ensure_folder(path.parent)
+    elif not path.parent.exists():
+        raise DatabaseRefused(f"can't create {path}: folder {path.parent} does not exist")
+    return False
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the database at `path`, for writing."""
+    existed = _check_target(path)
     if existed:
         _check_header(path)
-    else:
-        if path.parent == data_dir():
-            _ensure_folder(path.parent)
-        elif not path.parent.exists():
-            raise DatabaseRefused(f"can't create {path}: folder {path.parent} does not exist")
     old_umask = os.umask(0o077)
     try:
         conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -176,7 +228,10 @@ def connect(path: Path) -> sqlite3.Connection:
                 conn.execute("PRAGMA journal_mode = WAL")
                 _migrate(conn, version)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: each commit's WAL frames reach the disk before `take` says "Recorded",
+            # so an acknowledged dose survives a power cut (NORMAL may roll the last
+            # commits back). Cost measured in BENCHMARKS.md.
+            conn.execute("PRAGMA synchronous = FULL")
         except BaseException:
             conn.close()
             raise
@@ -190,14 +245,90 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _file_uri(path: Path, **query: str) -> str:
+    from urllib.parse import quote, urlencode
+
+    # Quoted: a '?' or '#' in a folder name would otherwise end the file name.
+    return f"file:{quote(str(path.absolute()))}?{urlencode(query)}"
+
+
+def _space_or_io(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name == "SQLITE_FULL" or name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN"))
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (`query_only`), for commands that only read.
+
+    No file is created: a database that does not exist yet reads as an empty record (a
+    migrated in-memory database). The file is opened as writers open it, not with
+    SQLite's `mode=ro`: a read-only connection leaves the -wal and -shm files behind when
+    it closes, where the last ordinary one removes them (and a -wal beside a file is what
+    tells a truncated file from one being checkpointed, see _check_header). On a full
+    disk SQLite cannot size the shared-memory index a WAL reader needs; the reader then
+    falls back to exclusive locking mode, where that index lives in the process's memory
+    and no file grows.
+    """
+    if not _check_target(path):
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        _migrate(conn, 0)
+        conn.execute("PRAGMA query_only = ON")
+        return conn
+    _check_header(path)
+    if path.stat().st_size == 0:
+        return connect(path)  # an empty file made for the database: it becomes one
+    try:
+        conn = _open_read_only(path)
+    except sqlite3.OperationalError as exc:
+        if not _space_or_io(exc):
+            raise translate_sqlite_error(exc, path) from exc
+        try:
+            conn = _open_read_only(path, exclusive=True)
+        except sqlite3.Error:
+            raise translate_sqlite_error(exc, path) from exc
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, path) from exc
+    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        conn.close()
+        return connect(path)  # an older file is migrated once, by whichever command comes
+    return conn
+
+
+def _open_read_only(path: Path, *, exclusive: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if exclusive:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        conn.execute("PRAGMA query_only = ON")
+        _check_identity(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 @contextmanager
-def unit_of_work(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+def unit_of_work(
+    path: Path, *, write: bool = False, create: bool = True
+) -> Iterator[sqlite3.Connection]:
     """One command's work: a single transaction, committed on success, else rolled back.
 
     Writers take the lock up front (BEGIN IMMEDIATE) so that a read that turns into
-    a write can never fail half-way with SQLITE_BUSY under concurrency.
+    a write can never fail half-way with SQLITE_BUSY under concurrency. Readers open
+    the file read-only. A first write builds the database beside its path and puts it
+    there only when the work succeeded: a command that fails creates no file. With
+    `create=False` (housekeeping such as remind's log) a missing file is NotFound.
     """
-    conn = connect(path)
+    if write and not _check_target(path):
+        if not create:
+            raise NotFound(f"no database at {path}; nothing was recorded")
+        with _first_write(path) as conn:
+            yield conn
+        return
+    conn = connect(path) if write else connect_read_only(path)
     try:
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -213,12 +344,116 @@ def unit_of_work(path: Path, *, write: bool = False) -> Iterator[sqlite3.Connect
         conn.close()
 
 
+# Temporary files medtrack writes beside a database or a backup carry the writer's pid:
+# `.NAME.new-PID` (a first write), `.NAME.restore-PID` (a restore being staged),
+# `.NAME.tmp-PID` (a backup being written), each perhaps with SQLite's side files.
+_TEMPORARY_NAME = re.compile(
+    r"\.(?P<name>.+)\.(?P<kind>new|restore|tmp)-(?P<pid>[0-9]+)(?P<side>-wal|-shm|-journal)?"
+)
+
+
+def temporary_path(path: Path, kind: str) -> Path:
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}")
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files left in `folder` by medtrack processes that died (a kill
+    in the middle of a backup, restore or first write); returns what was deleted."""
+    removed = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
+    except OSError:
+        return []
+    for name in names:
+        match = _TEMPORARY_NAME.fullmatch(name)
+        if match and not _process_alive(int(match["pid"])):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(folder / name)
+    return removed
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's (or a folder's: its entries') data to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def unlink_with_side_files(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+@contextmanager
+def _first_write(path: Path) -> Iterator[sqlite3.Connection]:
+    """The first write to a profile: the database is made and written beside `path`, and
+    linked into place only after the work committed. A link never replaces a file, so a
+    database another process created meanwhile is never overwritten."""
+    remove_stale_temporaries(path.parent)
+    temporary = temporary_path(path, "new")
+    unlink_with_side_files(temporary)
+    try:
+        try:
+            conn = connect(temporary)
+        except MedtrackError as exc:
+            # Name the file the person asked for, not the temporary one.
+            exc.message = exc.message.replace(str(temporary), str(path))
+            raise
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            conn.close()  # the last connection: the WAL is checkpointed into the file
+        fsync_path(temporary)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            raise MedtrackError(
+                f"{path} was created by another medtrack meanwhile; nothing was recorded, try again"
+            ) from None
+        except OSError:
+            # A file system without hard links: the same check, a moment apart.
+            if path.exists():
+                raise MedtrackError(
+                    f"{path} was created by another medtrack meanwhile; nothing was "
+                    "recorded, try again"
+                ) from None
+            os.replace(temporary, path)
+        fsync_path(path.parent)
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, path) from exc
+    finally:
+        unlink_with_side_files(temporary)
+
+
 def active_names_read_only(path: Path) -> list[str]:
     """Names of active medications, for shell completion: read-only, no migration, and
     nothing created when the file does not exist yet."""
     if not path.exists():
         return []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+    conn = sqlite3.connect(_file_uri(path, mode="ro"), uri=True, timeout=1)
     try:
         rows = conn.execute(
             "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name COLLATE NOCASE"

@@ -1,5 +1,5 @@
-"""Whole-database work: every table out and back in, merges, backups through SQLite's
-backup API, restore, integrity checks and the audit trail.
+"""Whole-database work: every table out and back in, merges, integrity checks and the
+audit trail (backups and restore: store/backups.py).
 
 Table names here come from `sqlite_master` or from literals, never from the person.
 """
@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 from medtrack.core.timeparse import to_utc_text
 from medtrack.core.transfer import Column, DoseLine
-from medtrack.errors import BadValue, Conflict, DatabaseRefused, MedtrackError, NotFound
+from medtrack.errors import BadValue, Conflict, MedtrackError, NotFound
 from medtrack.store import repo
 
 # Parents before children, so rows can be inserted in this order with foreign keys on.
@@ -69,9 +67,6 @@ _AUTOMATIC_ZONE_START = "1970-01-01T00:00:00Z"
 # A merge fills empty fields of a record already here, except those that change the
 # state of the plan (stopping a medication, ending a regimen): those need med stop/change.
 _NO_GAP_FILL = frozenset({"stopped_at", "stop_reason", "ends_at"})
-
-BACKUP_KEEP = 10
-_BACKUP_NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>[0-9]{8}T[0-9]{6}Z)(?:-(?P<n>[0-9]+))?\.db$")
 
 
 # --- layout --------------------------------------------------------------------------------
@@ -459,97 +454,7 @@ def write_private_file(path: Path, data: str | bytes) -> None:
         raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from None
 
 
-# --- backup, restore, check -----------------------------------------------------------------
-
-
-@contextmanager
-def _open_plain(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection without medtrack's migrations, for copies and candidates."""
-    old = os.umask(0o077)
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=10)
-    finally:
-        os.umask(old)
-    conn.row_factory = sqlite3.Row
-    with closing(conn):
-        conn.execute("PRAGMA busy_timeout = 10000")
-        yield conn
-
-
-def _copy_database(source: sqlite3.Connection, target: Path) -> None:
-    """A consistent copy through SQLite's online backup API (readers never block the
-    writers of a WAL database, and the copy is one snapshot), as a single 0600 file."""
-    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    temp.unlink(missing_ok=True)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    try:
-        with _open_plain(temp) as dest:
-            source.backup(dest)
-            # A backup must be one self-contained file: no -wal beside it.
-            dest.execute("PRAGMA journal_mode = DELETE")
-            problems = integrity_problems(dest)
-        if problems:
-            raise DatabaseRefused(f"the copy failed its integrity check: {problems[0]}")
-        os.chmod(temp, 0o600)
-        os.replace(temp, target)
-    except sqlite3.Error as exc:
-        raise MedtrackError(f"can't write {target}: {exc}") from None
-    finally:
-        temp.unlink(missing_ok=True)
-        for suffix in ("-journal", "-wal", "-shm"):
-            Path(f"{temp}{suffix}").unlink(missing_ok=True)
-
-
-def backup(conn: sqlite3.Connection, target: Path) -> Path:
-    """Copy the open database to `target` (a new file; an existing one is never replaced)."""
-    if os.path.lexists(target):  # a link (even dangling) or a device counts: never written
-        raise Conflict(f"{target} already exists; name a new file")
-    if not target.parent.is_dir():
-        raise NotFound(f"can't write {target}: folder {target.parent} does not exist")
-    _copy_database(conn, target)
-    return target
-
-
-def backup_folder(db_path: Path) -> Path:
-    """Automatic backups live beside the database, in `backups/` (0700)."""
-    folder = db_path.parent / "backups"
-    if not folder.exists():
-        folder.mkdir(mode=0o700)
-        folder.chmod(0o700)
-    return folder
-
-
-def automatic_backup_path(db_path: Path, now: datetime) -> Path:
-    folder = backup_folder(db_path)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    candidate = folder / f"{db_path.stem}-{stamp}.db"
-    n = 1
-    while candidate.exists():
-        n += 1
-        candidate = folder / f"{db_path.stem}-{stamp}-{n}.db"
-    return candidate
-
-
-def automatic_backups(db_path: Path) -> list[Path]:
-    """This profile's automatic backups, oldest first."""
-    folder = db_path.parent / "backups"
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        match = _BACKUP_NAME.match(path.name)
-        if match and match["stem"] == db_path.stem:
-            found.append((match["stamp"], int(match["n"] or 1), path))
-    return [path for _, _, path in sorted(found)]
-
-
-def prune_backups(db_path: Path, keep: int = BACKUP_KEEP) -> list[Path]:
-    """Delete all but the newest `keep` automatic backups; returns what was deleted."""
-    old = automatic_backups(db_path)[:-keep] if keep else automatic_backups(db_path)
-    for path in old:
-        path.unlink()
-    return old
+# --- check -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -612,97 +517,6 @@ def check(conn: sqlite3.Connection, path: Path, known_schema_version: int) -> Ch
         known_schema_version=known_schema_version,
         orphans=orphan_rows(conn),
     )
-
-
-def restore(candidate: Path, db_path: Path, *, now: datetime) -> Path | None:
-    """Replace the database at `db_path` with the backup `candidate`, after checking it.
-
-    The candidate is read through a private copy (it is never modified) and refused if
-    it is not a medtrack database, is damaged, or has a newer schema. The current file,
-    if any, is first copied beside itself as `<name>.before-restore-<time>.db`; then the
-    candidate is written into it through the backup API, which replaces the content as
-    one transaction and keeps the -wal/-shm files consistent for any other reader.
-    Returns the kept copy of the replaced file.
-    """
-    from medtrack.store import db as store_db
-    from medtrack.store.migrations import APPLICATION_ID, SCHEMA_VERSION
-
-    if not candidate.is_file():
-        raise NotFound(f"no backup file at {candidate}")
-    if candidate.resolve() == db_path.resolve():
-        raise Conflict(f"{candidate} is the database in use; name a backup file")
-    if candidate.stat().st_size == 0:
-        raise DatabaseRefused(f"{candidate} is empty, not a medtrack backup; nothing restored")
-    store_db._check_header(candidate)
-    if not db_path.parent.is_dir():
-        raise NotFound(f"folder {db_path.parent} does not exist")
-    staged = db_path.with_name(f".{db_path.name}.restore-{os.getpid()}")
-    try:
-        write_private_file(staged, candidate.read_bytes())
-        with _open_plain(staged) as source:
-            try:
-                app_id = int(source.execute("PRAGMA application_id").fetchone()[0])
-                version = int(source.execute("PRAGMA user_version").fetchone()[0])
-                problems = integrity_problems(source)
-            except sqlite3.DatabaseError as exc:
-                raise DatabaseRefused(f"{candidate} is damaged ({exc}); nothing restored") from None
-            if app_id != APPLICATION_ID:
-                raise DatabaseRefused(f"{candidate} is not a medtrack database; nothing restored")
-            if version > SCHEMA_VERSION:
-                raise DatabaseRefused(
-                    f"{candidate} was written by a newer medtrack (schema {version}, this one "
-                    f"knows {SCHEMA_VERSION}); nothing restored"
-                )
-            if problems:
-                raise DatabaseRefused(
-                    f"{candidate} fails its integrity check ({problems[0]}); nothing restored"
-                )
-            return _replace_with(source, db_path, now)
-    finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{staged}{suffix}").unlink(missing_ok=True)
-
-
-def _kept_name(db_path: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    kept = db_path.with_name(f"{db_path.stem}.before-restore-{stamp}.db")
-    n = 1
-    while kept.exists():
-        n += 1
-        kept = db_path.with_name(f"{db_path.stem}.before-restore-{stamp}-{n}.db")
-    return kept
-
-
-def _replace_with(source: sqlite3.Connection, db_path: Path, now: datetime) -> Path | None:
-    from medtrack.store import db as store_db
-
-    if not db_path.exists() or db_path.stat().st_size == 0:
-        db_path.unlink(missing_ok=True)
-        _copy_database(source, db_path)
-        kept = None
-    else:
-        kept = _kept_name(db_path, now)
-        try:
-            current = store_db.connect(db_path)
-        except DatabaseRefused:
-            current = None
-        if current is not None:
-            # A healthy file is copied aside, then overwritten in place in one transaction.
-            with closing(current):
-                _copy_database(current, kept)
-                source.backup(current)
-                current.execute("PRAGMA journal_mode = WAL")
-            return kept
-        # A file medtrack refuses (damaged, not ours) is moved aside as it is, bytes intact.
-        os.replace(db_path, kept)
-        for suffix in ("-wal", "-shm"):
-            side = Path(f"{db_path}{suffix}")
-            if side.exists():
-                os.replace(side, Path(f"{kept}{suffix}"))
-        _copy_database(source, db_path)
-    with _open_plain(db_path) as fresh:
-        fresh.execute("PRAGMA journal_mode = WAL")
-    return kept
 
 
 # --- history -------------------------------------------------------------------------------
