@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline
@@ -73,6 +74,7 @@ def units_per_dose(regimen: Regimen | None) -> float:
     return float(regimen.units_per_dose)
 
 
+@lru_cache(maxsize=256)
 def doses_per_day(schedule: Schedule) -> float:
     """The average number of scheduled doses a day; 0 for an as-needed schedule.
 
@@ -161,6 +163,11 @@ def supply_status(
     if use <= 0:
         return SupplyStatus(stock=stock, days_left=None, runs_out=None)
     days_left = max(stock, 0.0) / use
+    # No plan from now on uses more a day than the largest of them: a stock lasting past
+    # the horizon at that rate has no run-out date worth walking the plan for.
+    most = max(daily_use(r) for r in regimens if r.ends_at is None or r.ends_at > now)
+    if stock / most >= _RUN_OUT_HORIZON.days:
+        return SupplyStatus(stock=stock, days_left=days_left, runs_out=None)
     ahead = slots_touching(med, now, now + RECENT, zones)
     answered = {j.slot.at for j in judge(med, ahead, recent, now).slots if j.record is not None}
     return SupplyStatus(
