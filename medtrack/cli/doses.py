@@ -220,17 +220,23 @@ def _judged(
     end: datetime,
     zones: ZoneTimeline,
     now: datetime,
+    records_from: datetime | None = None,
 ) -> tuple[dict[str, Judgement], list[DoseRecord]]:
     """Each medication's slots touching [start, end) judged against its records, and the
-    records read (every record in the slots' windows and in [start, end))."""
+    records read: every record in the slots' windows and in [start, end), or from
+    `records_from` on (the as-needed limits look at the days before)."""
     from medtrack.core.slots import judge, record_span, slots_touching
     from medtrack.store import doses
 
     window = timedelta(minutes=setting_number(conn, "on_time_window"))
     slots = {med.name: slots_touching(med, start, end, zones) for med in meds}
-    lo, hi = record_span([s for each in slots.values() for s in each], start, end)
+    first = start if records_from is None else min(start, records_from)
+    lo, hi = record_span([s for each in slots.values() for s in each], first, end)
     records = doses.doses_between(conn, lo, hi, [m.id for m in meds if m.id is not None])
-    judged = {med.name: judge(med, slots[med.name], records, now, window) for med in meds}
+    mine: dict[str, list[DoseRecord]] = {med.name: [] for med in meds}
+    for record in records:
+        mine[record.medication].append(record)
+    judged = {med.name: judge(med, slots[med.name], mine[med.name], now, window) for med in meds}
     return judged, records
 
 
@@ -473,8 +479,9 @@ def today(as_json: AsJson = False) -> None:
         start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
         end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
         meds = repo.load_medications(conn, include_stopped=False)
-        # From two days back: the as-needed limits look at the doses of the day before.
-        judgements, _records = _judged(conn, meds, start - _AS_NEEDED_LOOKAROUND, end, zones, now)
+        # Records from two days back: the as-needed limits look at the day before.
+        since = start - _AS_NEEDED_LOOKAROUND
+        judgements, _records = _judged(conn, meds, start, end, zones, now, records_from=since)
     judged = sorted(
         (
             item
