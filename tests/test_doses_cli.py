@@ -104,8 +104,11 @@ def test_take_late_dose_for_last_night(meds):
 def test_take_due_takes_every_dose_due_now(meds):
     result = ok("take", "--due", now=MORNING)
     lines = result.output.strip().splitlines()
+    # Last night's quetiapine is still open (its window runs to 19:00): due now, and the
+    # line says which day's dose it was.
     assert sorted(lines) == [
         "lamotrigine 25 mg, 08:00 dose, taken 08:04, on time",
+        "quetiapine 25 mg, yesterday 22:00 dose, taken 08:04, late by 10 h 4 min",
         "sertraline 50 mg, 08:00 dose, taken 08:04, on time",
     ]
     assert ok("take", "--due", now=MORNING).output.strip() == "Nothing is due now."
@@ -227,6 +230,7 @@ def test_today_text_and_json(meds):
         "medication",
         "dose",
         "scheduled_for",
+        "date",
         "time",
         "status",
         "taken_at",

@@ -250,20 +250,18 @@ def _as_needed_doses(
 
 
 def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeline) -> list:
-    """Active scheduled medications with a slot due at `when`: open, unanswered, at or
-    before `when`, and on that local day (the "due now" rows of `today`). An open slot of
-    an earlier day (last night's dose at breakfast) must be named: a guard against taking
-    a late-night dose in the morning without thinking."""
+    """Active scheduled medications with a slot due at `when`: what `take` would accept
+    then, a slot whose window holds `when` and that no record answers yet. That includes
+    a dose a little early (the 09:00 vitamin at breakfast) and last night's dose still
+    open in the morning; the line `take` prints names which day's slot each is."""
     from medtrack.store import repo
 
-    day = when.astimezone(zones.zone_at(when)).date()
     due = []
     for med in repo.load_medications(conn, include_stopped=False):
         regimen = med.regimen_at(when)
         if regimen is None or regimen.schedule.as_needed:
             continue
-        slot = _open_slot(conn, med, when, zones)
-        if slot is not None and slot.at <= when and slot.day == day:
+        if _open_slot(conn, med, when, zones) is not None:
             due.append(med)
     return due
 
@@ -482,12 +480,15 @@ def today(as_json: AsJson = False) -> None:
         # Records from two days back: the as-needed limits look at the day before.
         since = start - _AS_NEEDED_LOOKAROUND
         judgements, _records = _judged(conn, meds, start, end, zones, now, records_from=since)
+    # Today's slots, and any other slot whose window holds now with no record yet (last
+    # night's dose at breakfast): due now is what `take` accepts now.
     judged = sorted(
         (
             item
             for judgement in judgements.values()
             for item in judgement.slots
             if start <= item.slot.at < end
+            or (item.record is None and item.slot.opens <= now < item.slot.closes)
         ),
         key=lambda j: (j.slot.at, j.slot.medication),
     )
@@ -526,7 +527,9 @@ def today(as_json: AsJson = False) -> None:
     title = local_now.strftime("Today, %a %d %b %Y")
     if slot_items:
         common.print_table(
-            title, ["Time", "Medication", "Dose", "Status"], terminal.today_rows(slot_items)
+            title,
+            ["Time", "Medication", "Dose", "Status"],
+            terminal.today_rows(slot_items, local_now.date()),
         )
     if prn_items:
         common.print_table(

@@ -8,7 +8,7 @@ fast commands (take, skip, today) stay fast; tables become rich only in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from medtrack.core.models import Dose
@@ -138,6 +138,7 @@ def today_slot_dict(item: JudgedSlot, zones: ZoneTimeline) -> dict[str, Any]:
         "medication": item.slot.medication,
         "dose": str(item.slot.regimen.dose),
         "scheduled_for": iso(item.slot.at, zones),
+        "date": item.slot.day.isoformat(),
         "time": clock(item.slot.at, zones),
         "status": "due" if item.status == "pending" else item.status,
         "taken_at": iso(record.taken_at, zones) if record and item.status == "taken" else None,
@@ -166,16 +167,22 @@ def as_needed_today_dict(
     }
 
 
-def today_rows(slots: Sequence[dict[str, Any]]) -> list[list[str]]:
+def today_rows(slots: Sequence[dict[str, Any]], today: date) -> list[list[str]]:
+    """`today`'s table; a slot of another day still open now says which day it is."""
     words = {"due": "due now"}
     rows = []
     for item in slots:
+        when = item["time"]
+        if item["date"] == (today - timedelta(days=1)).isoformat():
+            when = f"yesterday {when}"
+        elif item["date"] != today.isoformat():
+            when = f"{item['date']} {when}"
         status = words.get(item["status"], item["status"])
         if item["status"] == "taken":
             status = f"taken {item['taken_at'][11:16]}"
         elif item["status"] == "skipped":
             status = f"skipped ({item['skip_reason'] or 'other'})"
-        rows.append([item["time"], item["medication"], item["dose"], status])
+        rows.append([when, item["medication"], item["dose"], status])
     return rows
 
 
