@@ -213,8 +213,9 @@ def test_due_now_is_what_take_accepts_last_nights_dose_and_an_early_one_included
     today = json.loads(ok("today", "--json", now=breakfast).stdout)
     rows = [(x["date"], x["time"], x["medication"], x["status"]) for x in today["slots"]]
     assert rows == [
-        # Last night's 22:00 quetiapine: its window holds now (until 19:00), no record.
-        ("2026-11-22", "22:00", "quetiapine", "due"),
+        # Last night's 22:00 quetiapine: its window holds now (until 19:00), no record;
+        # past its on-time window (60 min), so overdue.
+        ("2026-11-22", "22:00", "quetiapine", "overdue"),
         ("2026-11-23", "08:00", "sertraline", "taken"),
         ("2026-11-23", "09:00", "vitamin d", "later"),
         ("2026-11-23", "22:00", "quetiapine", "later"),

@@ -216,7 +216,7 @@ def test_today_text_and_json(meds):
     ok("take", "lorazepam", now="2026-11-23T07:00:00+01:00")
     result = ok("today", now="2026-11-23T09:30:00+01:00")
     text = result.output
-    assert "08:00  lamotrigine  25 mg  due now" in text
+    assert "08:00  lamotrigine  25 mg  overdue" in text  # 09:30: past its 60 min
     assert "08:00  sertraline   50 mg  taken 08:04" in text
     assert "21:00  lamotrigine  25 mg  later" in text
     assert "22:00  quetiapine   25 mg  later" in text
@@ -240,7 +240,7 @@ def test_today_text_and_json(meds):
     }
     statuses = {(s["medication"], s["time"]): s["status"] for s in data["slots"]}
     assert statuses == {
-        ("lamotrigine", "08:00"): "due",
+        ("lamotrigine", "08:00"): "overdue",
         ("sertraline", "08:00"): "taken",
         ("lamotrigine", "21:00"): "later",
         ("quetiapine", "22:00"): "later",
