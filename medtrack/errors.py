@@ -78,3 +78,8 @@ class UnknownMedication(MedtrackError):
 
 class DatabaseRefused(MedtrackError):
     """A database file medtrack will not open: newer schema, not ours, or damaged."""
+
+
+def disk_full_message(path: object, outcome: str = "nothing was recorded") -> str:
+    """The one wording of a full disk, for every write that fails for space."""
+    return f"the disk holding {path} is full; {outcome}. Free some space and try again"

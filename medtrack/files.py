@@ -143,7 +143,7 @@ def write_private(path: Path, content: str | bytes | Iterable[str]) -> None:
     except OSError as exc:
         _discard(temporary)
         if exc.errno == errno.ENOSPC:
-            from medtrack.store.db import disk_full_message
+            from medtrack.errors import disk_full_message
 
             raise MedtrackError(disk_full_message(path, f"{path} was not written")) from None
         raise MedtrackError(f"can't write {path}: {exc.strerror or exc}") from None

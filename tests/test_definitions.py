@@ -10,7 +10,7 @@ import json
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.core.adherence import percent
+from medtrack.core.percent import percent
 
 runner = CliRunner()
 SETUP = "2026-10-01T12:00:00Z"

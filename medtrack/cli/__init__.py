@@ -73,7 +73,7 @@ class MedtrackGroup(TyperGroup):
             # A disk that fills while a file is written: named, not a bug.
             if exc.errno != errno.ENOSPC or os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise
-            from medtrack.store.db import disk_full_message
+            from medtrack.errors import disk_full_message
 
             where = exc.filename or common.db_path().parent
             typer.echo(f"medtrack: {disk_full_message(where, 'nothing was written')}", err=True)

@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from medtrack.core.models import Medication
+from medtrack.core.percent import percent
 from medtrack.core.schedule import ZoneTimeline
 from medtrack.core.slots import (
     DEFAULT_ON_TIME_WINDOW,
@@ -189,15 +189,6 @@ class Summary(NamedTuple):
     medications: tuple[MedicationSummary, ...]
     as_needed: tuple[AsNeededSummary, ...]
     overall: Overall
-
-
-def percent(part: float, whole: float) -> float | None:
-    """`part` of `whole` in percent, rounded half up to one decimal (13 of 16 is 81.3,
-    where Python's round would give 81.2); None when there is nothing to divide."""
-    if whole <= 0:
-        return None
-    exact = Decimal(repr(part)) * 100 / Decimal(repr(whole))
-    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def _daterange(first: date, last: date) -> list[date]:

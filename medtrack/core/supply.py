@@ -237,7 +237,7 @@ def proportion_of_days_covered(
 
     None where no fill is recorded before the window's end (supply not tracked).
     """
-    from medtrack.core.adherence import percent
+    from medtrack.core.percent import percent
     from medtrack.core.slots import local_day
 
     fills = sorted((refill.at, refill.quantity) for refill in refills if refill.at < end)

@@ -19,7 +19,7 @@ from contextlib import closing, contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from medtrack.errors import Conflict, DatabaseRefused, MedtrackError, NotFound
+from medtrack.errors import Conflict, DatabaseRefused, MedtrackError, NotFound, disk_full_message
 from medtrack.store import db as store_db
 
 # The new backup and the nine made before it.
@@ -50,7 +50,7 @@ def _write_failed(exc: Exception, target: Path, outcome: str) -> MedtrackError:
         isinstance(exc, sqlite3.Error) and "full" in str(exc).lower()
     )
     if full or store_db.disk_is_full(target.parent):
-        return MedtrackError(store_db.disk_full_message(target, outcome))
+        return MedtrackError(disk_full_message(target, outcome))
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     return MedtrackError(f"can't write {target}: {reason}; {outcome}")
 

@@ -16,7 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medtrack.errors import DatabaseRefused, MedtrackError, NotFound, UsageError
+from medtrack.errors import (
+    DatabaseRefused,
+    MedtrackError,
+    NotFound,
+    UsageError,
+    disk_full_message,
+)
 from medtrack.store.migrations import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS = 10_000
@@ -164,10 +170,6 @@ def disk_is_full(folder: Path) -> bool:
     except OSError:
         return False
     return stats.f_bavail * stats.f_frsize < _FULL_BELOW_BYTES
-
-
-def disk_full_message(path: Path, outcome: str = "nothing was recorded") -> str:
-    return f"the disk holding {path} is full; {outcome}. Free some space and try again"
 
 
 def translate_sqlite_error(exc: sqlite3.Error, path: Path) -> MedtrackError:
