@@ -53,22 +53,41 @@ class MedtrackGroup(TyperGroup):
             self.commands[cmd_name] = command
         return command
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from medtrack.core.validate import argument
+
+        # Every argument is checked once, here, before any command sees it: bytes that
+        # were not UTF-8 (carried as lone surrogates) and control characters other than
+        # newline and tab cannot be stored, shown or written to a crontab safely.
+        for arg in args:
+            try:
+                argument(arg)
+            except MedtrackError as exc:
+                _fail(exc)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
         import sqlite3
 
         try:
             return super().invoke(ctx)
         except MedtrackError as exc:
-            typer.echo(f"medtrack: {exc.message}", err=True)
-            raise typer.Exit(exc.exit_code) from None
+            _fail(exc)
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise
             from medtrack.store.db import translate_sqlite_error
 
-            error = translate_sqlite_error(exc, common.db_path())
-            typer.echo(f"medtrack: {error.message}", err=True)
-            raise typer.Exit(error.exit_code) from None
+            _fail(translate_sqlite_error(exc, common.db_path()))
+
+
+def _fail(error: MedtrackError) -> Any:
+    """The one line on stderr: any value the message quotes is shown, never obeyed (a
+    newline or an escape sequence in it is printed as its escape)."""
+    from medtrack.core.validate import one_line
+
+    typer.echo(f"medtrack: {one_line(error.message)}", err=True)
+    raise typer.Exit(error.exit_code) from None
 
 
 app = typer.Typer(

@@ -93,19 +93,17 @@ def system_zone() -> str:
 
 
 def _valid_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        check_zone(name)
+    except BadValue:
         return False
     return True
 
 
 def check_zone(name: str) -> str:
-    if not _valid_zone(name):
-        raise BadValue(f"'{name}' is not an IANA time zone (e.g. Europe/Berlin, America/New_York)")
-    return name
+    from medtrack.core.validate import zone_name
+
+    return zone_name(name)
 
 
 def zones(conn: sqlite3.Connection) -> Any:

@@ -95,6 +95,7 @@ def parse_when(text: str, now: datetime, *, allow_future: bool = False) -> datet
         raise BadTime(f"can't use time '{_shown(text)}': it is out of range") from None
     if when is None:
         raise _unreadable_time(text)
+    _check_span(when, text)
     if not allow_future and _instant(when) > _instant(now) + FUTURE_TOLERANCE:
         local = when.isoformat(timespec="minutes")
         raise BadTime(
@@ -143,9 +144,24 @@ def parse_day_bound(text: str, now: datetime, *, end: bool) -> datetime:
         day = _day_of(_clean(text), text, now)
         if end:
             day += timedelta(days=1)
-        return _localize(datetime.combine(day, time()), zone)
+        bound = _localize(datetime.combine(day, time()), zone)
     except OverflowError:
         raise BadTime(f"can't use day '{_shown(text)}': it is out of range") from None
+    return _check_span(bound, text)
+
+
+def _check_span(when: datetime, text: str) -> datetime:
+    """Every date a person types lies within the span medtrack keeps (core.validate):
+    a window, calendar or report around 9999-12-31 would overflow later."""
+    from medtrack.core.validate import EARLIEST_DAY, LATEST_DAY
+
+    day = when.date()
+    if not EARLIEST_DAY <= day <= LATEST_DAY + timedelta(days=1):
+        raise BadTime(
+            f"can't use time '{_shown(text)}': medtrack keeps dates from "
+            f"{EARLIEST_DAY.year} to {LATEST_DAY.year}"
+        )
+    return when
 
 
 def is_date_only(text: str) -> bool:
