@@ -35,7 +35,40 @@ def _build_lazy(name: str) -> Any:
     if inner is not None and isinstance(command, TyperGroup):
         command = command.commands[inner]
     command.name = name
+    _check_numbers(command)
     return command
+
+
+def _check_numbers(command: Any) -> None:
+    """Every whole-number and decimal option of `command` (and its subcommands) also
+    refuses what the click parser reads but medtrack cannot keep: integers outside
+    SQLite's 64-bit range, digits other than ASCII (int() reads '٣' and '１２'), and
+    nan or infinity. Checked where the value enters, for every command at once."""
+    for sub in getattr(command, "commands", {}).values():
+        _check_numbers(sub)
+    for param in command.params:
+        # click's INT, FLOAT, IntRange and FloatRange share this base class.
+        if any(cls.__name__ == "_NumberParamTypeBase" for cls in type(param.type).__mro__):
+            param.type = _checked_number(param.type)
+
+
+def _checked_number(number_type: Any) -> Any:
+    import copy
+
+    from medtrack.core.validate import number_problem
+
+    checked = copy.copy(number_type)
+    convert = number_type.convert
+
+    def convert_checked(value: Any, param: Any, ctx: Any) -> Any:
+        result = convert(value, param, ctx)
+        problem = number_problem(value, result)
+        if problem:
+            checked.fail(problem, param, ctx)
+        return result
+
+    checked.convert = convert_checked
+    return checked
 
 
 class MedtrackGroup(TyperGroup):
@@ -73,6 +106,16 @@ class MedtrackGroup(TyperGroup):
             return super().invoke(ctx)
         except MedtrackError as exc:
             _fail(exc)
+        except OSError as exc:
+            # A file named on the command line that the system refuses (a name too long,
+            # a folder where a file belongs, no permission): the person's to fix, said in
+            # one line. An OSError naming no file is a bug and keeps its traceback.
+            if exc.filename is None or os.environ.get("MEDTRACK_DEBUG") == "1":
+                raise
+            from medtrack.core.validate import shown
+
+            reason = exc.strerror or type(exc).__name__
+            _fail(MedtrackError(f"can't use {shown(str(exc.filename))}: {reason}"))
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise

@@ -173,6 +173,20 @@ def warn(text: str) -> None:
     typer.echo(text, err=True)
 
 
+def check_output_file(path: Path) -> None:
+    """`-o` names a file: not empty (which Path reads as the current folder), not a folder."""
+    from medtrack.core.validate import shown
+    from medtrack.errors import BadValue
+
+    if str(path) in ("", ".") or path.is_dir():
+        raise BadValue(f"-o {shown(str(path))} is a folder; name a file (or - for stdout)")
+    database = db_path()
+    for own in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        # Writing the export over the database would replace the record with its copy.
+        if path.exists() and own.exists() and path.resolve() == own.resolve():
+            raise BadValue(f"-o {shown(str(path))} is the database itself; name another file")
+
+
 # --- completion -------------------------------------------------------------------------
 
 

@@ -84,15 +84,6 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 
-def _check_output_file(path: Path) -> None:
-    """`-o` names a file: not empty (which Path reads as the current folder), not a folder."""
-    from medtrack.core.validate import shown
-    from medtrack.errors import BadValue
-
-    if str(path) in ("", ".") or path.is_dir():
-        raise BadValue(f"-o {shown(str(path))} is a folder; name a file (or - for stdout)")
-
-
 def write_private(path: Path, content: bytes | Iterable[str]) -> None:
     """Write `content` (bytes, or pieces of text written as UTF-8 as they come) to `path`
     readable by its owner only (0600, health data), whole or not at all: a temporary file
@@ -140,7 +131,7 @@ def export(
         known = ", ".join([*EXPORTERS, "csv"])
         raise UsageError(f"--format '{format_}' is not known; use one of {known}")
     if output is not None and str(output) != "-":
-        _check_output_file(output)
+        common.check_output_file(output)
     with common.unit_of_work() as conn:
         content = exporter(conn, common.zones(conn), common.now())
         pieces = [content] if isinstance(content, str | bytes) else content
@@ -470,6 +461,10 @@ def history(
     from datetime import timedelta
 
     from medtrack.core.transfer import change_text, row_changes
+    from medtrack.core.validate import window_days
+
+    if days is not None:
+        window_days(days)
     from medtrack.render.records import iso_local, local_text
     from medtrack.store import transfer
 

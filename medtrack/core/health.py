@@ -27,6 +27,12 @@ VISIT_KINDS = ("prescriber", "therapist", "other")
 # and mood scoring; anything else needs its unit stated.
 RATING_MIN = 0.0
 RATING_MAX = 10.0
+# A value with a unit (a symptom such as hours slept, a lab value) above this is a typing
+# slip, and every chart and trend of it stays computable (a lone 1e20 has no drawable
+# range: 1e20 - 1 == 1e20 + 1 in floating point).
+VALUE_MAX = 1_000_000.0
+# Symptom and side-effect names, as medication names: a label, not a note.
+NAME_MAX = 100
 
 WEIGHT_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
     {"kg": (2.0, 400.0), "lb": (4.0, 900.0)}
@@ -116,6 +122,8 @@ def normalize_symptom_name(text: str) -> str:
     name = " ".join(text.casefold().split())
     if not name:
         raise BadValue("a symptom needs a name, e.g. 'mood' or 'sleep quality'")
+    if len(name) > NAME_MAX:
+        raise BadValue(f"a name is at most {NAME_MAX} characters; got {len(name)}")
     return name
 
 
@@ -130,6 +138,8 @@ def check_symptom_value(value: float, unit: str | None) -> float:
             raise BadValue(f"ratings are 0-10; give --unit for other values (got {value:g})")
     elif number < 0:
         raise BadValue(f"a symptom value cannot be negative; got {value:g} {unit}")
+    elif number > VALUE_MAX:
+        raise BadValue(f"a symptom value is at most {VALUE_MAX:,.0f}; got {value:g} {unit}")
     return number
 
 
@@ -238,6 +248,8 @@ def _parse_lab(kind: str, text: str, unit: str | None) -> Measurement:
         raise BadValue(f"{form}; got unit '{written}'")
     if number < 0:
         raise BadValue(f"{form}, not negative; got {_number_text(number)} {written}")
+    if number > VALUE_MAX:
+        raise BadValue(f"{form}, at most {VALUE_MAX:,.0f}; got {number:g} {written}")
     return Measurement(kind, number, None, written)
 
 

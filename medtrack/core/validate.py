@@ -53,7 +53,6 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WHOLE = re.compile(r"[+-]?[0-9]+")
 
-
 # --- showing a value in a message ------------------------------------------------------
 
 
@@ -123,6 +122,27 @@ def whole_number(value: Any, what: str, *, low: int | None = None, high: int | N
     if not low <= value <= high:
         raise BadValue(f"{what} must be {_range_text(low, high)}; got {shown(value)}")
     return value
+
+
+# A window of days back (`--days`): a hundred years is every record anyone keeps.
+MAX_WINDOW_DAYS = 36600
+
+
+def window_days(days: int) -> int:
+    """`--days N` of a listing or summary: 1 to MAX_WINDOW_DAYS."""
+    return whole_number(days, "--days", low=1, high=MAX_WINDOW_DAYS)
+
+
+def number_problem(typed: Any, value: Any) -> str | None:
+    """Why a number read from the command line cannot be kept, or None: `typed` is the
+    text as given, `value` what the parser made of it."""
+    if isinstance(typed, str) and not typed.isascii():
+        return f"{shown(typed)} is not a number written in ASCII digits"
+    if isinstance(value, int) and not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+        return f"{shown(value)} is out of range"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{shown(typed)} is not a finite number"
+    return None
 
 
 def whole_number_text(text: str, what: str, *, low: int, high: int) -> int:
@@ -267,6 +287,15 @@ def _flag(row: Mapping[str, Any], column: str) -> None:
         raise BadValue(f"{column} must be 0 or 1; got {shown(value)}")
 
 
+def _normalized(value: Any, normalize: Any) -> None:
+    """A name as the CLI stores it: normalize() gives it back unchanged (the CLI's words
+    when it refuses it)."""
+    if not isinstance(value, str):
+        raise BadValue(f"the name must be text; got {shown(value)}")
+    if normalize(value) != value:
+        raise BadValue(f"the name {shown(value)} is not written as stored")
+
+
 def _after_start(row: Mapping[str, Any], start: str, end: str) -> None:
     if row.get(end) is not None and row.get(start) is not None and row[end] < row[start]:
         raise BadValue(f"{end} {row[end]} is before {start} {row[start]}")
@@ -337,7 +366,6 @@ class RecordCheck:
         if kind not in KINDS:
             raise BadValue(f"kind {shown(kind)} is not one of: {', '.join(KINDS)}")
         _flag(row, "controlled")
-        _after_start(row, "created_at", "stopped_at")
 
     def _regimens(self, row: Mapping[str, Any], label: str) -> None:
         unit = text(row.get("dose_unit"), "dose unit", required=True, max_length=50)
@@ -354,9 +382,9 @@ class RecordCheck:
             row.get("max_per_day") is not None or row.get("min_interval_minutes") is not None
         ):
             raise BadValue("--max-per-day and --min-interval apply to an 'as needed' schedule")
+        # A regimen changed on its first day is kept, empty (ends_at == starts_at).
+        _after_start(row, "starts_at", "ends_at")
         starts, ends = row.get("starts_at"), row.get("ends_at")
-        if ends is not None and starts is not None and ends <= starts:
-            raise BadValue(f"ends_at {ends} is not after starts_at {starts}")
         medication = row.get("medication_id")
         if "id" in row:
             self._regimen_medication[row["id"]] = medication
@@ -387,19 +415,18 @@ class RecordCheck:
             raise BadValue(f"regimen_id {regimen} is a regimen of another medication")
 
     def _symptoms(self, row: Mapping[str, Any], label: str) -> None:
-        from medtrack.core.health import check_symptom_value
+        from medtrack.core.health import check_symptom_value, normalize_symptom_name
 
-        text(row.get("name"), "symptom name", required=True, max_length=100)
+        _normalized(row.get("name"), normalize_symptom_name)
         unit = row.get("unit")
         if row.get("value") is not None:
             check_symptom_value(finite_number(row["value"], "value"), unit)
         self._past(row, "at")
 
     def _side_effects(self, row: Mapping[str, Any], label: str) -> None:
-        from medtrack.core.health import parse_severity
+        from medtrack.core.health import SEVERITIES, normalize_symptom_name, parse_severity
 
-        text(row.get("name"), "side effect name", required=True, max_length=100)
-        from medtrack.core.health import SEVERITIES
+        _normalized(row.get("name"), normalize_symptom_name)
 
         severity = row.get("severity")
         if severity not in SEVERITIES:
@@ -485,7 +512,8 @@ class RecordCheck:
                 except BadValue as exc:
                     found.append((label, exc.message))
         for plans in self._plans.values():
-            ordered = sorted(plans, key=lambda p: p[0] or "")
+            # An empty regimen (ends where it starts) comes before the one replacing it.
+            ordered = sorted(plans, key=lambda p: (p[0] or "", p[1] is None, p[1] or ""))
             for (_, ends, _), (starts, _, label) in pairwise(ordered):
                 if ends is None or ends > starts:
                     found.append(
