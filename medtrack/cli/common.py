@@ -180,11 +180,12 @@ def check_output_file(path: Path) -> None:
 
     if str(path) in ("", ".") or path.is_dir():
         raise BadValue(f"-o {shown(str(path))} is a folder; name a file (or - for stdout)")
-    database = db_path()
-    for own in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
-        # Writing the export over the database would replace the record with its copy.
-        if path.exists() and own.exists() and path.resolve() == own.resolve():
-            raise BadValue(f"-o {shown(str(path))} is the database itself; name another file")
+    # Written over the database (or the journal SQLite reads beside it), a report or an
+    # export would replace the record it was made from.
+    database = db_path().resolve()
+    own = {database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal"))}
+    if path.resolve() in own:
+        raise BadValue(f"-o {shown(str(path))} is the database itself; name another file")
 
 
 # --- completion -------------------------------------------------------------------------
