@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from helpers import dump
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_transfer import export_doc, ok, populate, run
 
 from medtrack.core import validate
@@ -416,3 +419,71 @@ def test_plain_validators():
     assert validate.number_problem("٣", 3) is not None
     assert validate.number_problem("3", 3) is None
     assert validate.number_problem("nan", float("nan")) is not None
+
+
+# --- whatever import accepts, check accepts and the readers read ------------------------
+
+_HOSTILE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "2026-11-24T08:00:00Z",
+            "1899-12-31T23:59:59Z",
+            "2199-12-31T23:00:00Z",
+            "Europe/Berlin",
+            "[red]x[/]",
+            "[/]",
+            "a\nb",
+            "\x1b[31m",
+            "skipped",
+            "as needed",
+            "FREQ=DAILY",
+            "08:00,20:00",
+            "moderate",
+            "[1, 2, 3]",
+            "",
+        ]
+    ),
+)
+
+
+@given(data=st.data())
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_an_import_either_is_refused_whole_or_passes_check(tmp_path, data):
+    doc = _template_doc()
+    tables = [t for t, rows in doc["tables"].items() if rows]
+    table = data.draw(st.sampled_from(tables), label="table")
+    row = data.draw(st.sampled_from(doc["tables"][table]), label="row")
+    column = data.draw(st.sampled_from(sorted(row)), label="column")
+    row[column] = data.draw(_HOSTILE_VALUES, label="value")
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    path = folder / "doc.json"
+    path.write_text(json.dumps(doc), encoding="utf-8", errors="surrogatepass")
+    db = folder / "medtrack.db"
+    ok("config", "get", db=db)
+    before = dump(db)
+    result = run("import", str(path), db=db)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result
+    if result.exit_code != 0:
+        assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert dump(db) == before
+        return
+    checked = run("check", db=db)
+    assert checked.exit_code == 0, (table, column, row[column], checked.stdout)
+    for reader in (["today"], ["summary", "--days", "60"], ["export", "-f", "json"]):
+        read = run(*reader, db=db)
+        assert read.exit_code == 0, (table, column, row[column], reader, read.stderr)
+
+
+_DOC: dict[str, str] = {}
+
+
+def _template_doc() -> dict:
+    if "doc" not in _DOC:
+        populate()
+        _DOC["doc"] = json.dumps(export_doc())
+    return json.loads(_DOC["doc"])
