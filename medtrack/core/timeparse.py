@@ -104,6 +104,9 @@ def parse_when(text: str, now: datetime, *, allow_future: bool = False) -> datet
     return when
 
 
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_duration(text: str) -> timedelta:
     """A positive length of time such as ``6h``, ``90 minutes`` or ``1h30m``.
 
@@ -122,6 +125,10 @@ def parse_duration(text: str) -> timedelta:
         length = timedelta(**parts)
     except OverflowError:
         raise BadTime(f"duration '{_shown(text)}' is too long") from None
+    # Every duration medtrack takes (a dosing gap, a reminder window, a cron interval) is
+    # well under a year; a longer one is a slip, and now minus it may leave the calendar.
+    if length > MAX_DURATION:
+        raise BadTime(f"duration '{_shown(text)}' is too long: at most 366 days")
     if length <= timedelta(0):
         raise BadTime(
             f"duration '{_shown(text)}' is zero: give a length such as {ACCEPTED_DURATIONS}"
