@@ -95,7 +95,7 @@ def parse_when(text: str, now: datetime, *, allow_future: bool = False) -> datet
         raise BadTime(f"can't use time '{_shown(text)}': it is out of range") from None
     if when is None:
         raise _unreadable_time(text)
-    _check_span(when, text)
+    _check_span(when, text, end=False)
     if not allow_future and _instant(when) > _instant(now) + FUTURE_TOLERANCE:
         local = when.isoformat(timespec="minutes")
         raise BadTime(
@@ -154,16 +154,17 @@ def parse_day_bound(text: str, now: datetime, *, end: bool) -> datetime:
         bound = _localize(datetime.combine(day, time()), zone)
     except OverflowError:
         raise BadTime(f"can't use day '{_shown(text)}': it is out of range") from None
-    return _check_span(bound, text)
+    return _check_span(bound, text, end=end)
 
 
-def _check_span(when: datetime, text: str) -> datetime:
+def _check_span(when: datetime, text: str, *, end: bool) -> datetime:
     """Every date a person types lies within the span medtrack keeps (core.validate):
-    a window, calendar or report around 9999-12-31 would overflow later."""
+    a window, calendar or report around 9999-12-31 would overflow later. An end bound
+    of the last day is the midnight after it."""
     from medtrack.core.validate import EARLIEST_DAY, LATEST_DAY
 
     day = when.date()
-    if not EARLIEST_DAY <= day <= LATEST_DAY + timedelta(days=1):
+    if not EARLIEST_DAY <= day <= LATEST_DAY + timedelta(days=1 if end else 0):
         raise BadTime(
             f"can't use time '{_shown(text)}': medtrack keeps dates from "
             f"{EARLIEST_DAY.year} to {LATEST_DAY.year}"

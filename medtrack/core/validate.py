@@ -33,10 +33,13 @@ SQLITE_INT_MAX = 2**63 - 1
 # The span of dates medtrack accepts: wide enough for any birth date or plan, narrow
 # enough that every window, calendar and report around a date stays computable
 # (datetime ends at year 9999; a window of days after 9999-12-31 overflows).
+# The CLI reads these as local dates; a stored instant is UTC, so its span has a day of
+# margin either side (no zone is more than 14 hours from UTC), and an end bound typed as
+# 2199-12-31 (midnight after it) still fits.
 EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2199, 12, 31)
-_EARLIEST = datetime(EARLIEST_DAY.year, 1, 1, tzinfo=UTC)
-_LATEST = datetime(LATEST_DAY.year + 1, 1, 1, tzinfo=UTC)
+_EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 3, tzinfo=UTC)
 
 # An amount of medication (a dose, a refill, a stock): above this it is a typing slip,
 # and figures derived from it (days of supply, mg a day) stay finite.
