@@ -324,8 +324,10 @@ def dump(path: Path) -> str:
 
 
 def examples() -> int:
-    # A few per command by default (42 commands), about a third of the profile in CI.
-    return max(4, settings.default.max_examples // 6)
+    # A few per command by default (42 commands), about a sixth of the profile in CI;
+    # MEDTRACK_FUZZ_EXAMPLES sets it for a longer hunt by hand.
+    wanted = os.environ.get("MEDTRACK_FUZZ_EXAMPLES", "")
+    return int(wanted) if wanted.isdigit() else max(4, settings.default.max_examples // 6)
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
+from medtrack.core.models import KINDS, SKIP_REASONS
 from medtrack.errors import BadValue
 
 # SQLite stores integers as signed 64-bit values; Python's are unbounded.
@@ -40,6 +41,8 @@ EARLIEST_DAY = date(1900, 1, 1)
 LATEST_DAY = date(2199, 12, 31)
 _EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 3, tzinfo=UTC)
+_EARLIEST_TEXT = "1899-12-31T00:00:00Z"
+_LATEST_TEXT = "2200-01-03T00:00:00Z"
 
 # An amount of medication (a dose, a refill, a stock): above this it is a typing slip,
 # and figures derived from it (days of supply, mg a day) stay finite.
@@ -54,6 +57,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # C0 and C1 controls bu
 _CONTROL_BUT_TAB_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# What `text` refuses, in one search (the message is built only on a hit).
+_UNSAFE_SINGLE_LINE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_MULTILINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ASCII_WHOLE = re.compile(r"[+-]?[0-9]+")
 
 # --- showing a value in a message ------------------------------------------------------
@@ -279,6 +285,10 @@ def _is_instant_column(name: str) -> bool:
     return name in ("at", "scheduled_for") or name.endswith("_at")
 
 
+def _utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _stored_instant(value: str) -> datetime:
     # Shape already checked by the caller (core.transfer.is_utc_text, or the store).
     return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
@@ -311,6 +321,11 @@ class RecordCheck:
 
     def __init__(self, now: datetime) -> None:
         self.now = now
+        # Stored instants are fixed-width UTC text (YYYY-MM-DDTHH:MM:SSZ): they compare as
+        # text, so a decade's 1.5 million values are checked without parsing one.
+        self._future_text = _utc_text(now + FUTURE_TOLERANCE)
+        self._zones: set[str] = set()
+        self._instant_columns: dict[str, bool] = {}
         # medication id -> [(starts_at, ends_at, label)]
         self._plans: dict[Any, list[tuple[str, str | None, str]]] = {}
         self._regimen_medication: dict[Any, Any] = {}
@@ -320,31 +335,43 @@ class RecordCheck:
     # One method per table; a table without one has only the generic column checks.
     def row(self, table: str, row: Mapping[str, Any], label: str) -> None:
         """Check one row (values already of their column's SQLite type)."""
+        instant_columns = self._instant_columns
         for column, value in row.items():
-            if isinstance(value, str):
-                self._text_value(column, value)
-            elif isinstance(value, float) and not math.isfinite(value):
-                raise BadValue(f"{column} must be a finite number; got {shown(value)}")
-            elif isinstance(value, int) and not isinstance(value, bool):
-                whole_number(value, column)
+            kind = type(value)
+            if kind is str:
+                # One search for what `text` refuses; its message only on a hit.
+                single = column in _SINGLE_LINE
+                if (_UNSAFE_SINGLE_LINE if single else _UNSAFE_MULTILINE).search(value):
+                    text(value, column, multiline=not single)
+                instant = instant_columns.get(column)
+                if instant is None:
+                    instant = _is_instant_column(column) and column not in _INSTANT_SPAN_EXEMPT
+                    instant_columns[column] = instant
+                if instant:
+                    if not _EARLIEST_TEXT <= value < _LATEST_TEXT:
+                        self._instant_in_span(column, value)
+                elif column == "zone" and value not in self._zones:
+                    self._zones.add(zone_name(value))
+            elif kind is float:
+                if not math.isfinite(value):
+                    raise BadValue(f"{column} must be a finite number; got {shown(value)}")
+            elif kind is int and not SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+                whole_number(value, column)  # raises, in its words
         check = getattr(self, f"_{table}", None)
         if check is not None:
             check(row, label)
 
-    def _text_value(self, column: str, value: str) -> None:
-        text(value, column, multiline=column not in _SINGLE_LINE)
-        if _is_instant_column(column) and column not in _INSTANT_SPAN_EXEMPT:
-            try:
-                at = _stored_instant(value)
-            except ValueError:
-                return  # the shape is the caller's check, with its own message
-            instant_in_span(at, column)
-        elif column == "zone":
-            zone_name(value)
+    @staticmethod
+    def _instant_in_span(column: str, value: str) -> None:
+        try:
+            at = _stored_instant(value)
+        except ValueError:
+            return  # the shape is the caller's check, with its own message
+        instant_in_span(at, column)
 
     def _past(self, row: Mapping[str, Any], column: str) -> None:
         value = row.get(column)
-        if isinstance(value, str):
+        if isinstance(value, str) and value > self._future_text:
             try:
                 at = _stored_instant(value)
             except ValueError:
@@ -360,8 +387,6 @@ class RecordCheck:
         zone_name(row.get("zone"))
 
     def _medications(self, row: Mapping[str, Any], label: str) -> None:
-        from medtrack.core.models import KINDS
-
         name = text(row.get("name"), "medication name", required=True, max_length=100)
         if name is not None and " ".join(name.split()) != name:
             raise BadValue(f"the medication name {shown(name)} has extra spaces")
@@ -394,8 +419,6 @@ class RecordCheck:
         self._plans.setdefault(medication, []).append((starts, ends, label))
 
     def _doses(self, row: Mapping[str, Any], label: str) -> None:
-        from medtrack.core.models import SKIP_REASONS
-
         status = row.get("status")
         if status not in ("taken", "skipped"):
             raise BadValue(f"status must be taken or skipped, got {shown(status)}")
@@ -527,6 +550,8 @@ class RecordCheck:
 
 def dose_amount(value: Any, unit: str) -> float:
     """A dose's amount: more than zero, at most MAX_AMOUNT (`med add --dose`, import)."""
+    if type(value) is float and 0 < value <= MAX_AMOUNT:
+        return value  # the common case, without building a message
     number = finite_number(value, "dose")
     shown_dose = f"{number:g} {unit}".strip()
     if number <= 0:
