@@ -16,8 +16,7 @@ Everything happens in a fresh temporary folder per example: the database, HOME, 
 XDG folders, the working directory (relative paths and `demo`'s folder land there),
 every output path, and fake `crontab`, `systemctl` and `notify-send` programs first on
 PATH. `--notify` never names an `exec:` or `apprise:` target, and the root options
-(`--db`, `--profile`) are left alone: a hostile path there would point outside the
-temporary folder.
+(`--db`, `--profile`) take values from short lists that stay inside the folder.
 
 Examples per command: a few in the default run, more with HYPOTHESIS_PROFILE=ci.
 """
@@ -162,6 +161,21 @@ PLAUSIBLE: dict[str, list[str]] = {
     "with_whom": ["Dr. Who"],
 }
 PATH_PARAMS = {"output", "file", "target", "backup_file"}
+
+# Root options, drawn apart: a hostile --db or --profile must stay inside the example's
+# folder (no absolute path, no "..").
+ROOT_OPTIONS = st.one_of(
+    st.just([]),
+    st.just([]),
+    st.tuples(
+        st.just("--profile"),
+        st.sampled_from(["mum", "[/]", "x" * 300, "٣", "a b", "-", "\x1b", "é"]),
+    ).map(list),
+    st.tuples(
+        st.just("--db"),
+        st.sampled_from(["medtrack.db", "other.db", "folder", "valid.json", "link", "x" * 300]),
+    ).map(list),
+)
 
 
 def _safe(text: str) -> bool:
@@ -345,16 +359,20 @@ def test_hostile_values_never_crash_and_failures_change_nothing(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         database=None,
     )
-    @given(args=invocation(command), stdin=st.sampled_from(["", "y\n", "n\n", "\x1b[31m\n"]))
-    def run(args: list[str], stdin: str) -> None:
+    @given(
+        root=ROOT_OPTIONS,
+        args=invocation(command),
+        stdin=st.sampled_from(["", "y\n", "n\n", "\x1b[31m\n"]),
+    )
+    def run(root: list[str], args: list[str], stdin: str) -> None:
         folder = Path(tempfile.mkdtemp(dir=tmp_path))
         shutil.copytree(template, folder, dirs_exist_ok=True, symlinks=True)
         env = _env(folder)
         database = folder / "medtrack.db"
         before = dump(database)
         with contextlib.chdir(folder):
-            result = runner.invoke(app, [*path, *args], input=stdin, env=env)
-        shown = (path, args, result.exit_code, result.stdout[-500:], result.stderr[-500:])
+            result = runner.invoke(app, [*root, *path, *args], input=stdin, env=env)
+        shown = (root, path, args, result.exit_code, result.stdout[-500:], result.stderr[-500:])
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise AssertionError(shown) from result.exception
         assert result.exit_code in (0, 1, 2), shown
