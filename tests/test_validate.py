@@ -347,6 +347,7 @@ def test_a_record_built_through_the_cli_passes_check():
         (["note", "add", "\x1b]8;;http://x\x07click"], "contains the control character '\\x1b'"),
         (["export", "-f", "json", "-o", ""], "-o '.' is a folder; name a file"),
         (["symptom", "record", "x" * 300, "5"], "a name is at most 100 characters"),
+        (["measure", "lithium", "0.8", "mmol/\nL"], "the unit contains the control character"),
     ],
 )  # fmt: skip
 def test_the_cli_refuses_in_one_escaped_line_and_changes_nothing(args, words):

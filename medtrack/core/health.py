@@ -17,6 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import NamedTuple
 
+from medtrack.core import validate
 from medtrack.core.schedule import ZoneTimeline
 from medtrack.errors import BadValue, Conflict
 
@@ -272,7 +273,9 @@ def _one_unit(in_text: str | None, given: str | None, form: str) -> str | None:
     """The unit written after the number or passed separately; both only if they agree."""
     if in_text is not None and given is not None and in_text.casefold() != given.casefold():
         raise BadValue(f"{form}; got two units, '{in_text}' and '{given}'")
-    return in_text if in_text is not None else given
+    unit = in_text if in_text is not None else given
+    # A unit is one line, as the record stores it (core.validate): no newline in it.
+    return validate.text(unit, "unit")
 
 
 def _number_text(number: float) -> str:
