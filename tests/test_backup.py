@@ -331,6 +331,7 @@ def test_check_reports_ok_and_exits_zero():
         "schema_version": SCHEMA_VERSION,
         "known_schema_version": SCHEMA_VERSION,
         "orphans": [],
+        "values": [],
         "problems": [],
     }
 

@@ -284,6 +284,7 @@ def test_future_check_uses_instants_during_fall_back() -> None:
         ("45s", timedelta(seconds=45)),
         ("2 weeks", timedelta(weeks=2)),
         (" 8 HRS ", timedelta(hours=8)),
+        ("366d", timedelta(days=366)),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
@@ -304,6 +305,8 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         ("2 months", "can't read duration"),
         ("1h1h", "can't read duration"),
         ("9" * 30 + "d", "too long"),
+        ("9999999w", "at most 366 days"),
+        ("367d", "at most 366 days"),
     ],
 )
 def test_parse_duration_refuses(text: str, why: str) -> None:

@@ -36,7 +36,40 @@ def _build_lazy(name: str) -> Any:
     if inner is not None and isinstance(command, TyperGroup):
         command = command.commands[inner]
     command.name = name
+    _check_numbers(command)
     return command
+
+
+def _check_numbers(command: Any) -> None:
+    """Every whole-number and decimal option of `command` (and its subcommands) also
+    refuses what the click parser reads but medtrack cannot keep: integers outside
+    SQLite's 64-bit range, digits other than ASCII (int() reads '٣' and '１２'), and
+    nan or infinity. Checked where the value enters, for every command at once."""
+    for sub in getattr(command, "commands", {}).values():
+        _check_numbers(sub)
+    for param in command.params:
+        # click's INT, FLOAT, IntRange and FloatRange share this base class.
+        if any(cls.__name__ == "_NumberParamTypeBase" for cls in type(param.type).__mro__):
+            param.type = _checked_number(param.type)
+
+
+def _checked_number(number_type: Any) -> Any:
+    import copy
+
+    from medtrack.core.validate import number_problem
+
+    checked = copy.copy(number_type)
+    convert = number_type.convert
+
+    def convert_checked(value: Any, param: Any, ctx: Any) -> Any:
+        result = convert(value, param, ctx)
+        problem = number_problem(value, result)
+        if problem:
+            checked.fail(problem, param, ctx)
+        return result
+
+    checked.convert = convert_checked
+    return checked
 
 
 class MedtrackGroup(TyperGroup):
@@ -61,31 +94,50 @@ class MedtrackGroup(TyperGroup):
             _quote_safely(exc)
             raise
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from medtrack.core.validate import argument
+
+        # Every argument is checked once, here, before any command sees it: bytes that
+        # were not UTF-8 (carried as lone surrogates) and control characters other than
+        # newline and tab cannot be stored, shown or written to a crontab safely.
+        for arg in args:
+            try:
+                argument(arg)
+            except MedtrackError as exc:
+                _fail(exc)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: Any) -> Any:
         import sqlite3
 
         try:
             return super().invoke(ctx)
         except MedtrackError as exc:
-            error_line(exc.message)
-            raise typer.Exit(exc.exit_code) from None
+            _fail(exc)
         except OSError as exc:
-            # A disk that fills while a file is written: named, not a bug.
-            if exc.errno != errno.ENOSPC or os.environ.get("MEDTRACK_DEBUG") == "1":
+            if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise
-            from medtrack.errors import disk_full_message
+            if exc.errno == errno.ENOSPC:
+                # A disk that fills while a file is written: named, not a bug.
+                from medtrack.errors import disk_full_message
 
-            where = exc.filename or common.db_path().parent
-            typer.echo(f"medtrack: {disk_full_message(where, 'nothing was written')}", err=True)
-            raise typer.Exit(1) from None
+                where = exc.filename or common.db_path().parent
+                _fail(MedtrackError(disk_full_message(where, "nothing was written")))
+            # A file named on the command line that the system refuses (a name too long,
+            # a folder where a file belongs, no permission): the person's to fix, said in
+            # one line. An OSError naming no file is a bug and keeps its traceback.
+            if exc.filename is None:
+                raise
+            from medtrack.core.validate import shown
+
+            reason = exc.strerror or type(exc).__name__
+            _fail(MedtrackError(f"can't use {shown(str(exc.filename))}: {reason}"))
         except sqlite3.Error as exc:
             if os.environ.get("MEDTRACK_DEBUG") == "1":
                 raise
             from medtrack.store.db import translate_sqlite_error
 
-            error = translate_sqlite_error(exc, common.db_path())
-            error_line(error.message)
-            raise typer.Exit(error.exit_code) from None
+            _fail(translate_sqlite_error(exc, common.db_path()))
         except _click_exception() as exc:
             # Usage errors quote what was typed ("No such option: ..."); Typer prints them.
             _quote_safely(exc)
@@ -115,6 +167,12 @@ def _quote_safely(exc: Any) -> None:
     from medtrack.render.escaping import error_text
 
     exc.message = error_text(exc.message)
+
+
+def _fail(error: MedtrackError) -> Any:
+    """Say `error` in its one line on stderr (`error_line`) and exit with its code."""
+    error_line(error.message)
+    raise typer.Exit(error.exit_code) from None
 
 
 app = typer.Typer(

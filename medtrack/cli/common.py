@@ -95,19 +95,17 @@ def system_zone() -> str:
 
 
 def _valid_zone(name: str) -> bool:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        check_zone(name)
+    except BadValue:
         return False
     return True
 
 
 def check_zone(name: str) -> str:
-    if not _valid_zone(name):
-        raise BadValue(f"'{name}' is not an IANA time zone (e.g. Europe/Berlin, America/New_York)")
-    return name
+    from medtrack.core.validate import zone_name
+
+    return zone_name(name)
 
 
 def zones(conn: sqlite3.Connection) -> Any:
@@ -191,6 +189,21 @@ def warn(text: str) -> None:
     from medtrack.render.escaping import terminal_text
 
     typer.echo(terminal_text(text), err=True)
+
+
+def check_output_file(path: Path) -> None:
+    """`-o` names a file: not empty (which Path reads as the current folder), not a folder."""
+    from medtrack.core.validate import shown
+    from medtrack.errors import BadValue
+
+    if str(path) in ("", ".") or path.is_dir():
+        raise BadValue(f"-o {shown(str(path))} is a folder; name a file (or - for stdout)")
+    # Written over the database (or the journal SQLite reads beside it), a report or an
+    # export would replace the record it was made from.
+    database = db_path().resolve()
+    own = {database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal"))}
+    if path.resolve() in own:
+        raise BadValue(f"-o {shown(str(path))} is the database itself; name another file")
 
 
 # --- completion -------------------------------------------------------------------------

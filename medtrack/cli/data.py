@@ -114,6 +114,8 @@ def export(
     if exporter is None:
         known = ", ".join([*EXPORTERS, "csv"])
         raise UsageError(f"--format '{format_}' is not known; use one of {known}")
+    if output is not None and str(output) != "-":
+        common.check_output_file(output)
     with common.unit_of_work() as conn:
         content = exporter(conn, common.zones(conn), common.now())
         pieces = [content] if isinstance(content, str | bytes) else content
@@ -184,12 +186,17 @@ def _read_text(path: Path) -> str:
 def _json_decoder(file: Path) -> Any:
     import json
 
+    from medtrack.core.transfer import json_int, no_duplicate_keys
     from medtrack.errors import BadValue
 
     def _no_constants(name: str) -> Any:
         raise BadValue(f"{file}: {name} is not a number JSON allows")
 
-    return json.JSONDecoder(parse_constant=_no_constants)
+    # A key named twice (a second, empty "doses") is refused, never read as its last
+    # value; a 5000-digit integer is refused before int() chokes on it.
+    return json.JSONDecoder(
+        parse_constant=_no_constants, object_pairs_hook=no_duplicate_keys, parse_int=json_int
+    )
 
 
 def _read_json(file: Path) -> Any:
@@ -235,12 +242,14 @@ def _import_into_empty(conn: sqlite3.Connection, file: Path) -> int:
     from medtrack.store.migrations import SCHEMA_VERSION
 
     layout, references = transfer.layout(conn), transfer.references(conn)
+    now = common.now()
     rows = checked_rows(
         document_events(_text_pieces(file), _json_decoder(file)),
         layout,
         references,
         schema_version=SCHEMA_VERSION,
         table_order=transfer.table_names(conn),
+        now=now,
     )
     conn.execute("SAVEPOINT streamed_import")
     try:
@@ -249,7 +258,7 @@ def _import_into_empty(conn: sqlite3.Connection, file: Path) -> int:
         conn.execute("ROLLBACK TO streamed_import")
         conn.execute("RELEASE streamed_import")
         tables = validate_document(
-            _read_json(file), layout, references, schema_version=SCHEMA_VERSION
+            _read_json(file), layout, references, schema_version=SCHEMA_VERSION, now=now
         )
         return transfer.load_into_empty(conn, tables)
     conn.execute("RELEASE streamed_import")
@@ -312,6 +321,7 @@ def data_import(
             transfer.layout(conn),
             transfer.references(conn),
             schema_version=SCHEMA_VERSION,
+            now=common.now(),
         )
         counts = transfer.merge(conn, tables, now=common.now())
     added = sum(counts.added.values())
@@ -396,7 +406,7 @@ def check(
     if not path.exists():
         raise NotFound(f"no database at {path}")
     with common.unit_of_work() as conn:
-        report = transfer.check(conn, path, SCHEMA_VERSION)
+        report = transfer.check(conn, path, SCHEMA_VERSION, now=common.now())
     if as_json:
         common.emit_json(
             {
@@ -406,6 +416,7 @@ def check(
                 "schema_version": report.schema_version,
                 "known_schema_version": report.known_schema_version,
                 "orphans": report.orphans,
+                "values": report.values,
                 "problems": report.problems,
             }
         )
@@ -414,6 +425,7 @@ def check(
         common.say(f"  integrity:   {'ok' if not report.integrity else report.integrity[0]}")
         common.say(f"  schema:      version {report.schema_version} of {SCHEMA_VERSION}")
         common.say(f"  orphan rows: {len(report.orphans) or 'none'}")
+        common.say(f"  bad values:  {len(report.values) or 'none'}")
         for line in report.problems:
             common.say(f"  problem: {line}")
     if not report.ok:
@@ -434,6 +446,10 @@ def history(
     from datetime import timedelta
 
     from medtrack.core.transfer import change_text, row_changes
+    from medtrack.core.validate import window_days
+
+    if days is not None:
+        window_days(days)
     from medtrack.render.records import iso_local, local_text
     from medtrack.store import transfer
 

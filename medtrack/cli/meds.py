@@ -68,8 +68,10 @@ def _interval(text: str | None) -> timedelta | None:
 def _as_needed_limits(
     as_needed: bool, max_per_day: int | None, min_interval: timedelta | None
 ) -> None:
-    if max_per_day is not None and max_per_day < 1:
-        raise BadValue("--max-per-day must be at least 1")
+    if max_per_day is not None:
+        from medtrack.core import validate
+
+        validate.max_per_day(max_per_day)
     if not as_needed and (max_per_day is not None or min_interval is not None):
         raise UsageError("--max-per-day and --min-interval apply to an 'as needed' schedule")
 
@@ -137,10 +139,12 @@ def med_add(
     interval = _interval(min_interval)
     window = _on_time_window(on_time)
     _as_needed_limits(parsed_schedule.as_needed, max_per_day, interval)
-    if per_dose is not None and per_dose <= 0:
-        raise BadValue("--per-dose must be more than zero")
-    if supply is not None and supply <= 0:
-        raise BadValue("--supply must be more than zero")
+    from medtrack.core import validate
+
+    if per_dose is not None:
+        validate.amount(per_dose, "--per-dose")
+    if supply is not None:
+        validate.amount(supply, "--supply")
     medication = Medication(
         name=name,
         kind=parse_kind(kind),
@@ -387,8 +391,10 @@ def med_change(
     new_dose = parse_dose(dose) if dose is not None else None
     new_schedule = parse_schedule(schedule) if schedule is not None else None
     interval = _interval(min_interval)
-    if per_dose is not None and per_dose <= 0:
-        raise BadValue("--per-dose must be more than zero")
+    if per_dose is not None:
+        from medtrack.core import validate
+
+        validate.amount(per_dose, "--per-dose")
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()

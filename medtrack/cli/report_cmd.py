@@ -162,5 +162,6 @@ def report(
         typer.echo(terminal_text(content), nl=False)
         return
     path = Path(output).expanduser()
+    common.check_output_file(path)  # never the database itself, never a folder
     write_private(path, content)
     common.say(f"Wrote {path} ({fmt}, {visit_report.header.period_text}).")

@@ -33,12 +33,9 @@ def _check_key(key: str) -> str:
 
 
 def _check_value(key: str, value: str) -> str:
-    if key == "timezone":
-        return common.check_zone(value)
-    numeric = key in ("on_time_window", "drug_holiday_days", "refill_warning_days")
-    if numeric and (not value.isdigit() or not 1 <= int(value) <= 1440):
-        raise BadValue(f"{key} takes a whole number from 1 to 1440")
-    return value
+    from medtrack.core.validate import setting
+
+    return setting(key, value)
 
 
 @app.command("get")

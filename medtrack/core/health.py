@@ -17,6 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import NamedTuple
 
+from medtrack.core import validate
 from medtrack.core.schedule import ZoneTimeline
 from medtrack.errors import BadValue, Conflict
 
@@ -27,6 +28,12 @@ VISIT_KINDS = ("prescriber", "therapist", "other")
 # and mood scoring; anything else needs its unit stated.
 RATING_MIN = 0.0
 RATING_MAX = 10.0
+# A value with a unit (a symptom such as hours slept, a lab value) above this is a typing
+# slip, and every chart and trend of it stays computable (a lone 1e20 has no drawable
+# range: 1e20 - 1 == 1e20 + 1 in floating point).
+VALUE_MAX = 1_000_000.0
+# Symptom and side-effect names, as medication names: a label, not a note.
+NAME_MAX = 100
 
 WEIGHT_RANGES: Mapping[str, tuple[float, float]] = MappingProxyType(
     {"kg": (2.0, 400.0), "lb": (4.0, 900.0)}
@@ -116,6 +123,8 @@ def normalize_symptom_name(text: str) -> str:
     name = " ".join(text.casefold().split())
     if not name:
         raise BadValue("a symptom needs a name, e.g. 'mood' or 'sleep quality'")
+    if len(name) > NAME_MAX:
+        raise BadValue(f"a name is at most {NAME_MAX} characters; got {len(name)}")
     return name
 
 
@@ -130,6 +139,8 @@ def check_symptom_value(value: float, unit: str | None) -> float:
             raise BadValue(f"ratings are 0-10; give --unit for other values (got {value:g})")
     elif number < 0:
         raise BadValue(f"a symptom value cannot be negative; got {value:g} {unit}")
+    elif number > VALUE_MAX:
+        raise BadValue(f"a symptom value is at most {VALUE_MAX:,.0f}; got {value:g} {unit}")
     return number
 
 
@@ -238,6 +249,8 @@ def _parse_lab(kind: str, text: str, unit: str | None) -> Measurement:
         raise BadValue(f"{form}; got unit '{written}'")
     if number < 0:
         raise BadValue(f"{form}, not negative; got {_number_text(number)} {written}")
+    if number > VALUE_MAX:
+        raise BadValue(f"{form}, at most {VALUE_MAX:,.0f}; got {number:g} {written}")
     return Measurement(kind, number, None, written)
 
 
@@ -260,7 +273,9 @@ def _one_unit(in_text: str | None, given: str | None, form: str) -> str | None:
     """The unit written after the number or passed separately; both only if they agree."""
     if in_text is not None and given is not None and in_text.casefold() != given.casefold():
         raise BadValue(f"{form}; got two units, '{in_text}' and '{given}'")
-    return in_text if in_text is not None else given
+    unit = in_text if in_text is not None else given
+    # A unit is one line, as the record stores it (core.validate): no newline in it.
+    return validate.text(unit, "unit")
 
 
 def _number_text(number: float) -> str:

@@ -6,6 +6,7 @@ import math
 import re
 
 from medtrack.core.models import KINDS, Dose
+from medtrack.core.validate import MAX_AMOUNT
 from medtrack.errors import BadDose, BadValue
 
 _DOSE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?|\.\d+)\s*([^\d\s].*?)?\s*$")
@@ -43,6 +44,8 @@ def parse_dose(text: str) -> Dose:
     amount = float(match.group(1).replace(",", "."))
     if not math.isfinite(amount) or amount <= 0:
         raise BadDose(f"dose '{text}' must be more than zero")
+    if amount > MAX_AMOUNT:
+        raise BadDose(f"dose '{text}' is more than {MAX_AMOUNT:,.0f}")
     unit = " ".join(match.group(2).split())
     unit = _UNIT_ALIASES.get(unit.lower(), _UNIT_ALIASES.get(unit, unit))
     if unit.lower() in ("mg", "mcg", "g", "ml", "l"):

@@ -95,12 +95,16 @@ def parse_when(text: str, now: datetime, *, allow_future: bool = False) -> datet
         raise BadTime(f"can't use time '{_shown(text)}': it is out of range") from None
     if when is None:
         raise _unreadable_time(text)
+    _check_span(when, text, end=False)
     if not allow_future and _instant(when) > _instant(now) + FUTURE_TOLERANCE:
         local = when.isoformat(timespec="minutes")
         raise BadTime(
             f"'{_shown(text)}' is in the future ({local}); give a past time, e.g. 'yesterday 21:00'"
         )
     return when
+
+
+MAX_DURATION = timedelta(days=366)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -121,6 +125,10 @@ def parse_duration(text: str) -> timedelta:
         length = timedelta(**parts)
     except OverflowError:
         raise BadTime(f"duration '{_shown(text)}' is too long") from None
+    # Every duration medtrack takes (a dosing gap, a reminder window, a cron interval) is
+    # well under a year; a longer one is a slip, and now minus it may leave the calendar.
+    if length > MAX_DURATION:
+        raise BadTime(f"duration '{_shown(text)}' is too long: at most 366 days")
     if length <= timedelta(0):
         raise BadTime(
             f"duration '{_shown(text)}' is zero: give a length such as {ACCEPTED_DURATIONS}"
@@ -143,9 +151,25 @@ def parse_day_bound(text: str, now: datetime, *, end: bool) -> datetime:
         day = _day_of(_clean(text), text, now)
         if end:
             day += timedelta(days=1)
-        return _localize(datetime.combine(day, time()), zone)
+        bound = _localize(datetime.combine(day, time()), zone)
     except OverflowError:
         raise BadTime(f"can't use day '{_shown(text)}': it is out of range") from None
+    return _check_span(bound, text, end=end)
+
+
+def _check_span(when: datetime, text: str, *, end: bool) -> datetime:
+    """Every date a person types lies within the span medtrack keeps (core.validate):
+    a window, calendar or report around 9999-12-31 would overflow later. An end bound
+    of the last day is the midnight after it."""
+    from medtrack.core.validate import EARLIEST_DAY, LATEST_DAY
+
+    day = when.date()
+    if not EARLIEST_DAY <= day <= LATEST_DAY + timedelta(days=1 if end else 0):
+        raise BadTime(
+            f"can't use time '{_shown(text)}': medtrack keeps dates from "
+            f"{EARLIEST_DAY.year} to {LATEST_DAY.year}"
+        )
+    return when
 
 
 def is_date_only(text: str) -> bool:

@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from medtrack.core.models import KINDS, SKIP_REASONS
+from medtrack.core import validate
+from medtrack.core.models import SKIP_REASONS
 from medtrack.errors import BadValue
 
 FORMAT_NAME = "medtrack-export"
@@ -105,22 +105,63 @@ def _fail(where: str, why: str) -> BadValue:
 
 
 def validate_document(
-    doc: Any, layout: Layout, references: References, *, schema_version: int
+    doc: Any,
+    layout: Layout,
+    references: References,
+    *,
+    schema_version: int,
+    now: datetime | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """The document's tables, after checking every row against the store's layout.
+    """The document's tables, after checking every row against the store's layout and
+    every value by core.validate (what the CLI would refuse, the row named).
 
     Refuses (BadValue) anything this medtrack cannot import faithfully: another format,
-    a newer format or schema, unknown tables or columns, wrong types, missing required
-    values, malformed instants or zones, duplicate ids and references to missing rows.
+    a newer format or schema, unknown or missing tables, unknown columns, wrong types,
+    missing required values, values the CLI refuses, malformed instants or zones,
+    duplicate ids, references to missing rows, overlapping regimens and doses pointing at
+    another medication's regimen. `now` (default: no dose counts as in the future) is
+    the instant after which a dose, symptom or measurement cannot have been recorded.
     """
     tables = _check_header(doc, schema_version)
-    check = _RowCheck(layout, references)
+    check = _RowCheck(layout, references, now)
     clean: dict[str, list[dict[str, Any]]] = {}
     for name, rows in tables.items():
         check.table(name, rows)
         clean[name] = [check.row(name, row) for row in rows]
     check.finish()
     return clean
+
+
+def missing_tables(present: Iterable[str], layout: Iterable[str]) -> list[str]:
+    """Tables this medtrack writes into every export that a document lacks: an export
+    without its `doses` would import as a record with every dose dropped."""
+    seen = set(present)
+    return [name for name in layout if name not in seen]
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object_pairs_hook: an object naming a key twice is refused, never read as
+    its last value (a second, empty `doses` would otherwise drop every dose)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _fail(f"key {validate.shown(key)}", "appears twice in one object")
+            seen.add(key)
+    return result
+
+
+# A whole number in a document longer than this is no id, count or flag (and int() of
+# more than 4300 digits raises ValueError, not a JSON error).
+_MAX_INT_DIGITS = 20
+
+
+def json_int(text: str) -> int:
+    """json's parse_int: integers of at most 20 digits (SQLite's range is 19)."""
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _fail("number", f"a whole number of {len(text.lstrip('-'))} digits is out of range")
+    return int(text)
 
 
 def _check_header(doc: Any, schema_version: int) -> dict[str, Any]:
@@ -150,13 +191,25 @@ def _check_header(doc: Any, schema_version: int) -> dict[str, Any]:
     return tables
 
 
+def _check_tables_complete(present: Iterable[str], layout: Layout) -> None:
+    missing = missing_tables(present, layout)
+    if missing:
+        raise _fail(
+            "tables",
+            f"{', '.join(repr(n) for n in missing)} missing; an export holds every table "
+            "(nothing imported)",
+        )
+
+
 class _RowCheck:
     """The per-table and per-row checks, fed one row at a time, so a document read as a
     stream is checked exactly as a whole one. Keeps ids and references, never rows."""
 
-    def __init__(self, layout: Layout, references: References) -> None:
+    def __init__(self, layout: Layout, references: References, now: datetime | None) -> None:
         self.layout = layout
         self.references = references
+        # With no `now` (a document checked on its own) nothing counts as in the future.
+        self.records = validate.RecordCheck(now or datetime.max.replace(tzinfo=UTC))
         self.ids: dict[str, set[Any]] = {}
         # table -> column -> [(row number, value)] for the reference check at the end.
         self.pointers: dict[str, dict[str, list[tuple[int, Any]]]] = {}
@@ -210,10 +263,13 @@ class _RowCheck:
     def row(self, name: str, row: Any) -> dict[str, Any]:
         self._index += 1
         where = f"{name} row {self._index}"
-        if self._plainly_valid(row):
-            _check_domain(name, row, where)
-        else:
+        if not self._plainly_valid(row):
             _check_row(name, row, self._columns, where)  # says exactly what is wrong
+        try:
+            self.records.row(name, row, where)
+        except BadValue as exc:
+            raise _fail(where, exc.message) from None
+        _check_schedule(name, row, where)
         checked = row
         if self._key is not None:
             value = row.get(self._key)
@@ -230,6 +286,7 @@ class _RowCheck:
         return checked
 
     def finish(self) -> None:
+        _check_tables_complete(self.order, self.layout)
         for name in self.order:
             for column, target in self.references.get(name, {}).items():
                 for index, value in self.pointers[name][column]:
@@ -237,6 +294,8 @@ class _RowCheck:
                         raise _fail(
                             f"{name} row {index}", f"{column} {value} is not an id in '{target}'"
                         )
+        for where, message in self.records.finish():
+            raise _fail(where, message)
 
 
 class Unstreamable(Exception):
@@ -251,6 +310,7 @@ def checked_rows(
     *,
     schema_version: int,
     table_order: Sequence[str],
+    now: datetime | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) for each row of a document read by `document_events`, each checked as
     validate_document checks it, without holding the rows; the references are checked
@@ -259,13 +319,13 @@ def checked_rows(
     `table_order`): the caller then undoes what it did and reads the document whole,
     which gives the exact message."""
     header: dict[str, Any] = {}
-    check = _RowCheck(layout, references)
+    check = _RowCheck(layout, references, now)
     rank = -1
     try:
         for event in events:
             if event[0] == "key":
-                if check.order:
-                    raise Unstreamable  # a header entry after the tables
+                if check.order or event[1] in header:
+                    raise Unstreamable  # a header entry after the tables, or twice
                 header[event[1]] = event[2]
             elif event[0] == "table":
                 if not check.order:
@@ -276,7 +336,7 @@ def checked_rows(
                 check.table(event[1], [])
             else:
                 yield event[1], check.row(event[1], event[2])
-        if not check.order:
+        if not check.order or missing_tables(check.order, table_order):
             raise Unstreamable
         check.finish()
     except BadValue:
@@ -408,7 +468,6 @@ def _check_row(table: str, row: Any, columns: Mapping[str, Column], where: str) 
                 raise _fail(where, f"'{column.name}' cannot be null")
             continue
         _check_value(value, column, where)
-    _check_domain(table, row, where)
     # The row itself, not a copy: a decade of doses is held once (issue 9).
     return row
 
@@ -445,7 +504,7 @@ def _check_value(value: Any, column: Column, where: str) -> None:
             if not is_utc_text(value):
                 raise _fail(where, f"'{name}' must be a UTC time like 2026-11-22T08:05:00Z")
         elif name == "zone" and not _is_zone(value):
-            raise _fail(where, f"'{value}' is not an IANA time zone")
+            raise _fail(where, f"{validate.shown(value)} is not an IANA time zone")
 
 
 def is_utc_text(value: str) -> bool:
@@ -461,18 +520,15 @@ def is_utc_text(value: str) -> bool:
 
 def _is_zone(name: str) -> bool:
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        validate.zone_name(name)
+    except BadValue:
         return False
     return True
 
 
-def _check_domain(table: str, row: Mapping[str, Any], where: str) -> None:
-    """The few values other commands read back strictly: a wrong one would break them."""
-    if table == "doses" and row.get("status") not in DOSE_STATUSES:
-        raise _fail(where, f"status must be taken or skipped, got {row.get('status')!r}")
-    if table == "medications" and row.get("kind", "rx") not in KINDS:
-        raise _fail(where, f"kind must be one of {', '.join(KINDS)}, got {row['kind']!r}")
+def _check_schedule(table: str, row: Mapping[str, Any], where: str) -> None:
+    """A regimen's stored schedule, which every reader expands: times and a day-level
+    RRULE (core.validate checks every other value of the row)."""
     if table != "regimens":
         return
     times = row.get("schedule_times")
@@ -571,12 +627,22 @@ def _dose_line(
         raise BadValue(f"{where}: the medication is empty")
     if "\x00" in "".join(values.values()):
         raise BadValue(f"{where}: contains a NUL character")
+    try:
+        # The one validation of record values, as for `take --note` and a JSON import.
+        validate.text(medication, "medication name", max_length=100)
+        for column in ("status", "reason"):
+            validate.text(values.get(column), column)
+        validate.text(values.get("note"), "note", multiline=True, max_length=2000)
+    except BadValue as exc:
+        raise BadValue(f"{where}: {exc.message}") from None
     taken_at = _read_instant(values["taken_at"], localize, where)
     if taken_at > now:
         raise BadValue(f"{where}: taken_at {values['taken_at']} is in the future")
     status = values["status"].lower()
     if status not in DOSE_STATUSES:
-        raise BadValue(f"{where}: status must be taken or skipped, got '{values['status']}'")
+        raise BadValue(
+            f"{where}: status must be taken or skipped, got {validate.shown(values['status'])}"
+        )
     reason = values.get("reason") or None
     if reason is not None:
         reason = reason.lower()
@@ -584,7 +650,8 @@ def _dose_line(
             raise BadValue(f"{where}: a reason belongs to a skipped dose")
         if reason not in SKIP_REASONS:
             raise BadValue(
-                f"{where}: reason '{values['reason']}' is not one of {', '.join(SKIP_REASONS)}"
+                f"{where}: reason {validate.shown(values['reason'])} is not one of "
+                f"{', '.join(SKIP_REASONS)}"
             )
     return DoseLine(
         line=number,
@@ -600,14 +667,18 @@ def _read_instant(text: str, localize: Callable[[datetime], datetime], where: st
     cleaned = text.strip()
     form = "taken_at must be an ISO date and time, e.g. 2026-11-22 08:05 or 2026-11-22T08:05Z"
     if len(cleaned) < 16 or cleaned[10] not in "T ":
-        raise BadValue(f"{where}: {form}; got '{text}'")
+        raise BadValue(f"{where}: {form}; got {validate.shown(text)}")
     try:
         value = datetime.fromisoformat(cleaned.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        raise BadValue(f"{where}: {form}; got '{text}'") from None
-    if value.tzinfo is None:
-        return localize(value.replace(second=value.second, microsecond=0)).astimezone(UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+        if value.tzinfo is None:
+            value = localize(value.replace(second=value.second, microsecond=0))
+        instant = value.astimezone(UTC).replace(microsecond=0)
+        validate.instant_in_span(instant, "taken_at")
+    except (ValueError, OverflowError):
+        raise BadValue(f"{where}: {form}; got {validate.shown(text)}") from None
+    except BadValue as exc:
+        raise BadValue(f"{where}: {exc.message}") from None
+    return instant
 
 
 # --- the audit trail -------------------------------------------------------------------------

@@ -200,7 +200,7 @@ def restore(candidate: Path, db_path: Path, *, now: datetime) -> Path | None:
             _stage(candidate, staged)
         except OSError as exc:
             raise _write_failed(exc, db_path, "nothing restored") from None
-        _check_staged(staged, candidate)
+        _check_staged(staged, candidate, now)
         return _swap(staged, db_path, now)
     finally:
         store_db.unlink_with_side_files(staged)
@@ -232,9 +232,10 @@ def _stage(candidate: Path, staged: Path) -> None:
     raise Conflict(f"{candidate} kept changing while it was read (in use?); nothing restored")
 
 
-def _check_staged(staged: Path, candidate: Path) -> None:
-    """Refuse a candidate that is not a whole medtrack database that `check` accepts;
-    bring an older one to this schema. The staged copy is left in WAL mode, closed."""
+def _check_staged(staged: Path, candidate: Path, now: datetime) -> None:
+    """Refuse a candidate that is not a whole medtrack database that `check` accepts (its
+    values by the one validation of import and the CLI included); bring an older one to
+    this schema. The staged copy is left in WAL mode, closed."""
     from medtrack.store.migrations import APPLICATION_ID, SCHEMA_VERSION
     from medtrack.store.transfer import check, integrity_problems
 
@@ -263,7 +264,7 @@ def _check_staged(staged: Path, candidate: Path) -> None:
         ) from None
     with closing(conn):
         try:
-            report = check(conn, staged, SCHEMA_VERSION)
+            report = check(conn, staged, SCHEMA_VERSION, now=now)
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as exc:
             raise store_db.translate_sqlite_error(exc, staged) from exc

@@ -465,6 +465,8 @@ class CheckReport:
     schema_version: int
     known_schema_version: int
     orphans: list[str]
+    # Values import and the CLI would refuse (core.validate), one line per row.
+    values: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -474,6 +476,7 @@ class CheckReport:
                 f"schema version {self.schema_version}, expected {self.known_schema_version}"
             )
         found.extend(f"orphan: {line}" for line in self.orphans)
+        found.extend(f"value: {line}" for line in self.values)
         return found
 
     @property
@@ -508,14 +511,32 @@ def orphan_rows(conn: sqlite3.Connection) -> list[str]:
     return found
 
 
-def check(conn: sqlite3.Connection, path: Path, known_schema_version: int) -> CheckReport:
+def value_problems(conn: sqlite3.Connection, now: datetime) -> list[str]:
+    """Every stored value the CLI or an import would refuse, by the one validation
+    (core.validate), naming table and row id; read a batch at a time."""
+    from medtrack.core.validate import rows_problems
+
+    names = table_names(conn)
+    return rows_problems(((name, table_rows(conn, name)) for name in names), now)
+
+
+def check(
+    conn: sqlite3.Connection,
+    path: Path,
+    known_schema_version: int,
+    *,
+    now: datetime | None = None,
+) -> CheckReport:
+    """Integrity, schema version, orphans and, with `now`, the values themselves."""
+    integrity = integrity_problems(conn)
     return CheckReport(
         path=str(path),
-        integrity=integrity_problems(conn),
+        integrity=integrity,
         application_id=int(conn.execute("PRAGMA application_id").fetchone()[0]),
         schema_version=int(conn.execute("PRAGMA user_version").fetchone()[0]),
         known_schema_version=known_schema_version,
         orphans=orphan_rows(conn),
+        values=value_problems(conn, now) if now is not None and not integrity else [],
     )
 
 
