@@ -478,3 +478,44 @@ def test_end_to_end_with_the_installed_command(tmp_path, fake):
     assert cli("remind", "--notify", target, clock="08:45").stdout == ""
     assert doses() == [("2026-11-23T07:07:00Z", "taken", None, "ntfy")]
     assert len(fake.on("meds")) == 1
+
+
+# --- cron install ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_crontab(tmp_path, monkeypatch) -> Path:
+    from test_crontab import FAKE_CRONTAB
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    program = bin_dir / "crontab"
+    program.write_text(FAKE_CRONTAB)
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
+    table = tmp_path / "crontab.txt"
+    monkeypatch.setenv("FAKE_CRONTAB_FILE", str(table))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return table
+
+
+def test_cron_install_with_ntfy(fake_crontab):
+    result = runner.invoke(
+        app, ["cron", "install", "--notify", "ntfy:https://ntfy.example/meds", "--notify-names"]
+    )
+    assert result.exit_code == 0, result.output
+    line = fake_crontab.read_text()
+    assert (
+        " remind --notify ntfy:https://ntfy.example/meds --notify-names # medtrack-remind [db="
+        in line
+    )
+    bad = runner.invoke(app, ["cron", "install", "--notify", "ntfy:https://ntfy.example/"])
+    assert bad.exit_code == 2 and "topic" in bad.stderr
+    assert fake_crontab.read_text() == line
+
+
+def test_cron_install_without_notify_uses_the_setting(fake_crontab, configured):
+    result = runner.invoke(app, ["cron", "install"])
+    assert result.exit_code == 0, result.output
+    assert f"notify setting says: ntfy:{configured.base}/meds" in result.stdout
+    assert "cron mails you" not in result.stderr
+    assert "--notify" not in fake_crontab.read_text()

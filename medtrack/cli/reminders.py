@@ -634,6 +634,9 @@ def _scheduled_remind(notify: str | None) -> _Scheduled:
         env = setup.env
         if setup.notify != "stdout":
             extra = ["--notify", setup.notify]
+    elif common.db_path().exists() and _notify_setting():
+        # remind reads the notify setting itself at each run: the line needs no --notify.
+        common.say(f"Reminders go where the notify setting says: {_notify_setting()}")
     else:
         common.warn(
             "medtrack: without --notify, reminders are printed, which reach you only if "
