@@ -46,7 +46,7 @@ def _check_value(key: str, value: str) -> str:
         try:
             parse_target(value)
         except UsageError as exc:
-            raise BadValue(exc.message) from None
+            raise BadValue(exc.message.replace("--notify ", "notify ", 1)) from None
         return value.strip()
     if key == "ntfy_token":
         if value == "-":
