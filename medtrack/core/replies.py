@@ -124,8 +124,10 @@ def parse_reply(message: Mapping[str, Any]) -> Reply | NotAReply | None:
         return None
     message_id = message.get("id")
     when = message.get("time")
-    if not isinstance(message_id, str) or not message_id or not isinstance(when, int):
+    if not isinstance(message_id, str) or not isinstance(when, int):
         return None
+    if TOPIC_PATTERN.fullmatch(message_id) is None:
+        return None  # ntfy's ids are short words of letters and digits
     at = datetime.fromtimestamp(when, UTC)
     text = message.get("message")
     try:

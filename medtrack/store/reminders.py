@@ -186,15 +186,22 @@ def earliest_snoozed_slot(conn: sqlite3.Connection, ending_after: datetime) -> d
 
 def replies_seen(conn: sqlite3.Connection, message_ids: list[str]) -> set[str]:
     """Which of these ntfy message ids a run has read and kept in history already."""
+    import json
+
     if not message_ids:
         return set()
-    marks = ", ".join("?" for _ in message_ids)
-    rows = conn.execute(
-        "SELECT json_extract(after, '$.message_id') FROM history WHERE action = ? "
-        f"AND json_extract(after, '$.message_id') IN ({marks})",
-        (REPLY_ACTION, *message_ids),
-    )
-    return {row[0] for row in rows}
+    # Matched as the text `keep_reply` wrote (json.dumps, sort_keys): no JSON1 functions,
+    # which an SQLite built without them would lack.
+    seen = set()
+    for message_id in message_ids:
+        needle = f'"message_id": {json.dumps(message_id)}'
+        row = conn.execute(
+            "SELECT 1 FROM history WHERE action = ? AND instr(after, ?) > 0 LIMIT 1",
+            (REPLY_ACTION, needle),
+        ).fetchone()
+        if row is not None:
+            seen.add(message_id)
+    return seen
 
 
 def keep_reply(conn: sqlite3.Connection, details: dict, dose_id: int | None, now: datetime) -> int:
