@@ -519,3 +519,63 @@ def test_cron_install_without_notify_uses_the_setting(fake_crontab, configured):
     assert f"notify setting says: ntfy:{configured.base}/meds" in result.stdout
     assert "cron mails you" not in result.stderr
     assert "--notify" not in fake_crontab.read_text()
+
+
+# --- a week of answering on the phone --------------------------------------------------------
+
+
+def test_a_week_of_taps_is_recorded_exactly_once_with_the_right_figures(fake):
+    run("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00", now=at("07:00"))
+    run("config", "set", "notify", f"ntfy:{fake.base}/meds", now=at("07:00"))
+
+    def morning(day: str) -> dict:
+        remind(fake, "08:00", day=day)
+        return fake.on("meds")[-1]
+
+    def evening(day: str) -> None:
+        remind(fake, "20:00", day=day)  # reads what the day left
+
+    days = [f"2026-11-{d}" for d in range(23, 30)]
+    tap(fake, morning(days[0]), "Taken", "08:10", days[0])
+    evening(days[0])
+    message = morning(days[1])
+    tap(fake, message, "Taken", "08:40", days[1])
+    tap(fake, message, "Taken", "08:41", days[1])  # twice
+    evening(days[1])
+    tap(fake, morning(days[2]), "Snooze 30 min", "08:05", days[2])
+    remind(fake, "08:20", day=days[2])  # reads the snooze: nothing sent
+    remind(fake, "08:36", day=days[2])  # the snooze is over: reminded again
+    tap(fake, fake.on("meds")[-1], "Taken", "08:50", days[2])
+    evening(days[2])
+    tap(fake, morning(days[3]), "Skipped", "09:00", days[3])
+    evening(days[3])
+    tap(fake, morning(days[4]), "Taken", "13:00", days[4])  # late, still that dose
+    evening(days[4])
+    morning(days[5])  # not answered
+    evening(days[5])
+    tap(fake, morning(days[6]), "Taken", "08:15", days[6])
+    evening(days[6])
+    remind(fake, "08:00", day="2026-11-30")
+
+    assert doses() == [
+        ("2026-11-23T07:10:00Z", "taken", None, "ntfy"),
+        ("2026-11-24T07:40:00Z", "taken", None, "ntfy"),
+        ("2026-11-25T07:50:00Z", "taken", None, "ntfy"),
+        ("2026-11-26T08:00:00Z", "skipped", "other", "ntfy"),
+        ("2026-11-27T12:00:00Z", "taken", None, "ntfy"),
+        ("2026-11-29T07:15:00Z", "taken", None, "ntfy"),
+    ]
+    summary = run(
+        "summary",
+        "--since",
+        "2026-11-23",
+        "--until",
+        "2026-11-29",
+        "--json",
+        now="2026-11-30T08:30:00+01:00",
+    )
+    [figures] = json.loads(summary.stdout)["medications"]
+    assert (figures["due"], figures["taken"], figures["skipped"], figures["missed"]) == (7, 5, 1, 1)
+    # One reminder a morning, one more on day 3 after its snooze, and 30 Nov's.
+    assert len(fake.on("meds")) == 9
+    assert len(replies_in_history()) == 8
