@@ -165,7 +165,15 @@ def test_every_two_days_month(month):
     assert (s.skipped, s.missed, s.pending) == (1, 1, 0)
     assert s.taking_adherence == 86.7  # 13 / 15
     assert s.timing_adherence == 80.0  # 12 / 15
-    assert (s.correct_days, s.judged_days) == (13, 15)
+    # Correct dosing counts every day with the plan in force: 13 of the 15 scheduled days
+    # (the 7th missed, the 21st skipped) and all 15 off-days (no dose on any of them; the
+    # 14th's dose answers the 13th's slot, late), so 28 of 30.
+    assert (s.correct_days, s.judged_days) == (28, 30)
+    # Every 2 days: on time within a quarter of the interval, 12 h. The 13th's dose, 23 h
+    # late, is late; no drug holiday is counted (doses more than a day apart), the
+    # missed and late doses are listed with their dates instead.
+    assert s.holidays == ()
+    assert s.late_or_missed == ((date(2026, 11, 7), "missed"), (date(2026, 11, 13), "late"))
     # Runs of taken scheduled days: 1,3,5 | 9..19 (six) | 23..29 (four).
     assert (s.current_streak, s.longest_streak) == (4, 6)
     # The late dose of the 13th counts on the 13th, its slot's day; the 14th is unscheduled.
@@ -176,12 +184,20 @@ def test_every_two_days_month(month):
 def test_weekly_month_with_open_last_slot(month):
     s = by_name(month, "paliperidone")
     assert (s.due, s.taken, s.on_time, s.late) == (5, 2, 1, 1)
-    assert (s.skipped, s.missed, s.pending) == (1, 1, 1)
-    # 29 Nov accepts a dose until the next Sunday's slot opens: pending, not missed.
-    assert s.taking_adherence == 50.0  # 2 / (5 - 1)
-    assert s.timing_adherence == 25.0
-    assert (s.correct_days, s.judged_days) == (2, 4)
+    # 29 Nov accepts a dose until the next Sunday's slot opens, but on 1 Dec at noon it is
+    # past its on-time window (a day, for weekly): overdue, counted as not taken.
+    assert (s.skipped, s.missed, s.overdue, s.pending) == (1, 1, 1, 0)
+    assert s.taking_adherence == 40.0  # 2 / 5
+    assert s.timing_adherence == 20.0  # 1 / 5: the 18th's dose for the 15th is 3 days late
+    # Settled days with the plan in force: 29 (the 29th is still open). Correct: the 1st
+    # and the 15th (taken, late) and the 25 off-days with no dose; not the 8th or 22nd.
+    assert (s.correct_days, s.judged_days) == (27, 29)
     assert (s.current_streak, s.longest_streak) == (0, 1)
+    assert s.late_or_missed == (
+        (date(2026, 11, 8), "missed"),
+        (date(2026, 11, 15), "late"),
+        (date(2026, 11, 29), "overdue"),
+    )
 
 
 def test_as_needed_month_kept_out_of_percentages(month):
@@ -193,10 +209,11 @@ def test_as_needed_month_kept_out_of_percentages(month):
 
 def test_overall_weighted_by_doses_due(month):
     o = month.overall
-    assert (o.due, o.taken, o.on_time, o.pending) == (110, 95, 83, 1)
-    assert o.taking_adherence == 87.2  # 95 / 109
-    assert o.timing_adherence == 76.1  # 83 / 109
-    assert (o.correct_days, o.judged_days, o.correct_dosing) == (64, 79, 81.0)
+    assert (o.due, o.taken, o.on_time, o.pending, o.overdue) == (110, 95, 83, 0, 1)
+    assert o.taking_adherence == 86.4  # 95 / 110 = 86.36
+    assert o.timing_adherence == 75.5  # 83 / 110 = 75.45
+    # 24 + 25 + 28 + 27 correct of 30 + 30 + 30 + 29 settled plan days: 104 / 119 = 87.39
+    assert (o.correct_days, o.judged_days, o.correct_dosing) == (104, 119, 87.4)
     assert month.threshold == 80.0
 
 
@@ -302,8 +319,14 @@ def test_slot_windows_and_statuses():
     slots = medication_slots(m, berlin(2026, 11, 5), berlin(2026, 11, 6), ZONES)
     judged = judge(m, slots, [], berlin(2026, 11, 5, 20, 30)).slots
     assert [j.status for j in judged] == ["missed", "pending"]
-    judged = judge(m, slots, [], berlin(2026, 11, 5, 16, 59)).slots
+    # Within the on-time window (60 min) a slot is pending; past it, overdue until a dose
+    # answers it or the window closes.
+    judged = judge(m, slots, [], berlin(2026, 11, 5, 9, 0)).slots
     assert [j.status for j in judged] == ["pending", "later"]
+    judged = judge(m, slots, [], berlin(2026, 11, 5, 9, 1)).slots
+    assert [j.status for j in judged] == ["overdue", "later"]
+    judged = judge(m, slots, [], berlin(2026, 11, 5, 16, 59)).slots
+    assert [j.status for j in judged] == ["overdue", "later"]
 
 
 def test_stopped_medication_last_slot_closes_after_its_gap():
@@ -386,7 +409,7 @@ def test_counts_add_up_and_percentages_stay_in_range(schedule, doses, now_minute
     log = _logged(m, [d for d in doses if d[0] <= now_minutes])
     summary = _summary(m, log.records, now_minutes)
     for s in summary.medications:
-        assert s.taken + s.skipped + s.missed + s.pending == s.due
+        assert s.taken + s.skipped + s.missed + s.overdue + s.pending == s.due
         assert s.on_time + s.late + s.early == s.taken
         assert sum(s.skipped_by_reason.values()) == s.skipped
         assert sum(d.due for d in s.days) == s.due

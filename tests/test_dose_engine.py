@@ -202,3 +202,31 @@ def test_installed_medtrack_judges_an_early_dose_the_same(tmp_path):
     )
     (s,) = json.loads(out.stdout)["medications"]
     assert (s["due"], s["taken"], s["extra"]) == (1, 1, 0)
+
+
+def test_due_now_is_what_take_accepts_last_nights_dose_and_an_early_one_included():
+    add("quetiapine", "daily 22:00")
+    add("vitamin d", "daily 09:00")
+    add("sertraline", "daily 08:00")
+    ok("take", "sertraline", now="2026-11-23T07:00:00Z")  # 08:00 today, taken
+    breakfast = "2026-11-23T07:05:00Z"  # 08:05
+    today = json.loads(ok("today", "--json", now=breakfast).stdout)
+    rows = [(x["date"], x["time"], x["medication"], x["status"]) for x in today["slots"]]
+    assert rows == [
+        # Last night's 22:00 quetiapine: its window holds now (until 19:00), no record;
+        # past its on-time window (60 min), so overdue.
+        ("2026-11-22", "22:00", "quetiapine", "overdue"),
+        ("2026-11-23", "08:00", "sertraline", "taken"),
+        ("2026-11-23", "09:00", "vitamin d", "later"),
+        ("2026-11-23", "22:00", "quetiapine", "later"),
+    ]
+    text = ok("today", now=breakfast).stdout
+    assert "yesterday 22:00  quetiapine" in text
+    # take --due takes exactly what take would accept now: last night's dose (named as
+    # such) and the 09:00 vitamin, 55 minutes early and on time.
+    lines = sorted(ok("take", "--due", now=breakfast).stdout.strip().splitlines())
+    assert lines == [
+        "quetiapine 50 mg, yesterday 22:00 dose, taken 08:05, late by 10 h 5 min",
+        "vitamin d 50 mg, 09:00 dose, taken 08:05, on time",
+    ]
+    assert ok("take", "--due", now=breakfast).stdout.strip() == "Nothing is due now."

@@ -104,8 +104,11 @@ def test_take_late_dose_for_last_night(meds):
 def test_take_due_takes_every_dose_due_now(meds):
     result = ok("take", "--due", now=MORNING)
     lines = result.output.strip().splitlines()
+    # Last night's quetiapine is still open (its window runs to 19:00): due now, and the
+    # line says which day's dose it was.
     assert sorted(lines) == [
         "lamotrigine 25 mg, 08:00 dose, taken 08:04, on time",
+        "quetiapine 25 mg, yesterday 22:00 dose, taken 08:04, late by 10 h 4 min",
         "sertraline 50 mg, 08:00 dose, taken 08:04, on time",
     ]
     assert ok("take", "--due", now=MORNING).output.strip() == "Nothing is due now."
@@ -213,7 +216,7 @@ def test_today_text_and_json(meds):
     ok("take", "lorazepam", now="2026-11-23T07:00:00+01:00")
     result = ok("today", now="2026-11-23T09:30:00+01:00")
     text = result.output
-    assert "08:00  lamotrigine  25 mg  due now" in text
+    assert "08:00  lamotrigine  25 mg  overdue" in text  # 09:30: past its 60 min
     assert "08:00  sertraline   50 mg  taken 08:04" in text
     assert "21:00  lamotrigine  25 mg  later" in text
     assert "22:00  quetiapine   25 mg  later" in text
@@ -227,6 +230,7 @@ def test_today_text_and_json(meds):
         "medication",
         "dose",
         "scheduled_for",
+        "date",
         "time",
         "status",
         "taken_at",
@@ -236,7 +240,7 @@ def test_today_text_and_json(meds):
     }
     statuses = {(s["medication"], s["time"]): s["status"] for s in data["slots"]}
     assert statuses == {
-        ("lamotrigine", "08:00"): "due",
+        ("lamotrigine", "08:00"): "overdue",
         ("sertraline", "08:00"): "taken",
         ("lamotrigine", "21:00"): "later",
         ("quetiapine", "22:00"): "later",

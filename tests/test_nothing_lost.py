@@ -163,15 +163,17 @@ def test_restore_of_an_older_schema_brings_it_up_to_date(tmp_path):
     old = tmp_path / "old.db"
     ok("backup", str(old))
     conn = sqlite3.connect(old)
-    # Back to version 4: what migration 5 (reminder claims) adds, taken away.
+    # Back to version 4: what migrations 5 (reminder claims) and 6 (a plan's own on-time
+    # window) add, taken away.
     conn.execute("DROP INDEX idx_reminders_sent_claim")
     conn.execute("ALTER TABLE reminders_sent DROP COLUMN attempt")
+    conn.execute("ALTER TABLE regimens DROP COLUMN on_time_window_minutes")
     conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
     ok("restore", str(old))
     conn = sqlite3.connect(db())
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     name = "idx_reminders_sent_claim"
     assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone()
     conn.close()

@@ -26,6 +26,7 @@ from medtrack.core.reminders import (
     slots_between,
 )
 from medtrack.core.schedule import ZoneTimeline, parse_schedule
+from medtrack.core.slots import DoseRecord
 
 runner = CliRunner()
 BERLIN = ZoneTimeline("Europe/Berlin")
@@ -100,26 +101,28 @@ def test_interval_and_limit(now_minutes, previous, expected):
     slot = sertraline_slot()
     now = slot.slot + timedelta(minutes=now_minutes)
     slots = [slot] if now_minutes <= 120 else []
-    got = dose_reminders(slots, set(), sent(*previous), now, ReminderPolicy(), BERLIN)
+    got = dose_reminders(slots, sent(*previous), now, ReminderPolicy(), BERLIN)
     assert len(got) == expected
     if got and previous:
         assert f"[reminder {len(previous) + 1} of 3]" in got[0].text
 
 
-def test_answered_slot_is_never_reminded():
-    slot = sertraline_slot()
-    got = dose_reminders(
-        [slot], {(1, slot.slot)}, [], slot.slot + timedelta(minutes=5), ReminderPolicy(), BERLIN
-    )
-    assert got == []
+def test_answered_slot_is_never_listed_due_an_early_dose_included():
+    # daily 08:00 in Berlin (07:00Z); a dose at 06:40Z (07:40) answers it, early.
+    med = medication("daily 08:00", utc(2026, 11, 1))
+    lo, hi = utc(2026, 11, 23, 5), utc(2026, 11, 23, 9)
+    assert [s.slot for s in slots_between([med], lo, hi, BERLIN)] == [utc(2026, 11, 23, 7)]
+    early = DoseRecord("m", utc(2026, 11, 23, 6, 40), "taken", id=1)
+    assert slots_between([med], lo, hi, BERLIN, [early]) == []
+    # A record of another medication answers nothing here.
+    other = DoseRecord("x", utc(2026, 11, 23, 6, 40), "taken", id=2)
+    assert len(slots_between([med], lo, hi, BERLIN, [other])) == 1
 
 
 def test_message_names_the_dose_and_the_exact_command():
     slot = sertraline_slot()
     now = slot.slot + timedelta(minutes=45)
-    (reminder,) = dose_reminders(
-        [slot], set(), [], now, ReminderPolicy(), BERLIN, ["--profile", "mum"]
-    )
+    (reminder,) = dose_reminders([slot], [], now, ReminderPolicy(), BERLIN, ["--profile", "mum"])
     assert reminder.text == (
         "sertraline 50 mg overdue since 08:00 (45 min ago); when taken: "
         "medtrack --profile mum take sertraline"

@@ -529,8 +529,9 @@ def test_report_default_period_starts_at_the_last_visit(recorded):
     text = recorded("report", "--format", "md").stdout
     assert "2026-11-21 to 2026-11-23 (3 days)" in text
     # The Nov 21 slot (08:00) is before the visit; Nov 22 was taken; today's 08:00 dose is
-    # still open (it is due until the next one), so it is not judged yet.
-    assert "| sertraline | 100% (1/1) |" in text
+    # still open (it accepts a dose until the next one) but past its on-time window:
+    # overdue, counted as not taken until a dose answers it.
+    assert "| sertraline | 50% (1/2) |" in text
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import dump
@@ -22,7 +23,7 @@ from medtrack.core.supply import (
     TakenDose,
     doses_per_day,
     needs_refill_warning,
-    pdc,
+    proportion_of_days_covered,
     stock_on_hand,
     supply_status,
 )
@@ -159,40 +160,95 @@ def test_refill_warning_threshold():
 # --- PDC (Pharmacy Quality Alliance) ---------------------------------------------------
 
 NOV1, NOV30 = date(2026, 11, 1), date(2026, 11, 30)
+PER_DAY = {
+    0.5: "every 2 days 09:00",
+    1: "daily 08:00",
+    2: "daily 08:00,20:00",
+    3: "daily 08:00,14:00,20:00",
+}
+
+
+def noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+
+
+def pdc(fills, per_day, first, last, *, regimens=None, units=None):
+    """PDC in percent over the local days first..last, fills (day, units) at noon."""
+    if regimens is None:
+        regimens = [
+            regimen(PER_DAY[per_day], midnight(date(2026, 1, 1)), units_per_dose=units, id=1)
+        ]
+    refills = [Refill(noon(day), quantity) for day, quantity in fills]
+    found = proportion_of_days_covered(
+        refills, regimens, midnight(first), midnight(last + timedelta(days=1)), BERLIN
+    )
+    return None if found is None else found.percent
 
 
 def test_pdc_full_and_gap():
-    assert pdc([(NOV1, 30)], 1, NOV1, NOV30) == 1.0
+    assert pdc([(NOV1, 30)], 1, NOV1, NOV30) == 100.0
     # 10 days, a gap of 10, 10 days: 20 of 30.
-    assert pdc([(NOV1, 10), (date(2026, 11, 21), 10)], 1, NOV1, NOV30) == pytest.approx(20 / 30)
+    assert pdc([(NOV1, 10), (date(2026, 11, 21), 10)], 1, NOV1, NOV30) == 66.7
+
+
+def test_pdc_counts_from_the_first_fill_a_new_medication_taken_daily_is_100():
+    # Started (first fill) on 17 Nov with 30 tablets; the default 30-day summary on 23 Nov
+    # covers 24 Oct to 23 Nov, but the period is 17 to 23 Nov: 7 of 7 days.
+    found = proportion_of_days_covered(
+        [Refill(noon(date(2026, 11, 17)), 30)],
+        [regimen("daily 08:00", midnight(date(2026, 11, 17)), id=1)],
+        midnight(date(2026, 10, 25)),
+        midnight(date(2026, 11, 24)),
+        BERLIN,
+    )
+    assert found is not None
+    assert (found.covered, found.days, found.percent) == (7, 7, 100.0)
+    assert found.since == date(2026, 11, 17)
+
+
+def test_pdc_each_fill_at_the_daily_use_of_its_own_plan():
+    # 1 a day in October, 2 a day from 1 Nov. 31 tablets on 1 Oct cover October (31
+    # days); 60 on 1 Nov cover 30 days at 2 a day: 61 of 61 days, 100%. Read at the dose
+    # in force at the window's end (2 a day), the October fill would cover 15 days only.
+    october = regimen("daily 08:00", midnight(date(2026, 10, 1)), midnight(NOV1), id=1)
+    november = regimen("daily 08:00,20:00", midnight(NOV1), id=2)
+    fills = [(date(2026, 10, 1), 31), (NOV1, 60)]
+    assert pdc(fills, 1, date(2026, 10, 1), NOV30, regimens=[october, november]) == 100.0
 
 
 def test_pdc_carries_overlapping_supply_forward():
     fills = [(NOV1, 20), (date(2026, 11, 11), 20)]
     # The early refill starts on 21 Nov, so 40 days are covered: 1 Nov to 10 Dec.
-    assert pdc(fills, 1, NOV1, date(2026, 12, 10)) == 1.0
-    assert pdc(fills, 1, NOV1, date(2026, 12, 20)) == pytest.approx(40 / 50)
+    assert pdc(fills, 1, NOV1, date(2026, 12, 10)) == 100.0
+    assert pdc(fills, 1, NOV1, date(2026, 12, 20)) == 80.0  # 40 / 50
 
 
-def test_pdc_caps_at_one_and_counts_supply_from_before_the_period():
-    assert pdc([(NOV1, 100)], 1, NOV1, NOV30) == 1.0
+def test_pdc_caps_at_100_and_counts_supply_from_before_the_period():
+    assert pdc([(NOV1, 100)], 1, NOV1, NOV30) == 100.0
     # 27 Oct + 10 days covers 27 Oct to 5 Nov: 5 of the 10 days of 1-10 Nov.
-    assert pdc([(date(2026, 10, 27), 10)], 1, NOV1, date(2026, 11, 10)) == 0.5
+    assert pdc([(date(2026, 10, 27), 10)], 1, NOV1, date(2026, 11, 10)) == 50.0
 
 
-def test_pdc_units_per_dose_and_no_meaning():
+def test_pdc_units_per_dose_whole_days_and_no_meaning():
     # 60 units, 2 doses of 2 units a day: 15 days of 30.
-    assert pdc([(NOV1, 60)], 2, NOV1, NOV30, units_per_dose=2) == 0.5
-    assert pdc([(NOV1, 60)], 0, NOV1, NOV30) is None  # as needed
-    assert pdc([(NOV1, 60)], 1, NOV30, NOV1) is None  # empty period
-    assert pdc([], 1, NOV1, NOV30) == 0.0
+    assert pdc([(NOV1, 60)], 2, NOV1, NOV30, units=2) == 50.0
+    # 7 units at 2 a day: 3 whole days (a day half covered is not covered): 3 of 30.
+    assert pdc([(NOV1, 7)], 2, NOV1, NOV30) == 10.0
+    assert pdc([], 1, NOV1, NOV30) is None  # supply not tracked
+    as_needed = [regimen("as needed", midnight(date(2026, 1, 1)), id=1)]
+    assert pdc([(NOV1, 60)], 1, NOV1, NOV30, regimens=as_needed) == 0.0
 
 
 fills_strategy = st.lists(
     st.tuples(
-        st.dates(min_value=date(2026, 9, 1), max_value=date(2027, 1, 31)),
+        st.dates(min_value=date(2026, 9, 1), max_value=date(2026, 11, 30)),
         st.integers(min_value=1, max_value=120),
     ),
+    min_size=1,
     max_size=8,
 )
 
@@ -200,19 +256,24 @@ fills_strategy = st.lists(
 @given(fills=fills_strategy, per_day=st.sampled_from([0.5, 1, 2, 3]))
 def test_pdc_is_a_capped_proportion_independent_of_order(fills, per_day):
     value = pdc(fills, per_day, NOV1, NOV30)
-    assert value is not None and 0.0 <= value <= 1.0
-    assert pdc(list(reversed(fills)), per_day, NOV1, NOV30) == pytest.approx(value)
+    assert value is not None and 0.0 <= value <= 100.0
+    assert pdc(list(reversed(fills)), per_day, NOV1, NOV30) == value
 
 
 @given(fills=fills_strategy, extra=fills_strategy)
-def test_pdc_more_refills_never_lower_it(fills, extra):
-    assert pdc(fills + extra, 1, NOV1, NOV30) >= pdc(fills, 1, NOV1, NOV30) - 1e-9
+def test_pdc_more_refills_never_lower_it_on_the_same_period(fills, extra):
+    # Extra fills no earlier than the first keep the period: coverage can only grow.
+    first = min(day for day, _ in fills)
+    later = [(max(day, first), q) for day, q in extra]
+    assert pdc(fills + later, 1, NOV1, NOV30) >= pdc(fills, 1, NOV1, NOV30)
 
 
 @given(fills=fills_strategy)
 def test_pdc_never_exceeds_supply_over_period_length(fills):
     total = sum(q for _, q in fills)
-    assert pdc(fills, 1, NOV1, NOV30) <= min(1.0, total / 30) + 1e-9
+    since = max(NOV1, min(day for day, _ in fills))
+    days = (NOV30 - since).days + 1
+    assert pdc(fills, 1, NOV1, NOV30) <= min(100.0, 100 * total / days) + 0.05
 
 
 # --- through the CLI -----------------------------------------------------------------
@@ -339,6 +400,13 @@ def test_summary_json_has_refill_based_pdc_computed_by_hand(monkeypatch):
         now="2026-12-01T12:00:00+01:00",
     )  # fmt: skip
     by_name = {m["medication"]: m for m in json.loads(out)["medications"]}
-    assert by_name["sertraline"]["pdc"] == 66.7
+    # 10 tablets on 1 Nov (1-10 Nov) and 10 early on 8 Nov, carried forward (11-20 Nov):
+    # 20 of the 30 days from the first fill.
+    assert by_name["sertraline"]["pdc"] == {
+        "percent": 66.7,
+        "covered_days": 20,
+        "days": 30,
+        "since": "2026-11-01",
+    }
     assert by_name["vitamin d"]["pdc"] is None
     assert "lorazepam" not in by_name  # as needed: reported apart, never in a percentage

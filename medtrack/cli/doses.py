@@ -223,17 +223,23 @@ def _judged(
     end: datetime,
     zones: ZoneTimeline,
     now: datetime,
+    records_from: datetime | None = None,
 ) -> tuple[dict[str, Judgement], list[DoseRecord]]:
     """Each medication's slots touching [start, end) judged against its records, and the
-    records read (every record in the slots' windows and in [start, end))."""
+    records read: every record in the slots' windows and in [start, end), or from
+    `records_from` on (the as-needed limits look at the days before)."""
     from medtrack.core.slots import judge, record_span, slots_touching
     from medtrack.store import doses
 
     window = timedelta(minutes=setting_number(conn, "on_time_window"))
     slots = {med.name: slots_touching(med, start, end, zones) for med in meds}
-    lo, hi = record_span([s for each in slots.values() for s in each], start, end)
+    first = start if records_from is None else min(start, records_from)
+    lo, hi = record_span([s for each in slots.values() for s in each], first, end)
     records = doses.doses_between(conn, lo, hi, [m.id for m in meds if m.id is not None])
-    judged = {med.name: judge(med, slots[med.name], records, now, window) for med in meds}
+    mine: dict[str, list[DoseRecord]] = {med.name: [] for med in meds}
+    for record in records:
+        mine[record.medication].append(record)
+    judged = {med.name: judge(med, slots[med.name], mine[med.name], now, window) for med in meds}
     return judged, records
 
 
@@ -247,20 +253,18 @@ def _as_needed_doses(
 
 
 def _due_medications(conn: sqlite3.Connection, when: datetime, zones: ZoneTimeline) -> list:
-    """Active scheduled medications with a slot due at `when`: open, unanswered, at or
-    before `when`, and on that local day (the "due now" rows of `today`). An open slot of
-    an earlier day (last night's dose at breakfast) must be named: a guard against taking
-    a late-night dose in the morning without thinking."""
+    """Active scheduled medications with a slot due at `when`: what `take` would accept
+    then, a slot whose window holds `when` and that no record answers yet. That includes
+    a dose a little early (the 09:00 vitamin at breakfast) and last night's dose still
+    open in the morning; the line `take` prints names which day's slot each is."""
     from medtrack.store import repo
 
-    day = when.astimezone(zones.zone_at(when)).date()
     due = []
     for med in repo.load_medications(conn, include_stopped=False):
         regimen = med.regimen_at(when)
         if regimen is None or regimen.schedule.as_needed:
             continue
-        slot = _open_slot(conn, med, when, zones)
-        if slot is not None and slot.at <= when and slot.day == day:
+        if _open_slot(conn, med, when, zones) is not None:
             due.append(med)
     return due
 
@@ -523,14 +527,18 @@ def today(as_json: AsJson = False) -> None:
         start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
         end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
         meds = repo.load_medications(conn, include_stopped=False)
-        # From two days back: the as-needed limits look at the doses of the day before.
-        judgements, _records = _judged(conn, meds, start - _AS_NEEDED_LOOKAROUND, end, zones, now)
+        # Records from two days back: the as-needed limits look at the day before.
+        since = start - _AS_NEEDED_LOOKAROUND
+        judgements, _records = _judged(conn, meds, start, end, zones, now, records_from=since)
+    # Today's slots, and any other slot whose window holds now with no record yet (last
+    # night's dose at breakfast): due now is what `take` accepts now.
     judged = sorted(
         (
             item
             for judgement in judgements.values()
             for item in judgement.slots
             if start <= item.slot.at < end
+            or (item.record is None and item.slot.opens <= now < item.slot.closes)
         ),
         key=lambda j: (j.slot.at, j.slot.medication),
     )
@@ -569,7 +577,9 @@ def today(as_json: AsJson = False) -> None:
     title = local_now.strftime("Today, %a %d %b %Y")
     if slot_items:
         common.print_table(
-            title, ["Time", "Medication", "Dose", "Status"], terminal.today_rows(slot_items)
+            title,
+            ["Time", "Medication", "Dose", "Status"],
+            terminal.today_rows(slot_items, local_now.date()),
         )
     if prn_items:
         common.print_table(

@@ -30,6 +30,22 @@ MinInterval = Annotated[
 PerDose = Annotated[
     float | None, typer.Option("--per-dose", help="Units (tablets) taken per dose, for stock.")
 ]
+OnTimeWindow = Annotated[
+    str | None,
+    typer.Option(
+        "--on-time-window",
+        help="How far either side of the slot a dose is on time, e.g. 7d for an injection "
+        "(default: by the schedule).",
+    ),
+]
+
+
+def _on_time_window(text: str | None) -> timedelta | None:
+    """`--on-time-window`: a length from a minute to 14 days."""
+    window = _interval(text)
+    if window is not None and not timedelta(minutes=1) <= window <= timedelta(days=14):
+        raise BadValue("--on-time-window takes a length from 1m to 14d (e.g. 90m, 7d)")
+    return window
 
 
 def _clean_name(name: str) -> str:
@@ -98,6 +114,7 @@ def med_add(
     max_per_day: MaxPerDay = None,
     min_interval: MinInterval = None,
     per_dose: PerDose = None,
+    on_time: OnTimeWindow = None,
     notes: Annotated[str | None, typer.Option("--notes", help="Anything worth keeping.")] = None,
     supply: Annotated[
         float | None,
@@ -118,6 +135,7 @@ def med_add(
     parsed_dose = parse_dose(dose)
     parsed_schedule = parse_schedule(schedule)
     interval = _interval(min_interval)
+    window = _on_time_window(on_time)
     _as_needed_limits(parsed_schedule.as_needed, max_per_day, interval)
     if per_dose is not None and per_dose <= 0:
         raise BadValue("--per-dose must be more than zero")
@@ -145,6 +163,7 @@ def med_add(
             max_per_day=max_per_day,
             min_interval=interval,
             units_per_dose=per_dose,
+            on_time_window=window,
         )
         med_id = repo.add_medication(conn, medication, regimen, now=now)
         if supply is not None:
@@ -348,6 +367,7 @@ def med_change(
     max_per_day: MaxPerDay = None,
     min_interval: MinInterval = None,
     per_dose: PerDose = None,
+    on_time: OnTimeWindow = None,
 ) -> None:
     """Change dose or schedule from a moment on; the old regimen is kept in history.
 
@@ -358,10 +378,12 @@ def med_change(
     from medtrack.render.records import local_text, schedule_words
     from medtrack.store import repo
 
-    if all(v is None for v in (dose, schedule, max_per_day, min_interval, per_dose)):
+    if all(v is None for v in (dose, schedule, max_per_day, min_interval, per_dose, on_time)):
         raise UsageError(
-            "say what changes: --dose, --schedule, --max-per-day, --min-interval or --per-dose"
+            "say what changes: --dose, --schedule, --max-per-day, --min-interval, --per-dose "
+            "or --on-time-window"
         )
+    window = _on_time_window(on_time)
     new_dose = parse_dose(dose) if dose is not None else None
     new_schedule = parse_schedule(schedule) if schedule is not None else None
     interval = _interval(min_interval)
@@ -394,6 +416,7 @@ def med_change(
             max_per_day=max_per_day if max_per_day is not None else base.max_per_day,
             min_interval=interval if interval is not None else base.min_interval,
             units_per_dose=per_dose if per_dose is not None else base.units_per_dose,
+            on_time_window=window if window is not None else base.on_time_window,
             reason=reason,
         )
         if not sched.as_needed:

@@ -302,25 +302,6 @@ def _claim_send_settle(target: Any, due: _Due, now: Any) -> None:
             )
 
 
-def _answered(conn: Any, meds: list, start: Any, end: Any, zones: Any, now: Any) -> set:
-    """(medication id, slot) of each slot in [start, end) a record answers, derived from
-    the records in the slots' windows as everywhere (core.slots.judge)."""
-    from medtrack.core.slots import judge, record_span, slots_touching
-    from medtrack.store import doses
-
-    answered = set()
-    for med in meds:
-        slots = slots_touching(med, start, end, zones)
-        if not slots:
-            continue
-        lo, hi = record_span(slots, start, end)
-        records = doses.doses_between(conn, lo, hi, [med.id])
-        for item in judge(med, slots, records, now).slots:
-            if item.record is not None:
-                answered.add((med.id, item.slot.at))
-    return answered
-
-
 def _reminders_due(
     conn: Any, now: Any, policy: Any, options: list[str], *, names: bool = True
 ) -> _Due:
@@ -342,8 +323,12 @@ def _reminders_due(
         start = earliest
     snoozes = store.snoozes_since(conn, start)
     meds = repo.load_medications(conn, include_stopped=False)
-    slots = core.slots_between(meds, start, end, zones)
-    answered = _answered(conn, meds, start, end, zones, now)
+    from medtrack.core.slots import ACCEPT_BEFORE
+    from medtrack.store import doses
+
+    ids = [m.id for m in meds if m.id is not None]
+    records = doses.doses_between(conn, start - ACCEPT_BEFORE, now + timedelta(seconds=1), ids)
+    slots = core.slots_between(meds, start, end, zones, records)
     sent = store.sent_since(conn, core.sent_log_since(now, policy))
     check_supply = core.refill_check_due(sent, now, zones)
     supplies = []
@@ -364,7 +349,7 @@ def _reminders_due(
     visits = store.visits_between(conn, now, now + timedelta(days=3))
     reminders = [
         *core.dose_reminders(
-            slots, answered, sent, now, policy, zones, options, snoozes=snoozes, names=names
+            slots, sent, now, policy, zones, options, snoozes=snoozes, names=names
         ),
         *core.refill_reminders(supplies, sent, now, policy, zones, options, names=names),
         *core.visit_reminders(visits, sent, now, zones, names=names),

@@ -89,14 +89,8 @@ def summary(
         )
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
         result = load_summary(conn, meds, start, end, now, zones)
-        ids = [m.id for m in meds if m.id is not None]
-        pdcs = _refill_pdcs(conn, ids, start, min(end, now), zones) if as_json else {}
     if as_json:
-        data = terminal.summary_dict(result, zones)
-        for entry in data["medications"]:
-            value = pdcs.get(entry["medication"])
-            entry["pdc"] = None if value is None else round(100 * value, 1)
-        common.emit_json(data)
+        common.emit_json(terminal.summary_dict(result, zones))
         return
     if not result.medications and not result.as_needed:
         common.say("No medication was planned in this window.")
@@ -120,10 +114,14 @@ def load_summary(
     from medtrack.core.adherence import summarize, window_slots
     from medtrack.core.slots import record_span
     from medtrack.store import doses
+    from medtrack.store import supply as supply_store
 
     slots = window_slots(meds, start, end, zones)
     lo, hi = record_span([s for each in slots.values() for s in each], start, end)
-    records = doses.doses_between(conn, lo, hi, [m.id for m in meds if m.id is not None])
+    ids = [m.id for m in meds if m.id is not None]
+    records = doses.doses_between(conn, lo, hi, ids)
+    refills = supply_store.refills_by_medication(conn, ids)
+    first_taken = doses.first_taken(conn, ids)
     return summarize(
         meds,
         records,
@@ -134,21 +132,6 @@ def load_summary(
         on_time_window=timedelta(minutes=setting_number(conn, "on_time_window")),
         holiday_days=setting_number(conn, "drug_holiday_days"),
         slots=slots,
+        refills={m.name: refills.get(m.id, []) for m in meds},
+        first_taken={m.name: first_taken.get(m.id) for m in meds},
     )
-
-
-def _refill_pdcs(
-    conn: Any, ids: list[int], start: datetime, until: datetime, zones: Any
-) -> dict[str, float | None]:
-    """Refill-based PDC per medication name where refills are recorded (None where supply
-    is not tracked). A refill's supply lasts by the plan of its own day, so this reads
-    every refill and the whole plan history: `summary --json` only."""
-    from medtrack.core.supply import medication_pdc
-    from medtrack.store import repo
-    from medtrack.store import supply as supply_store
-
-    refills = supply_store.refills_by_medication(conn, ids)
-    return {
-        m.name: medication_pdc(refills.get(m.id, []), m.regimens, start, until, zones)
-        for m in repo.load_medications(conn, ids=ids)
-    }

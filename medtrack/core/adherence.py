@@ -6,19 +6,29 @@ the figures are computed"; DESIGN.md "Dose slots and adherence"):
 
 - **Due** = the slots of the window at or before now, plus any later slot already
   answered (a dose taken early counts at once). So
-  ``taken + skipped + missed + pending = due``.
-- **Taking adherence** = taken / (due - pending): a slot still open is not judged yet.
-- **Timing adherence** = taken on time / (due - pending); on time is within the on-time
-  window either side of the slot (setting, default 60 min).
-- **Correct-dosing days**: of the local days with due slots and none pending, the share
-  on which every slot was taken and no extra dose was taken.
-- **Drug holiday**: a run of at least ``holiday_days`` (setting, default 3) consecutive
-  scheduled days (due slots, none pending) on which no dose at all was taken.
-- **Streaks**: consecutive judged days on which every slot was taken; the current
-  streak is the run that ends on the latest judged day.
+  ``taken + skipped + missed + overdue + pending = due``.
+- **Taking adherence** = taken / (due - pending): a slot still within its on-time window
+  is not judged yet; an overdue one counts as not taken until a dose answers it.
+- **Timing adherence** = taken on time / (due - pending); on time is within the slot's
+  on-time window (`core.slots.on_time_window`: fits the schedule).
+- **Correct-dosing days** (electronic-monitoring implementation measure): of the days
+  with a scheduled plan in force, settled (nothing pending or overdue), the share with
+  the planned number of doses taken: every slot taken and no extra dose; a day with no
+  slot (an off-day) is correct with no dose and incorrect with one.
+- **Drug holiday**: at least ``holiday_days`` (setting, default 3) consecutive calendar
+  days with a plan of a dose a day or more in force and no dose taken, counted inside
+  the window (a holiday begun before it counts when its part inside is long enough).
+  Plans with doses further apart list their late and missed doses with dates instead.
+- **Streaks**: consecutive scheduled days on which every slot was taken; the current
+  streak is the run that ends on the latest settled day.
+- **Initiation** (ABC taxonomy, Vrijens 2012): days from the first planned dose to the
+  first dose taken. **Persistence**: days from the first plan's start to the stop (or to
+  now), and whether the medication is ongoing.
+- **PDC** (Pharmacy Quality Alliance): `core.supply.proportion_of_days_covered`.
 - **As-needed** doses are counted apart (total, per week, days above the plan's maximum
   per local day) and never enter a percentage. The overall line adds the scheduled
   medications' counts, which weights each medication by its doses due.
+- Percentages are rounded half up to one decimal (13/16 = 81.25 gives 81.3).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from medtrack.core.models import Medication
@@ -40,6 +51,7 @@ from medtrack.core.slots import (
     local_day,
     slots_touching,
 )
+from medtrack.core.supply import Pdc, Refill, doses_per_day, proportion_of_days_covered
 
 DEFAULT_HOLIDAY_DAYS = 3
 # The conventional threshold (most adherence studies call >= 80% "adherent"); shown, not judged.
@@ -56,16 +68,30 @@ class DayStat(NamedTuple):
     missed: int = 0
     pending: int = 0
     extra: int = 0
+    overdue: int = 0
+    planned: bool = True  # a scheduled plan is in force that day
+
+    @property
+    def settled(self) -> bool:
+        """A day with a plan whose due slots are all settled (none pending or overdue)."""
+        return self.planned and self.pending == 0 and self.overdue == 0
 
     @property
     def judged(self) -> bool:
-        """A scheduled day whose every due slot is settled (none still open)."""
-        return self.due > 0 and self.pending == 0
+        """A scheduled day (slots due) whose every due slot is settled."""
+        return self.due > 0 and self.settled
+
+    @property
+    def correct(self) -> bool:
+        """The planned number of doses taken: every slot, no extra (none on an off-day)."""
+        return self.taken == self.due and self.extra == 0
 
     @property
     def cell(self) -> str:
         """For the calendar strip: all, partly, none, skipped, pending or unscheduled."""
-        return day_cell(self.due, self.taken, self.skipped, self.missed, self.pending)
+        return day_cell(
+            self.due, self.taken, self.skipped, self.missed, self.pending + self.overdue
+        )
 
     @property
     def adherence(self) -> float | None:
@@ -117,6 +143,13 @@ class MedicationSummary(NamedTuple):
     current_streak: int
     longest_streak: int
     days: tuple[DayStat, ...]
+    overdue: int = 0
+    # Plans with doses further apart than a day: their late and missed doses, by date.
+    late_or_missed: tuple[tuple[date, str], ...] = ()
+    pdc: Pdc | None = None
+    initiation_days: int | None = None  # None: no dose taken yet
+    persistence_days: int = 0
+    ongoing: bool = True
 
 
 class AsNeededSummary(NamedTuple):
@@ -143,6 +176,7 @@ class Overall(NamedTuple):
     correct_days: int
     judged_days: int
     correct_dosing: float | None
+    overdue: int = 0
 
 
 class Summary(NamedTuple):
@@ -157,24 +191,29 @@ class Summary(NamedTuple):
     overall: Overall
 
 
-def percent(part: int, whole: int) -> float | None:
-    """`part` of `whole` in percent, to one decimal; None when there is nothing to divide."""
-    return None if whole <= 0 else round(100.0 * part / whole, 1)
+def percent(part: float, whole: float) -> float | None:
+    """`part` of `whole` in percent, rounded half up to one decimal (13 of 16 is 81.3,
+    where Python's round would give 81.2); None when there is nothing to divide."""
+    if whole <= 0:
+        return None
+    exact = Decimal(repr(part)) * 100 / Decimal(repr(whole))
+    return float(exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def _daterange(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _runs(days: Sequence[DayStat], good: str) -> list[list[DayStat]]:
-    """Runs of consecutive judged days satisfying `good` ("all" taken or "none" taken)."""
+def _runs(days: Sequence[DayStat], ok) -> list[list[DayStat]]:
+    """Runs of consecutive days for which `ok(day)` holds; a day for which it is None is
+    skipped over without breaking a run."""
     runs: list[list[DayStat]] = []
     current: list[DayStat] = []
     for stat in days:
-        if not stat.judged:
+        verdict = ok(stat)
+        if verdict is None:
             continue
-        ok = stat.taken == stat.due if good == "all" else stat.taken == 0 and stat.extra == 0
-        if ok:
+        if verdict:
             current.append(stat)
         elif current:
             runs.append(current)
@@ -184,25 +223,97 @@ def _runs(days: Sequence[DayStat], good: str) -> list[list[DayStat]]:
     return runs
 
 
-_COUNTED = {"taken": 1, "skipped": 2, "missed": 3, "pending": 4}  # positions in a DayStat
+_COUNTED = {"taken": 1, "skipped": 2, "missed": 3, "pending": 4, "overdue": 5}
+
+
+def _plan_days(med: Medication, first: date, last: date, zones: ZoneTimeline) -> dict[date, bool]:
+    """Each local day in [first, last] with a scheduled plan in force at some moment of
+    it, and whether that plan gives a dose a day or more (what a drug holiday needs)."""
+    days: dict[date, bool] = {}
+    for regimen in med.regimens:
+        if regimen.schedule.as_needed:
+            continue
+        ends = [t for t in (regimen.ends_at, med.stopped_at) if t is not None]
+        lo = max(local_day(regimen.starts_at, zones), first)
+        hi = min(local_day(min(ends) - timedelta(microseconds=1), zones), last) if ends else last
+        daily = doses_per_day(regimen.schedule) >= 1
+        for day in _daterange(lo, hi) if lo <= hi else []:
+            days[day] = days.get(day, False) or daily
+    return days
 
 
 def _day_stats(
-    judged: Sequence, extra: Sequence[DoseRecord], first: date, last: date, zones: ZoneTimeline
+    judged: Sequence,
+    extra: Sequence[DoseRecord],
+    plan_days: Mapping[date, bool],
+    first: date,
+    last: date,
+    zones: ZoneTimeline,
 ) -> tuple[DayStat, ...]:
     """One DayStat for each local day from `first` to `last` (and any day a due slot has):
-    its due slots by status, and the extra doses taken that day."""
+    its due slots by status, the extra doses taken that day, whether a plan is in force."""
     counts: dict[date, list[int]] = {}
     for item in judged:
-        day = counts.setdefault(item.slot.day, [0, 0, 0, 0, 0])
+        day = counts.setdefault(item.slot.day, [0, 0, 0, 0, 0, 0])
         day[0] += 1
         day[_COUNTED[item.status]] += 1
     extras = Counter(local_day(record.taken_at, zones) for record in extra)
     last = max([last, *counts])
+    stats = []
+    for day in _daterange(first, last):
+        due, taken, skipped, missed, pending, overdue = counts.get(day, (0, 0, 0, 0, 0, 0))
+        planned = day in plan_days or due > 0
+        stats.append(
+            DayStat(day, due, taken, skipped, missed, pending, extras[day], overdue, planned)
+        )
+    return tuple(stats)
+
+
+def drug_holidays(
+    days: Sequence[DayStat], daily_plan: Mapping[date, bool], holiday_days: int
+) -> tuple[Holiday, ...]:
+    """Runs of at least `holiday_days` consecutive calendar days with a plan of a dose a
+    day or more in force and no dose taken (a day still open neither counts nor breaks)."""
+
+    def no_dose(d: DayStat) -> bool | None:
+        if not daily_plan.get(d.day, False):
+            return False
+        if not d.settled:
+            return None
+        return d.taken == 0 and d.extra == 0
+
     return tuple(
-        DayStat(day, *counts.get(day, (0, 0, 0, 0, 0)), extras[day])
-        for day in _daterange(first, last)
+        Holiday(run[0].day, run[-1].day, len(run))
+        for run in _runs(days, no_dose)
+        if len(run) >= holiday_days
     )
+
+
+def initiation_days(
+    med: Medication, first_taken: datetime | None, zones: ZoneTimeline
+) -> int | None:
+    """Days from the first planned dose to the first dose taken (None: none taken yet)."""
+    from medtrack.core.slots import raw_slots
+
+    scheduled = [r for r in med.regimens if not r.schedule.as_needed]
+    if first_taken is None or not scheduled:
+        return None
+    start = scheduled[0].starts_at
+    found = raw_slots(med, start, start + timedelta(days=400), zones)[:1]
+    planned = found[0][0] if found else start
+    return max((local_day(first_taken, zones) - local_day(planned, zones)).days, 0)
+
+
+def persistence(med: Medication, now: datetime, zones: ZoneTimeline) -> tuple[int, bool]:
+    """Days on the medication from its first plan's start to its stop (or to now), and
+    whether it is ongoing."""
+    if not med.regimens:
+        return 0, False
+    start = min(r.starts_at for r in med.regimens)
+    ongoing = med.stopped_at is None or med.stopped_at > now
+    end = now if ongoing else med.stopped_at
+    assert end is not None
+    return max((local_day(end, zones) - local_day(start, zones)).days + 1, 0), ongoing
 
 
 def medication_summary(
@@ -214,6 +325,8 @@ def medication_summary(
     now: datetime,
     zones: ZoneTimeline,
     holiday_days: int = DEFAULT_HOLIDAY_DAYS,
+    refills: Sequence[Refill] = (),
+    first_taken: datetime | None = None,
 ) -> MedicationSummary:
     """The figures for `med`'s scheduled doses over [start, end), from its judged slots."""
     judged = [j for j in judgement.slots if start <= j.slot.at < end and j.status != "later"]
@@ -227,28 +340,30 @@ def medication_summary(
 
     statuses = Counter(j.status for j in judged)
     timings = Counter(j.timing for j in judged if j.status == "taken")
-    due, pending, taken, on_time = (
-        len(judged),
-        statuses["pending"],
-        statuses["taken"],
-        timings["on-time"],
-    )
+    due, pending, taken = len(judged), statuses["pending"], statuses["taken"]
+    on_time = timings["on-time"]
     reasons = Counter(
         (j.record.skip_reason or "other") for j in judged if j.status == "skipped" and j.record
     )
     first_day = local_day(start, zones)
     last_day = max(local_day(min(end, now) - timedelta(microseconds=1), zones), first_day)
-    days = _day_stats(judged, extra, first_day, last_day, zones)
+    plan_days = _plan_days(med, first_day, last_day, zones)
+    days = _day_stats(judged, extra, plan_days, first_day, last_day, zones)
+    # Correct dosing over every settled day with a plan in force, off-days included.
+    settled_days = [d for d in days if d.settled]
+    correct = sum(1 for d in settled_days if d.correct)
+    streaks = _runs(days, lambda d: (d.taken == d.due) if d.judged else None)
     judged_days = [d for d in days if d.judged]
-    correct = sum(1 for d in judged_days if d.taken == d.due and d.extra == 0)
-    holidays = tuple(
-        Holiday(run[0].day, run[-1].day, len(run))
-        for run in _runs(days, "none")
-        if len(run) >= holiday_days
-    )
-    streaks = _runs(days, "all")
     last_judged = judged_days[-1].day if judged_days else None
     current = len(streaks[-1]) if streaks and streaks[-1][-1].day == last_judged else 0
+    # Plans with doses more than a day apart: the late and missed doses, dated.
+    late_or_missed = tuple(
+        (j.slot.day, j.timing if j.status == "taken" else j.status)
+        for j in judged
+        if doses_per_day(j.slot.regimen.schedule) < 1
+        and (j.status in ("missed", "overdue") or j.timing == "late")
+    )
+    persistence_days, ongoing = persistence(med, now, zones)
     return MedicationSummary(
         medication=med.name,
         due=due,
@@ -264,12 +379,18 @@ def medication_summary(
         taking_adherence=percent(taken, due - pending),
         timing_adherence=percent(on_time, due - pending),
         correct_days=correct,
-        judged_days=len(judged_days),
-        correct_dosing=percent(correct, len(judged_days)),
-        holidays=holidays,
+        judged_days=len(settled_days),
+        correct_dosing=percent(correct, len(settled_days)),
+        holidays=drug_holidays(days, plan_days, holiday_days),
         current_streak=current,
         longest_streak=max((len(run) for run in streaks), default=0),
         days=days,
+        overdue=statuses["overdue"],
+        late_or_missed=late_or_missed,
+        pdc=proportion_of_days_covered(refills, med.regimens, start, min(end, now), zones),
+        initiation_days=initiation_days(med, first_taken, zones),
+        persistence_days=persistence_days,
+        ongoing=ongoing,
     )
 
 
@@ -340,11 +461,15 @@ def summarize(
     on_time_window: timedelta = DEFAULT_ON_TIME_WINDOW,
     holiday_days: int = DEFAULT_HOLIDAY_DAYS,
     slots: Mapping[str, list[Slot]] | None = None,
+    refills: Mapping[str, Sequence[Refill]] | None = None,
+    first_taken: Mapping[str, datetime | None] | None = None,
 ) -> Summary:
     """Per medication and overall figures over [start, end), as seen at `now`.
 
     `records` must hold every record in `core.slots.record_span` of the slots (the
-    store's `doses_between` over it); `slots` are `window_slots`, when already computed.
+    store's `doses_between` over it); `slots` are `window_slots`, when already computed;
+    `refills` (per medication) give the PDC, `first_taken` (the first dose ever taken,
+    per medication) the initiation.
     """
     start, end, now = start.astimezone(UTC), end.astimezone(UTC), now.astimezone(UTC)
     if slots is None:
@@ -368,6 +493,8 @@ def summarize(
                     now=now,
                     zones=zones,
                     holiday_days=holiday_days,
+                    refills=(refills or {}).get(med.name, ()),
+                    first_taken=(first_taken or {}).get(med.name),
                 )
             )
         prn = as_needed_summary(med, judgement, start=start, end=end, now=now, zones=zones)
@@ -407,4 +534,5 @@ def overall(meds: Sequence[MedicationSummary]) -> Overall:
         correct_days=correct,
         judged_days=judged_days,
         correct_dosing=percent(correct, judged_days),
+        overdue=sum(m.overdue for m in meds),
     )

@@ -69,6 +69,7 @@ class Regimen(NamedTuple):
     units_per_dose: float | None = None
     reason: str | None = None
     id: int | None = None
+    on_time_window: timedelta | None = None  # this plan's own, else by the schedule
 
 
 class Medication(NamedTuple):

@@ -27,6 +27,7 @@ from medtrack.core.schedule import ZoneTimeline
 
 if TYPE_CHECKING:  # kept off the start-up path of `remind`
     from medtrack.core.models import Medication
+    from medtrack.core.slots import DoseRecord
     from medtrack.core.supply import SupplyStatus
 
 DOSE, REFILL, VISIT = "dose", "refill", "visit"
@@ -94,18 +95,25 @@ def window(now: datetime, policy: ReminderPolicy) -> tuple[datetime, datetime]:
 
 
 def slots_between(
-    medications: Iterable[Medication], start: datetime, end: datetime, zones: ZoneTimeline
+    medications: Iterable[Medication],
+    start: datetime,
+    end: datetime,
+    zones: ZoneTimeline,
+    records: Sequence[DoseRecord] = (),
 ) -> list[DueSlot]:
-    """Every scheduled slot in [start, end) (`core.slots.medication_slots`: each judged by
-    the plan of its day, a dose change keeping the schedule's rhythm)."""
-    from medtrack.core.slots import medication_slots
+    """Every scheduled slot in [start, end) that none of `records` answers (attachment as
+    everywhere: `core.slots.judge`). A slot from `start` on opens at most ACCEPT_BEFORE
+    before it, so `records` need only reach back that far from `start`."""
+    from medtrack.core.slots import judge, slots_touching
 
     slots: list[DueSlot] = []
     for med in medications:
         if med.id is None:
             continue
-        for slot in medication_slots(med, start, end, zones):
-            slots.append(DueSlot(med.id, med.name, str(slot.regimen.dose), slot.at))
+        mine = [r for r in records if r.medication == med.name]
+        for item in judge(med, slots_touching(med, start, end, zones), mine, end).slots:
+            if start <= item.slot.at < end and item.record is None:
+                slots.append(DueSlot(med.id, med.name, str(item.slot.regimen.dose), item.slot.at))
     slots.sort(key=lambda s: (s.slot, s.medication.lower()))
     return slots
 
@@ -130,7 +138,6 @@ def _ago(length: timedelta) -> str:
 
 def dose_reminders(
     slots: Sequence[DueSlot],
-    answered: set[tuple[int, datetime]],
     sent: Sequence[SentReminder],
     now: datetime,
     policy: ReminderPolicy,
@@ -140,9 +147,9 @@ def dose_reminders(
     snoozes: Sequence[Snooze] = (),
     names: bool = True,
 ) -> list[Reminder]:
-    """Dose reminders to send now: slots without a dose or skip (`answered` holds
-    (medication_id, slot) pairs), reminded fewer than `limit` times and not within
-    `interval` of the last reminder, and not snoozed (see the module's rules)."""
+    """Dose reminders to send now: `slots` (those no dose or skip answers), each reminded
+    fewer than `limit` times and not within `interval` of the last reminder, and not
+    snoozed (see the module's rules)."""
     previous: dict[tuple[int | None, datetime | None], list[datetime]] = {}
     for row in sent:
         if row.kind == DOSE:
@@ -154,8 +161,6 @@ def dose_reminders(
             latest[key] = snooze
     reminders = []
     for due in slots:
-        if (due.medication_id, due.slot) in answered:
-            continue
         times = previous.get((due.medication_id, due.slot), [])
         snooze = latest.get((due.medication_id, due.slot))
         if snooze is not None:

@@ -15,11 +15,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from medtrack.core.models import Schedule, ZoneChange
 from medtrack.core.timeparse import localize
 from medtrack.errors import BadSchedule
+
+if TYPE_CHECKING:
+    from dateutil.rrule import rrule as rrule_type
 
 ACCEPTED_FORMS = (
     "daily 08:00 | daily 08:00,20:00 | every 2 days 09:00 | mon,wed,fri 21:00 | "
@@ -329,8 +334,6 @@ def expand(
     moves 02:00 onto 03:00), the later keeps its own slot one minute on, so no intended
     dose is lost.
     """
-    from dateutil.rrule import rrulestr
-
     if schedule.as_needed or schedule.rrule is None or start >= end:
         return []
     lo = datetime.combine(start.astimezone(UTC).date(), time()) - _WALL_MARGIN
@@ -340,10 +343,10 @@ def expand(
     if lo > hi:
         return []
     if schedule.rrule.startswith("FREQ=HOURLY"):
-        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, schedule.times[0]))
+        rule = _rule(schedule.rrule, datetime.combine(anchor, schedule.times[0]))
         walls = rule.between(lo, hi, inc=True)
     else:
-        rule = rrulestr(schedule.rrule, dtstart=datetime.combine(anchor, time()))
+        rule = _rule(schedule.rrule, datetime.combine(anchor, time()))
         days = rule.between(lo, hi, inc=True)
         walls = [datetime.combine(day.date(), wall) for day in days for wall in schedule.times]
 
@@ -358,6 +361,15 @@ def expand(
             slots.append(instant)
     slots.sort()
     return slots
+
+
+@lru_cache(maxsize=512)
+def _rule(rrule: str, dtstart: datetime) -> rrule_type:
+    """The parsed rule from `dtstart`: a window's slots ask for the same rule and start
+    many times (each neighbour search), and parsing is the costly part of a short one."""
+    from dateutil.rrule import rrulestr
+
+    return rrulestr(rrule, dtstart=dtstart, cache=False)
 
 
 def _anchor_near(schedule: Schedule, anchor: date, lo: date) -> date:

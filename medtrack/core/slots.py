@@ -21,10 +21,15 @@ Pure: no database, no clock (``now`` is a parameter), no I/O. The definitions, a
   answers that slot. A dose answering no slot is an **extra** dose, or **as-needed** use
   when an as-needed plan was in force at its time. Nothing about attachment is stored,
   so an undo, a backfilled dose or a plan changed in the past re-judge consistently.
+- A slot's **on-time window** fits its schedule (`on_time_window`): the person's setting
+  (default 60 min either side) for doses a day or less apart; for longer intervals a
+  share of the interval (see `ON_TIME_BY_INTERVAL`); a plan's own when it has one.
 - A slot answered by a taken record is **taken** (on time, late or early against the
   on-time window), by a skip **skipped**, even before its time (a dose taken early counts
-  at once). An unanswered slot is **missed** once its window closes, **pending** (due
-  now) while it is at or before now and still open, and **later** before its time.
+  at once). An unanswered slot is **missed** once its window closes, **overdue** once its
+  on-time window has passed (still open: a dose may yet answer it), **pending** (due now)
+  while it is at or before now and within its on-time window, and **later** before its
+  time.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ class DoseRecord(NamedTuple):
 
 
 class JudgedSlot(NamedTuple):
-    """A slot with its status: taken, skipped, missed, pending (due now) or later."""
+    """A slot with its status: taken, skipped, missed, overdue, pending (due now) or later."""
 
     slot: Slot
     status: str
@@ -258,6 +263,41 @@ def record_span(slots: Iterable[Slot], start: datetime, end: datetime) -> tuple[
 # --- attachment and judging -------------------------------------------------------------
 
 
+# The on-time window for a slot whose schedule repeats less often than daily, by the
+# interval between its slots (the length of its acceptance window): every N days (N < 7)
+# a quarter of the interval; weekly to every 3 weeks a day per week; every 4 weeks or
+# longer 7 days, as long-acting injection labels allow for their maintenance doses (e.g.
+# paliperidone palmitate monthly: +/- 7 days; aripiprazole monthly: no sooner than 26
+# days after the last). README "On time" gives the table and its sources.
+_DAY = timedelta(days=1)
+_WEEK = timedelta(days=7)
+
+
+def on_time_window(slot: Slot, default: timedelta = DEFAULT_ON_TIME_WINDOW) -> timedelta:
+    """How far either side of `slot` a dose is on time: the plan's own window, else the
+    person's setting (`default`) for doses a day or less apart, else by the interval."""
+    if slot.regimen.on_time_window is not None:
+        return slot.regimen.on_time_window
+    # The window's length is the interval to the next slot (for a plan's last slot, its
+    # gap from the one before plus up to 3 h): a day is 23 to 28 h around DST changes.
+    interval = slot.closes - slot.opens
+    if interval <= _DAY + timedelta(hours=6):
+        return default
+    if interval < _WEEK - timedelta(hours=1):
+        return interval / 4
+    if interval < 4 * _WEEK - timedelta(hours=1):
+        return _DAY * round(interval / _WEEK)
+    return _WEEK
+
+
+ON_TIME_BY_INTERVAL = (
+    ("a day or less", "the on_time_window setting (default 60 min)"),
+    ("2 to 6 days", "a quarter of the interval (every 2 days: 12 h)"),
+    ("1 to 3 weeks", "a day per week (weekly: 1 day)"),
+    ("4 weeks or more", "7 days"),
+)
+
+
 def timing_of(taken_at: datetime, slot_at: datetime, on_time_window: timedelta) -> str:
     """On time within the window either side of the slot; else late (after) or early."""
     delta = taken_at - slot_at
@@ -279,9 +319,10 @@ def judge(
     slots: Sequence[Slot],
     records: Iterable[DoseRecord],
     now: datetime,
-    on_time_window: timedelta = DEFAULT_ON_TIME_WINDOW,
+    default_window: timedelta = DEFAULT_ON_TIME_WINDOW,
 ) -> Judgement:
-    """Attach `med`'s records to `slots` (consecutive, in order) and give each its status.
+    """Attach `med`'s records to `slots` (consecutive, in order) and give each its status;
+    `default_window` is the person's on-time setting (see `on_time_window`).
 
     The first record, by time taken and then by id, whose time lies in a slot's window
     answers that slot; the records after it in that window answer nothing.
@@ -307,13 +348,16 @@ def judge(
     judged = []
     for slot in slots:
         record = answers.get(slot.at)
+        window = on_time_window(slot, default_window)
         if record is not None and record.status == "taken":
-            timing = timing_of(record.taken_at, slot.at, on_time_window)
+            timing = timing_of(record.taken_at, slot.at, window)
             judged.append(JudgedSlot(slot, "taken", record, timing))
         elif record is not None:
             judged.append(JudgedSlot(slot, "skipped", record))
         elif now >= slot.closes:
             judged.append(JudgedSlot(slot, "missed"))
+        elif now > slot.at + window:
+            judged.append(JudgedSlot(slot, "overdue"))
         elif slot.at <= now:
             judged.append(JudgedSlot(slot, "pending"))
         else:

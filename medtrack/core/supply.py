@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline
@@ -73,6 +75,7 @@ def units_per_dose(regimen: Regimen | None) -> float:
     return float(regimen.units_per_dose)
 
 
+@lru_cache(maxsize=256)
 def doses_per_day(schedule: Schedule) -> float:
     """The average number of scheduled doses a day; 0 for an as-needed schedule.
 
@@ -161,6 +164,11 @@ def supply_status(
     if use <= 0:
         return SupplyStatus(stock=stock, days_left=None, runs_out=None)
     days_left = max(stock, 0.0) / use
+    # No plan from now on uses more a day than the largest of them: a stock lasting past
+    # the horizon at that rate has no run-out date worth walking the plan for.
+    most = max(daily_use(r) for r in regimens if r.ends_at is None or r.ends_at > now)
+    if stock / most >= _RUN_OUT_HORIZON.days:
+        return SupplyStatus(stock=stock, days_left=days_left, runs_out=None)
     ahead = slots_touching(med, now, now + RECENT, zones)
     answered = {j.slot.at for j in judge(med, ahead, recent, now).slots if j.record is not None}
     return SupplyStatus(
@@ -199,73 +207,57 @@ def needs_refill_warning(status: SupplyStatus | None, warning_days: int) -> bool
     return status is not None and status.days_left is not None and status.days_left <= warning_days
 
 
-def pdc(
-    fills: Iterable[tuple[date, float]],
-    doses_per_day: float,
-    period_start: date,
-    period_end: date,
-    *,
-    units_per_dose: float = 1.0,
-) -> float | None:
-    """Proportion of days covered, as the Pharmacy Quality Alliance defines it: days in the
-    period covered by supply on hand / days in the period, capped at 1.0.
+class Pdc(NamedTuple):
+    """Proportion of days covered over a period: `covered` of `days` days, from `since`."""
 
-    `fills` are (local date of the refill, units). Each fill lasts quantity / (doses_per_day
-    x units_per_dose) days. Overlapping supply is carried forward: a refill collected
-    before the previous supply is used up starts when that supply ends, so an early
-    refill never counts the same day twice. Fills before the period still cover the days
-    of the period their supply reaches into. Both `period_start` and `period_end` are
-    included (1 to 30 November is 30 days). Supply lasting part of a day covers that part.
-
-    Returns None when PDC has no meaning: no scheduled daily use (as-needed) or an empty
-    period. With no fills in reach of the period it is 0.0.
-    """
-    if doses_per_day <= 0 or units_per_dose <= 0 or period_end < period_start:
-        return None
-    use = doses_per_day * units_per_dose
-    lo = period_start.toordinal()
-    hi = period_end.toordinal() + 1  # exclusive end, in days
-    covered = 0.0
-    supply_end = -math.inf  # the day (ordinal, fractional) the supply on hand runs out
-    for day, quantity in sorted(fills):
-        if quantity <= 0:
-            continue
-        begins = max(float(day.toordinal()), supply_end)
-        supply_end = begins + quantity / use
-        covered += max(0.0, min(supply_end, hi) - max(begins, lo))
-    return min(covered / (hi - lo), 1.0)
+    covered: int
+    days: int
+    percent: float | None
+    since: date
 
 
-def medication_pdc(
+def proportion_of_days_covered(
     refills: Sequence[Refill],
     regimens: Sequence[Regimen],
     start: datetime,
     end: datetime,
     zones: ZoneTimeline,
-) -> float | None:
-    """PDC of one medication over [start, end) as local days, for `summary --json`.
+) -> Pdc | None:
+    """PDC as the Pharmacy Quality Alliance defines it, over the local days of [start, end).
 
-    Daily use is that of the regimen in force at the end of the window (or the last one
-    before it): PQA's PDC assumes one days-supply per fill. None where no refill is
-    recorded (supply not tracked) or the plan has no daily use (as needed).
+    - The period runs from the later of the window's first day and the first fill's day
+      (a supply given with `med add --supply` is a fill on the medication's first day) to
+      the window's last day, both included.
+    - Each fill covers whole days: its quantity over the daily use (doses a day x units a
+      dose) of the plan in force from that fill on (the one starting next, before the
+      first); a fill under an as-needed plan covers nothing.
+    - Supply on hand is carried forward: a fill collected before the last one runs out
+      starts the day after it does, so an early refill never covers a day twice.
+    - PDC = days covered in the period / days in the period, capped at 100%.
+
+    None where no fill is recorded before the window's end (supply not tracked).
     """
-    if not refills:
-        return None
-    last = end - timedelta(seconds=1)
-    regimen = _regimen_at(regimens, last) or max(
-        (r for r in regimens if r.starts_at <= last), key=lambda r: r.starts_at, default=None
-    )
-    if regimen is None:
-        return None
+    from medtrack.core.adherence import percent
+    from medtrack.core.slots import local_day
 
-    def local_day(instant: datetime) -> date:
-        return instant.astimezone(zones.zone_at(instant)).date()
-
-    fills = [(local_day(refill.at), refill.quantity) for refill in refills if refill.at < end]
-    return pdc(
-        fills,
-        doses_per_day(regimen.schedule),
-        local_day(start),
-        local_day(last),
-        units_per_dose=units_per_dose(regimen),
-    )
+    fills = sorted((refill.at, refill.quantity) for refill in refills if refill.at < end)
+    if not fills:
+        return None
+    since = max(local_day(start, zones), local_day(fills[0][0], zones))
+    last = local_day(end - timedelta(microseconds=1), zones)
+    if last < since:
+        return None
+    lo, hi = since.toordinal(), last.toordinal() + 1  # [lo, hi) in day ordinals
+    covered = 0
+    supply_ends = 0  # the first day (ordinal) the supply on hand no longer covers
+    for at, quantity in fills:
+        regimen = _regimen_at(regimens, at) or _next_regimen(regimens, at)
+        use = daily_use(regimen)
+        if use <= 0 or quantity <= 0:
+            continue
+        begins = max(local_day(at, zones).toordinal(), supply_ends)
+        supply_ends = begins + math.floor(quantity / use + 1e-9)
+        covered += max(0, min(supply_ends, hi) - max(begins, lo))
+    days = hi - lo
+    covered = min(covered, days)
+    return Pdc(covered, days, percent(covered, days), since)

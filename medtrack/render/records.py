@@ -43,6 +43,9 @@ def regimen_dict(regimen: Regimen, zones: ZoneTimeline) -> dict[str, Any]:
         "min_interval_minutes": None
         if regimen.min_interval is None
         else int(regimen.min_interval.total_seconds() // 60),
+        "on_time_window_minutes": None
+        if regimen.on_time_window is None
+        else int(regimen.on_time_window.total_seconds() // 60),
         "units_per_dose": regimen.units_per_dose,
         "reason": regimen.reason,
     }

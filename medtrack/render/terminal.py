@@ -8,7 +8,7 @@ fast commands (take, skip, today) stay fast; tables become rich only in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from medtrack.core.models import Dose
@@ -138,6 +138,7 @@ def today_slot_dict(item: JudgedSlot, zones: ZoneTimeline) -> dict[str, Any]:
         "medication": item.slot.medication,
         "dose": str(item.slot.regimen.dose),
         "scheduled_for": iso(item.slot.at, zones),
+        "date": item.slot.day.isoformat(),
         "time": clock(item.slot.at, zones),
         "status": "due" if item.status == "pending" else item.status,
         "taken_at": iso(record.taken_at, zones) if record and item.status == "taken" else None,
@@ -166,16 +167,22 @@ def as_needed_today_dict(
     }
 
 
-def today_rows(slots: Sequence[dict[str, Any]]) -> list[list[str]]:
+def today_rows(slots: Sequence[dict[str, Any]], today: date) -> list[list[str]]:
+    """`today`'s table; a slot of another day still open now says which day it is."""
     words = {"due": "due now"}
     rows = []
     for item in slots:
+        when = item["time"]
+        if item["date"] == (today - timedelta(days=1)).isoformat():
+            when = f"yesterday {when}"
+        elif item["date"] != today.isoformat():
+            when = f"{item['date']} {when}"
         status = words.get(item["status"], item["status"])
         if item["status"] == "taken":
             status = f"taken {item['taken_at'][11:16]}"
         elif item["status"] == "skipped":
             status = f"skipped ({item['skip_reason'] or 'other'})"
-        rows.append([item["time"], item["medication"], item["dose"], status])
+        rows.append([when, item["medication"], item["dose"], status])
     return rows
 
 
@@ -329,7 +336,9 @@ def _daily(days: Sequence[DayStat]) -> list[dict[str, Any]]:
             "skipped": d.skipped,
             "missed": d.missed,
             "pending": d.pending,
+            "overdue": d.overdue,
             "extra": d.extra,
+            "planned": d.planned,
             "cell": d.cell,
         }
         for d in days
@@ -351,6 +360,7 @@ def medication_summary_dict(item: MedicationSummary) -> dict[str, Any]:
         "skipped": item.skipped,
         "skipped_by_reason": item.skipped_by_reason,
         "missed": item.missed,
+        "overdue": item.overdue,
         "pending": item.pending,
         "extra": item.extra,
         "taking_adherence": item.taking_adherence,
@@ -364,8 +374,21 @@ def medication_summary_dict(item: MedicationSummary) -> dict[str, Any]:
             {"first": h.first.isoformat(), "last": h.last.isoformat(), "days": h.days}
             for h in item.holidays
         ],
+        "late_or_missed": [
+            {"date": d.isoformat(), "status": what} for d, what in item.late_or_missed
+        ],
         "current_streak": item.current_streak,
         "longest_streak": item.longest_streak,
+        "pdc": None
+        if item.pdc is None
+        else {
+            "percent": item.pdc.percent,
+            "covered_days": item.pdc.covered,
+            "days": item.pdc.days,
+            "since": item.pdc.since.isoformat(),
+        },
+        "initiation_days": item.initiation_days,
+        "persistence": {"days": item.persistence_days, "ongoing": item.ongoing},
         "daily": _daily(item.days),
     }
 
@@ -389,6 +412,7 @@ def overall_dict(item: Overall) -> dict[str, Any]:
         "late": item.late,
         "skipped": item.skipped,
         "missed": item.missed,
+        "overdue": item.overdue,
         "pending": item.pending,
         "taking_adherence": item.taking_adherence,
         "timing_adherence": item.timing_adherence,
@@ -429,7 +453,7 @@ def summary_rows(summary: Summary) -> list[list[str]]:
                 str(m.on_time),
                 str(m.late),
                 f"{m.skipped}" + (f" ({reasons})" if reasons else ""),
-                str(m.missed),
+                str(m.missed) + (f" (+{m.overdue} overdue)" if m.overdue else ""),
                 str(m.pending),
                 _pct(m.taking_adherence) + _flag(m.taking_adherence, summary.threshold),
                 _pct(m.timing_adherence),
@@ -482,14 +506,23 @@ def summary_lines(summary: Summary) -> list[str]:
     """The text after the table: threshold note, holidays, as-needed use, strips, sparklines."""
     lines = [
         f"{summary.threshold:g}% is the conventional adherence threshold, shown for "
-        "reference; taking = taken / (due - pending), timing = within "
-        f"±{format_interval(summary.on_time_window)} of the slot.",
+        "reference; taking = taken / (due - pending), an overdue dose counting as not taken; "
+        f"timing = within ±{format_interval(summary.on_time_window)} of the slot for daily "
+        "doses, longer for schedules further apart.",
     ]
     for m in summary.medications:
         for h in m.holidays:
             lines.append(
                 f"{m.medication}: drug holiday {h.first.isoformat()} to {h.last.isoformat()} "
-                f"({h.days} scheduled days with no dose)"
+                f"({h.days} days with no dose)"
+            )
+        if m.late_or_missed:
+            dated = ", ".join(f"{what} {day.isoformat()}" for day, what in m.late_or_missed)
+            lines.append(f"{m.medication}: {dated}")
+        if m.pdc is not None and m.pdc.percent is not None:
+            lines.append(
+                f"{m.medication}: refill-based PDC {m.pdc.percent:.1f}% ({m.pdc.covered} of "
+                f"{m.pdc.days} days covered since {m.pdc.since.isoformat()})"
             )
     for a in summary.as_needed:
         limit = (

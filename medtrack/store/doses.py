@@ -147,3 +147,16 @@ def get_dose(conn: sqlite3.Connection, dose_id: int) -> DoseRecord | None:
         (dose_id,),
     )
     return _record(rows[0]) if rows else None
+
+
+def first_taken(conn: sqlite3.Connection, medication_ids: Iterable[int]) -> dict[int, datetime]:
+    """When each medication's first dose was taken (initiation), where one was."""
+    ids = list(medication_ids)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"SELECT medication_id, min(taken_at) FROM doses WHERE status = 'taken' "
+        f"AND medication_id IN ({','.join('?' * len(ids))}) GROUP BY medication_id",
+        ids,
+    ).fetchall()
+    return {med_id: datetime.fromisoformat(at) for med_id, at in rows}

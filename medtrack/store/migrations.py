@@ -308,4 +308,11 @@ def m005_reminder_claims(db: Any) -> None:
     )
 
 
+@migration
+def m006_on_time_window(db: Any) -> None:
+    # Issue 14: a plan may carry its own on-time window (a long-acting injection: days,
+    # as its label allows), in minutes; NULL takes the default for its schedule.
+    db.execute("ALTER TABLE regimens ADD COLUMN on_time_window_minutes INTEGER")
+
+
 SCHEMA_VERSION = len(MIGRATIONS)

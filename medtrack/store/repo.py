@@ -181,6 +181,7 @@ def add_zone_change(
 
 def _regimen_from_row(row: sqlite3.Row, medication: str) -> Regimen:
     interval = row["min_interval_minutes"]
+    window = row["on_time_window_minutes"]
     return Regimen(
         id=row["id"],
         medication=medication,
@@ -196,6 +197,7 @@ def _regimen_from_row(row: sqlite3.Row, medication: str) -> Regimen:
         min_interval=None if interval is None else timedelta(minutes=interval),
         units_per_dose=row["units_per_dose"],
         reason=row["reason"],
+        on_time_window=None if window is None else timedelta(minutes=window),
     )
 
 
@@ -279,6 +281,9 @@ def _regimen_values(regimen: Regimen, medication_id: int, now: datetime) -> dict
         if regimen.min_interval is None
         else int(regimen.min_interval.total_seconds() // 60),
         "units_per_dose": regimen.units_per_dose,
+        "on_time_window_minutes": None
+        if regimen.on_time_window is None
+        else int(regimen.on_time_window.total_seconds() // 60),
         "reason": regimen.reason,
         "created_at": to_utc_text(now),
     }
