@@ -20,7 +20,9 @@ from typing import Any, NamedTuple
 from medtrack.errors import UsageError
 
 TITLE = "medtrack"
-TARGET_FORMS = 'stdout, desktop, "apprise:URL" or "exec:/path/to/program"'
+TARGET_FORMS = (
+    'stdout, desktop, "ntfy:https://HOST/TOPIC", "apprise:URL" or "exec:/path/to/program"'
+)
 SEND_TIMEOUT_SECONDS = 20
 
 
@@ -29,10 +31,12 @@ class NotifyFailed(Exception):
 
 
 class Target(NamedTuple):
-    """A parsed `--notify` value: `kind` is stdout, desktop, apprise or exec."""
+    """A parsed `--notify` value: `kind` is stdout, desktop, ntfy, apprise or exec; an
+    ntfy target carries the access token read from its file (`medtrack.ntfy`)."""
 
     kind: str
     value: str | None = None
+    token: str | None = None
 
     @property
     def label(self) -> str:
@@ -46,6 +50,10 @@ class Target(NamedTuple):
             return f"Apprise target {parts.scheme}://{host}{port}"
         if self.kind == "exec":
             return f"program {self.value}"
+        if self.kind == "ntfy" and self.value:
+            from medtrack.ntfy import parse_url
+
+            return parse_url(self.value).label
         return {"stdout": "stdout", "desktop": "desktop notification"}[self.kind]
 
 
@@ -65,7 +73,8 @@ def has_control(text: str) -> bool:
 
 
 def parse_target(text: str) -> Target:
-    """Read `--notify`: ``stdout``, ``desktop``, ``apprise:URL`` or ``exec:PROGRAM``."""
+    """Read `--notify`: ``stdout``, ``desktop``, ``ntfy:URL``, ``apprise:URL`` or
+    ``exec:PROGRAM``."""
     if has_control(text):
         # A newline here would split a crontab line in two (issue 17): never a target.
         raise UsageError(
@@ -75,13 +84,22 @@ def parse_target(text: str) -> Target:
     if cleaned in ("stdout", "desktop"):
         return Target(cleaned)
     kind, sep, value = cleaned.partition(":")
+    if sep and kind == "ntfy":
+        from medtrack.ntfy import parse_url
+
+        try:
+            parse_url(value)
+        except ValueError as exc:
+            raise UsageError(f"--notify '{text}': ntfy {exc}") from None
+        return Target(kind, value.strip())
     if sep and kind in ("apprise", "exec") and value.strip():
         return Target(kind, value.strip())
     raise UsageError(f"--notify '{text}' is not a target: use {TARGET_FORMS}")
 
 
-def send(target: Target, message: str) -> None:
-    """Deliver one message through `target`, or raise NotifyFailed."""
+def send(target: Target, message: str, actions: list[dict[str, Any]] | None = None) -> None:
+    """Deliver one message through `target`, or raise NotifyFailed. `actions` are ntfy
+    action buttons; other back ends have none."""
     import shutil
 
     if target.kind == "stdout":
@@ -107,6 +125,14 @@ def send(target: Target, message: str) -> None:
             raise NotifyFailed(f"{target.value} is not a program on PATH")
         # No shell: the message is one argument whatever characters it holds.
         _run([program, message], target.value)
+    elif target.kind == "ntfy":
+        assert target.value is not None
+        from medtrack import ntfy
+
+        try:
+            ntfy.publish(ntfy.parse_url(target.value), message, actions=actions, token=target.token)
+        except ntfy.NtfyFailed as exc:
+            raise NotifyFailed(str(exc)) from None
     elif target.kind == "apprise":
         assert target.value is not None
         _send_apprise(target.value, message)
@@ -179,6 +205,7 @@ def deliver(
     *,
     out: Callable[[str], None],
     err: Callable[[str], None],
+    actions: Sequence[list[dict[str, Any]] | None] | None = None,
 ) -> list[str | None]:
     """Send each message; return, for each, the back end that delivered it, or None
     where it was only printed because the back end failed.
@@ -189,14 +216,14 @@ def deliver(
     """
     channels: list[str | None] = []
     failed = False
-    for message in messages:
+    for index, message in enumerate(messages):
         if target.kind == "stdout":
             out(message)
             channels.append("stdout")
             continue
         if not failed:
             try:
-                send(target, message)
+                send(target, message, actions[index] if actions else None)
                 channels.append(target.kind)
                 continue
             except NotifyFailed as exc:
@@ -296,4 +323,8 @@ def scheduler_setup(text: str, environ: Mapping[str, str]) -> SchedulerSetup:
             ) from None
         _apprise_notifier(apprise, target.value)
         return SchedulerSetup(text.strip(), {})
+    if target.kind == "ntfy":
+        # Reached over the network from cron's bare environment as from anywhere: the
+        # URL was checked by parse_target; the server is tried by `remind --test`.
+        return SchedulerSetup(f"ntfy:{target.value}", {})
     return SchedulerSetup("stdout", {})

@@ -55,6 +55,7 @@ def invocations(tmp: Path) -> list[list[str]]:
         ["visit", "next"],
         ["undo", "--yes"],
         ["remind"],
+        ["snooze", "sertraline", "--help"],
         ["cron", "install"],
         ["cron", "show"],
         ["cron", "remove"],

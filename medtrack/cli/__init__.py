@@ -252,6 +252,7 @@ def _register() -> None:
         "report": ("medtrack.cli.report_cmd", "app"),
         "demo": ("medtrack.cli.demo", "app"),
         "remind": ("medtrack.cli.reminders", "remind_app"),
+        "snooze": ("medtrack.cli.reminders", "snooze_app"),
         "export": ("medtrack.cli.data", "app"),
         "import": ("medtrack.cli.data", "app"),
         "backup": ("medtrack.cli.data", "app"),

@@ -114,6 +114,7 @@ def _take_one(
     confirmed: bool,
     window: timedelta,
     outcome: _Outcome,
+    source: str = "cli",
 ) -> None:
     """Record one dose of `med` at `when`, or add a question when it needs confirmation."""
     from medtrack.core.slots import check_as_needed, timing_of
@@ -159,6 +160,7 @@ def _take_one(
             note=note,
             zone=zone,
             now=now,
+            source=source,
         )
         line = terminal.taken_line(med.name, dose, when, None, None, zones, now, as_needed=True)
         limit = f" of at most {check.max_per_day}" if check.max_per_day else ""
@@ -194,6 +196,7 @@ def _take_one(
         note=note,
         zone=zone,
         now=now,
+        source=source,
     )
     outcome.lines.append(terminal.taken_line(med.name, dose, when, slot, timing, zones, now))
 
@@ -321,6 +324,78 @@ def _record_takes(
     return outcome
 
 
+def record_take(
+    conn: sqlite3.Connection, med: Medication, when: datetime, *, now: datetime, source: str
+) -> list[str]:
+    """Record one dose of `med` at `when` as `take` does, for a caller with no one to ask
+    (an ntfy reply): what would need a question (an extra dose) or break a limit (as
+    needed) raises Conflict and records nothing. Returns take's lines."""
+    zones = common.zones(conn)
+    outcome = _Outcome()
+    window = timedelta(minutes=setting_number(conn, "on_time_window"))
+    _take_one(
+        conn,
+        med,
+        when,
+        zones=zones,
+        now=now,
+        amount=None,
+        note=None,
+        yes=False,
+        confirmed=False,
+        window=window,
+        outcome=outcome,
+        source=source,
+    )
+    if outcome.questions:
+        raise Conflict("; ".join(outcome.questions))
+    return outcome.lines
+
+
+def record_skip(
+    conn: sqlite3.Connection,
+    med: Medication,
+    when: datetime,
+    reason: str,
+    note: str | None,
+    *,
+    now: datetime,
+    source: str = "cli",
+) -> str:
+    """Record a skip of `med`'s open slot at `when` as `skip` does; Conflict when there
+    is none. Returns skip's line."""
+    from medtrack.render import terminal
+    from medtrack.store import doses
+
+    zones = common.zones(conn)
+    _check_active(med, when, zones)
+    regimen = med.regimen_at(when)
+    assert regimen is not None and med.id is not None
+    if regimen.schedule.as_needed:
+        raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
+    slot = _open_slot(conn, med, when, zones)
+    if slot is None:
+        raise Conflict(
+            f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
+            "(already answered, or none due around then)"
+        )
+    doses.add_dose(
+        conn,
+        medication_id=med.id,
+        regimen_id=slot.regimen.id,
+        taken_at=when,
+        status="skipped",
+        amount=None,
+        unit=None,
+        skip_reason=reason,
+        note=note,
+        zone=zones.zone_at(when).key,
+        now=now,
+        source=source,
+    )
+    return terminal.skipped_line(med.name, slot, reason, when, zones, now)
+
+
 @take_app.command("take")
 def take(
     names: MedNames = None,
@@ -375,42 +450,17 @@ def skip(
     Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
     """
     from medtrack.core.models import SKIP_REASONS
-    from medtrack.render import terminal
-    from medtrack.store import doses, repo
+    from medtrack.store import repo
 
     cleaned = reason.strip().lower().replace("_", "-").replace(" ", "-")
     if cleaned not in SKIP_REASONS:
         raise BadValue(f"unknown reason '{reason}'; use one of: {', '.join(SKIP_REASONS)}")
     with common.unit_of_work(write=True) as conn:
-        zones = common.zones(conn)
         now = common.now()
         when = _when(at, conn, now)
         med = repo.find_medication(conn, name)
-        _check_active(med, when, zones)
-        regimen = med.regimen_at(when)
-        assert regimen is not None and med.id is not None
-        if regimen.schedule.as_needed:
-            raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
-        slot = _open_slot(conn, med, when, zones)
-        if slot is None:
-            raise Conflict(
-                f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
-                "(already answered, or none due around then)"
-            )
-        doses.add_dose(
-            conn,
-            medication_id=med.id,
-            regimen_id=slot.regimen.id,
-            taken_at=when,
-            status="skipped",
-            amount=None,
-            unit=None,
-            skip_reason=cleaned,
-            note=note,
-            zone=zones.zone_at(when).key,
-            now=now,
-        )
-    common.say(terminal.skipped_line(med.name, slot, cleaned, when, zones, now))
+        line = record_skip(conn, med, when, cleaned, note, now=now)
+    common.say(line)
 
 
 @undo_app.command("undo")

@@ -24,11 +24,21 @@ cron_app = typer.Typer(
     no_args_is_help=True,
 )
 
+snooze_app = typer.Typer(add_completion=False)
+
 NotifyOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--notify",
-        help='Where reminders go: stdout, desktop, "apprise:URL" or "exec:/path/to/program".',
+        help='Where reminders go: stdout, desktop, "ntfy:https://HOST/TOPIC", "apprise:URL" '
+        'or "exec:/path/to/program" (default: the notify setting, else stdout).',
+    ),
+]
+NamesOption = Annotated[
+    bool,
+    typer.Option(
+        "--notify-names",
+        help="Name the medication in ntfy messages (ntfy is not end-to-end encrypted).",
     ),
 ]
 
@@ -63,7 +73,7 @@ def _duration(text: str, option: str, *, zero_ok: bool = False) -> timedelta:
 
 @remind_app.command("remind")
 def remind(
-    notify: NotifyOption = "stdout",
+    notify: NotifyOption = None,
     lookback: Annotated[
         str, typer.Option("--lookback", help="How far back an unrecorded slot is reminded.")
     ] = "2h",
@@ -82,12 +92,16 @@ def remind(
             "--test", help="Send one test notification through --notify; say if it arrived."
         ),
     ] = False,
+    notify_names: NamesOption = False,
 ) -> None:
     """Remind of doses due or overdue and not recorded; prints nothing when there are none.
 
     Also warns, once a day, of supply running out within refill_warning_days, and notes a
     visit on the day before. Meant for cron: exit 0 whenever it ran. It never creates a
     database: a missing one is an error (cron mails it).
+
+    With an ntfy target it first reads the replies tapped on the phone (Taken, Skipped,
+    Snooze) and records each, one line per reply recorded.
 
     Example: medtrack remind --notify desktop
     """
@@ -103,28 +117,51 @@ def remind(
         limit=limit,
     )
     store.require_database(common.db_path())
+    if notify is None:
+        notify = _notify_setting() or "stdout"
     try:
         target = parse_target(notify)
     except UsageError as exc:
         # A bad target must not lose what is due (issue 17): print it, say why, record
         # nothing (it was not delivered), and exit as the usage error it is.
         target, bad_target = None, exc
+    if target is not None and target.kind == "ntfy":
+        from medtrack import ntfy
+
+        try:
+            target = target._replace(token=ntfy.read_token(common.db_path()))
+        except ntfy.NtfyFailed as exc:
+            raise MedtrackError(str(exc)) from None
     if test:
         if target is None:
             raise bad_target
         _send_test(target)
         return
+    names = notify_names or target is None or target.kind != "ntfy"
+    notices = _read_replies(target, names) if target is not None and target.kind == "ntfy" else []
     with common.unit_of_work() as conn:
         now = common.now()
-        due = _reminders_due(conn, now, policy, global_options())
+        due = _reminders_due(conn, now, policy, global_options(), names=names)
     if target is None:
         for reminder in due.reminders:
             common.say(reminder.text)
         if due.reminders:
             raise UsageError(f"{bad_target.message}; the reminders above were printed instead")
         raise bad_target
+    if notices:
+        from medtrack.notify import deliver
+
+        # "The next reminder says so": a reply not recorded is told on the phone too.
+        deliver(target, notices, out=common.say, err=common.warn)
     if due.reminders or due.check_supply:
         _claim_send_settle(target, due, now)
+
+
+def _notify_setting() -> str | None:
+    from medtrack.store import repo
+
+    with common.unit_of_work() as conn:
+        return repo.get_setting(conn, "notify")
 
 
 def _send_test(target: Any) -> None:
@@ -139,6 +176,9 @@ def _send_test(target: Any) -> None:
             "you (MAILTO): consider --notify desktop, apprise:URL or exec:PROGRAM"
         )
         return
+    if target.kind == "ntfy":
+        _send_ntfy_test(target, message)
+        return
     try:
         send(target, message)
     except NotifyFailed as exc:
@@ -146,6 +186,38 @@ def _send_test(target: Any) -> None:
             f"test notification NOT delivered through {target.label}: {exc}"
         ) from None
     common.say(f"Test notification delivered through {target.label} (database {common.db_path()}).")
+
+
+def _send_ntfy_test(target: Any, message: str) -> None:
+    """Publish the test message with a Reply button, then publish that button's own
+    request to the reply topic and poll it back: the whole round trip a tap makes."""
+    from medtrack import ntfy
+    from medtrack.core.replies import TEST, parse_reply, probe_actions, reply_body
+
+    topic = ntfy.parse_url(target.value)
+    replies = topic.sibling(_reply_topic())
+    actions = probe_actions(replies.url, ntfy.auth_headers(target.token))
+    try:
+        ntfy.publish(topic, message, actions=actions, token=target.token)
+    except ntfy.NtfyFailed as exc:
+        raise MedtrackError(
+            f"test notification NOT delivered through {target.label}: {exc}"
+        ) from None
+    common.say(f"Test notification delivered through {target.label} (database {common.db_path()}).")
+    try:
+        before = ntfy.poll(replies, None, target.token)
+        ntfy.post_body(replies, reply_body(TEST, None, None), target.token)
+        after = ntfy.poll(replies, before[-1]["id"] if before else None, target.token)
+    except (ntfy.NtfyFailed, KeyError, TypeError) as exc:
+        raise MedtrackError(f"the reply topic could not be used: {exc}") from None
+    arrived = [r for r in map(parse_reply, after) if r is not None and r.action == TEST]
+    if not arrived:
+        raise MedtrackError("a test reply was published but did not come back from the reply topic")
+    common.say(
+        f"A test reply came back from the reply topic (message {arrived[-1].message_id}): "
+        "taps on Taken, Skipped and Snooze will reach medtrack. The test message's Reply "
+        "button sends one more, which the next remind reads and keeps in history."
+    )
 
 
 class _Due(NamedTuple):
@@ -173,7 +245,7 @@ def _attempt(reminder: Any, due: _Due) -> int:
 def _claim_send_settle(target: Any, due: _Due, now: Any) -> None:
     """Claim each reminder (a run that started at the same time skips what it lost),
     send what was claimed with no transaction open, then record what was delivered."""
-    from medtrack.core.reminders import REFILL, REFILL_CHECK
+    from medtrack.core.reminders import DOSE, REFILL, REFILL_CHECK
     from medtrack.notify import deliver
     from medtrack.store import reminders as store
 
@@ -193,7 +265,22 @@ def _claim_send_settle(target: Any, due: _Due, now: Any) -> None:
                 claimed.append((reminder, row_id))
     # Sent outside any transaction: a slow back end must never hold the write lock a
     # `take` is waiting for.
-    channels = deliver(target, [r.text for r, _ in claimed], out=common.say, err=common.warn)
+    actions = None
+    if target.kind == "ntfy" and claimed:
+        from medtrack import ntfy
+        from medtrack.core.replies import dose_actions
+
+        replies = ntfy.parse_url(target.value).sibling(_reply_topic())
+        headers = ntfy.auth_headers(target.token)
+        actions = [
+            dose_actions(replies.url, r.medication_id, r.scheduled_for, headers)
+            if r.kind == DOSE
+            else None
+            for r, _ in claimed
+        ]
+    channels = deliver(
+        target, [r.text for r, _ in claimed], out=common.say, err=common.warn, actions=actions
+    )
     with common.unit_of_work(write=True) as conn:
         for (_reminder, row_id), channel in zip(claimed, channels, strict=True):
             store.settle(conn, row_id, channel, now)
@@ -215,7 +302,9 @@ def _claim_send_settle(target: Any, due: _Due, now: Any) -> None:
             )
 
 
-def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> _Due:
+def _reminders_due(
+    conn: Any, now: Any, policy: Any, options: list[str], *, names: bool = True
+) -> _Due:
     """Read what the rules need (slots in the window only, answers, the sent log, supply
     once a day, visits in the next days) and let core decide what to send. Also says
     whether today's supply check ran."""
@@ -228,6 +317,11 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> _Due
     if warning_days:
         policy = policy._replace(refill_warning_days=int(warning_days))
     start, end = core.window(now, policy)
+    # A snoozed slot may be older than the look-back: the window reaches back to it.
+    earliest = store.earliest_snoozed_slot(conn, now - policy.lookback)
+    if earliest is not None and earliest < start:
+        start = earliest
+    snoozes = store.snoozes_since(conn, start)
     meds = repo.load_medications(conn, include_stopped=False)
     from medtrack.core.slots import ACCEPT_BEFORE
     from medtrack.store import doses
@@ -254,12 +348,211 @@ def _reminders_due(conn: Any, now: Any, policy: Any, options: list[str]) -> _Due
         ]
     visits = store.visits_between(conn, now, now + timedelta(days=3))
     reminders = [
-        *core.dose_reminders(slots, sent, now, policy, zones, options),
-        *core.refill_reminders(supplies, sent, now, policy, zones, options),
-        *core.visit_reminders(visits, sent, now, zones),
+        *core.dose_reminders(
+            slots, sent, now, policy, zones, options, snoozes=snoozes, names=names
+        ),
+        *core.refill_reminders(supplies, sent, now, policy, zones, options, names=names),
+        *core.visit_reminders(visits, sent, now, zones, names=names),
     ]
     day = now.astimezone(zones.zone_at(now)).date()
     return _Due(reminders, check_supply, sent, day.year * 10000 + day.month * 100 + day.day)
+
+
+# --- two-way reminders over ntfy, and snooze (issue 21) -----------------------------------
+
+
+def _reply_topic() -> str:
+    """The reply topic's name: a long random secret, made once and kept in settings (a
+    topic is a password on ntfy: whoever knows it can publish to it)."""
+    import secrets
+
+    from medtrack.store import reminders as store
+    from medtrack.store import repo
+
+    with common.unit_of_work() as conn:
+        topic = repo.get_setting(conn, store.REPLY_TOPIC)
+    if topic:
+        return topic
+    with common.unit_of_work(write=True) as conn:
+        # Read again inside the write lock: a concurrent run may have made it meanwhile.
+        topic = repo.get_setting(conn, store.REPLY_TOPIC)
+        if not topic:
+            topic = "medtrack-" + secrets.token_urlsafe(33)  # 44 random characters, 264 bits
+            repo.set_setting(conn, store.REPLY_TOPIC, topic, now=common.now())
+    return topic
+
+
+def _read_replies(target: Any, names: bool) -> list[str]:
+    """Poll the reply topic since the last message read, record each new reply as `take`,
+    `skip` or `snooze` would, keep each in history; print one line per reply recorded.
+    Returns the notices to send (replies that could not be recorded).
+
+    A server that can't be reached changes nothing: the replies stay in its cache (12 h
+    by default) and the next run reads them; the reminders are still sent or printed.
+    """
+    from medtrack import ntfy
+    from medtrack.core.replies import parse_reply
+    from medtrack.store import reminders as store
+    from medtrack.store import repo
+
+    replies_topic = ntfy.parse_url(target.value).sibling(_reply_topic())
+    with common.unit_of_work() as conn:
+        since = repo.get_setting(conn, store.REPLY_CURSOR)
+    try:
+        messages = ntfy.poll(replies_topic, since, target.token)
+    except ntfy.NtfyFailed as exc:
+        common.warn(
+            f"medtrack: can't read replies from {target.label} ({exc}); they are read at the "
+            "next run (the server keeps them 12 h by default)"
+        )
+        return []
+    parsed = [p for p in map(parse_reply, messages) if p is not None]
+    if not parsed:
+        return []
+    lines: list[str] = []
+    notices: list[str] = []
+    with common.unit_of_work(write=True) as conn:
+        now = common.now()
+        # Inside the write lock: a run polling at the same moment records nothing twice.
+        seen = store.replies_seen(conn, [p.message_id for p in parsed])
+        for reply in parsed:
+            if reply.message_id in seen:
+                continue
+            seen.add(reply.message_id)
+            _apply_reply(conn, reply, now, lines, notices, names)
+        store.set_internal(conn, store.REPLY_CURSOR, parsed[-1].message_id, now)
+    for line in lines:
+        common.say(line)
+    return notices
+
+
+def _apply_reply(
+    conn: Any, reply: Any, now: Any, lines: list[str], notices: list[str], names: bool
+) -> None:
+    """Record one reply through the code of `take`, `skip` and `snooze`, and keep it in
+    history with what it did. Stored text in it is never obeyed: only its ids are used."""
+    from medtrack.cli import doses as dose_cli
+    from medtrack.core.models import SKIP_REASONS
+    from medtrack.core.replies import SKIPPED, SNOOZE, SNOOZE_LENGTH, TAKEN, NotAReply
+    from medtrack.core.slots import slot_for
+    from medtrack.core.timeparse import to_utc_text
+    from medtrack.errors import MedtrackError
+    from medtrack.store import doses as dose_store
+    from medtrack.store import reminders as store
+    from medtrack.store import repo
+
+    if isinstance(reply, NotAReply):
+        details = {"message_id": reply.message_id, "outcome": f"ignored: {reply.why}"}
+        store.keep_reply(conn, details, None, now)
+        return
+    # The tap's moment is ntfy's time for the reply; never later than now.
+    tapped = min(reply.tapped_at, now)
+    details = {
+        "message_id": reply.message_id,
+        "action": reply.action,
+        "medication_id": reply.medication_id,
+        "slot": None if reply.slot is None else to_utc_text(reply.slot),
+        "tapped_at": to_utc_text(tapped),
+    }
+    dose_id = None
+    zones = common.zones(conn)
+    meds = repo.load_medications(conn, ids=[reply.medication_id]) if reply.medication_id else []
+    slot = slot_for(meds[0], reply.slot, zones) if meds and reply.slot else None
+    clock = tapped.astimezone(zones.zone_at(tapped)).strftime("%H:%M")
+    label = {TAKEN: "Taken", SKIPPED: "Skipped", SNOOZE: "Snooze"}.get(reply.action, "Reply")
+    if reply.action not in (TAKEN, SKIPPED, SNOOZE):
+        outcome = "test reply received"
+    elif slot is None or slot.at != reply.slot:
+        outcome = "ignored: no such dose"
+    elif dose_store.doses_between(conn, slot.opens, slot.closes, [meds[0].id]):
+        # Answered already (by a take, a skip, or this same tap read before): no change.
+        outcome = "ignored: dose already answered"
+    else:
+        med = meds[0]
+        slot_clock = slot.at.astimezone(zones.zone_at(slot.at)).strftime("%H:%M")
+        try:
+            if reply.action == SNOOZE:
+                until = tapped + SNOOZE_LENGTH
+                store.add_snooze(conn, med.id, slot.at, until, now)
+                until_clock = until.astimezone(zones.zone_at(until)).strftime("%H:%M")
+                outcome = f"snoozed until {to_utc_text(until)}"
+                lines.append(
+                    f"From ntfy: {med.name} {slot_clock} snoozed until {until_clock} "
+                    f"(tapped at {clock})."
+                )
+            else:
+                opened = dose_cli._open_slot(conn, med, tapped, zones)
+                if opened is None or opened.at != slot.at:
+                    raise MedtrackError(
+                        f"at {clock} it would not answer the {slot_clock} dose: it would be "
+                        "an extra dose"
+                    )
+                if reply.action == TAKEN:
+                    said = dose_cli.record_take(conn, med, tapped, now=now, source="ntfy")
+                else:
+                    reason = reply.reason if reply.reason in SKIP_REASONS else "other"
+                    said = [
+                        dose_cli.record_skip(
+                            conn, med, tapped, reason, None, now=now, source="ntfy"
+                        )
+                    ]
+                dose_id = store.last_row_id(conn)
+                outcome = "recorded"
+                lines.extend(f"From ntfy (tapped at {clock}): {line}" for line in said)
+        except MedtrackError as exc:
+            outcome = f"not recorded: {exc.message}"
+            lines.append(f"From ntfy: {label} tapped at {clock} NOT recorded: {exc.message}")
+            what = f"{med.name} {slot_clock}" if names else f"the {slot_clock} dose"
+            notices.append(
+                f"Your {label} at {clock} for {what} was not recorded (it would be an extra "
+                "dose, or the dose is no longer open). If you did take it: medtrack take "
+                "--yes --at TIME at your computer."
+            )
+    details["outcome"] = outcome
+    store.keep_reply(conn, details, dose_id, now)
+
+
+@snooze_app.command("snooze")
+def snooze(
+    name: Annotated[str, typer.Argument(help="Medication name, any case.")],
+    length: Annotated[
+        str, typer.Argument(help="How long to hold its reminders back: 30m, 1h, ...")
+    ] = "30m",
+) -> None:
+    """Hold back the reminders of a dose due now for a while (default 30 minutes).
+
+    The dose stays open: `remind` reminds of it again when the snooze ends.
+
+    Example: medtrack snooze sertraline 45m
+    """
+    from medtrack.cli.doses import _open_slot
+    from medtrack.errors import Conflict
+    from medtrack.store import reminders as store
+    from medtrack.store import repo
+
+    length_value = _duration(length, "LENGTH")
+    if not timedelta(minutes=1) <= length_value <= timedelta(hours=12):
+        raise BadValue("LENGTH: a snooze lasts from 1m to 12h")
+    with common.unit_of_work(write=True) as conn:
+        now = common.now()
+        zones = common.zones(conn)
+        med = repo.find_medication(conn, name)
+        regimen = med.regimen_at(now)
+        if regimen is None or regimen.schedule.as_needed or med.id is None:
+            raise Conflict(f"{med.name} has no scheduled dose now: nothing to snooze")
+        slot = _open_slot(conn, med, now, zones)
+        if slot is None:
+            raise Conflict(
+                f"{med.name}: no open dose now to snooze (already answered, or none due)"
+            )
+        until = now + length_value
+        store.add_snooze(conn, med.id, slot.at, until, now)
+        store.keep_snooze(conn, med.id, slot.at, until, now)
+
+    def local(at: Any) -> str:
+        return at.astimezone(zones.zone_at(at)).strftime("%H:%M")
+
+    common.say(f"{med.name} {local(slot.at)}: reminders held back until {local(until)}.")
 
 
 # --- cron ------------------------------------------------------------------------------
@@ -326,6 +619,9 @@ def _scheduled_remind(notify: str | None) -> _Scheduled:
         env = setup.env
         if setup.notify != "stdout":
             extra = ["--notify", setup.notify]
+    elif common.db_path().exists() and _notify_setting():
+        # remind reads the notify setting itself at each run: the line needs no --notify.
+        common.say(f"Reminders go where the notify setting says: {_notify_setting()}")
     else:
         common.warn(
             "medtrack: without --notify, reminders are printed, which reach you only if "
@@ -406,8 +702,13 @@ def cron_install(
     every: Annotated[str, typer.Option("--every", help="How often: 5m, 10m, 15m, 1h...")] = "5m",
     notify: Annotated[
         str | None,
-        typer.Option("--notify", help='Passed to remind: desktop, "apprise:URL", "exec:PATH".'),
+        typer.Option(
+            "--notify",
+            help='Passed to remind: desktop, "ntfy:https://HOST/TOPIC", "apprise:URL", '
+            '"exec:PATH".',
+        ),
     ] = None,
+    notify_names: NamesOption = False,
     systemd: Annotated[
         bool, typer.Option("--systemd", help="Write a systemd user timer instead of crontab.")
     ] = False,
@@ -422,6 +723,8 @@ def cron_install(
 
     minutes = _every_minutes(every)
     scheduled = _scheduled_remind(notify)
+    if notify_names:
+        scheduled = scheduled._replace(argv=[*scheduled.argv, "--notify-names"])
     if systemd:
         _install_systemd(minutes, scheduled)
         return

@@ -22,7 +22,11 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "drug_holiday_days": ("3", "consecutive scheduled days with no dose that make a holiday"),
     "name": (None, "your name, printed on reports"),
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
+    "notify": (None, 'where remind sends reminders when --notify is not given, e.g. "ntfy:URL"'),
+    "ntfy_token": (None, "ntfy access token; kept in a file of its own, 0600, never shown"),
 }
+# Never stored in the database (so never in an export or a backup): see medtrack.ntfy.
+SECRET_SETTINGS = ("ntfy_token",)
 
 
 def _check_key(key: str) -> str:
@@ -33,6 +37,24 @@ def _check_key(key: str) -> str:
 
 
 def _check_value(key: str, value: str) -> str:
+    if key == "notify":
+        from medtrack.errors import UsageError
+        from medtrack.notify import parse_target
+
+        try:
+            parse_target(value)
+        except UsageError as exc:
+            raise BadValue(exc.message.replace("--notify ", "notify ", 1)) from None
+        return value.strip()
+    if key == "ntfy_token":
+        if value == "-":
+            import sys
+
+            value = sys.stdin.readline()
+        value = value.strip()
+        if not value or any(c.isspace() or not c.isprintable() for c in value):
+            raise BadValue("ntfy_token takes one word, e.g. tk_... (or - to read it from stdin)")
+        return value
     from medtrack.core.validate import setting
 
     return setting(key, value)
@@ -56,6 +78,8 @@ def config_get(
     values = {}
     for k in keys:
         values[k] = zone if k == "timezone" else stored.get(k, SETTINGS[k][0])
+        if k in SECRET_SETTINGS:
+            values[k] = _secret_state()
     if as_json:
         common.emit_json(values)
     elif key:
@@ -66,6 +90,13 @@ def config_get(
             ["Setting", "Value", "Meaning"],
             [[k, values[k] or "", SETTINGS[k][1]] for k in keys],
         )
+
+
+def _secret_state() -> str | None:
+    from medtrack import ntfy
+
+    path = ntfy.token_path(common.db_path())
+    return f"(set, in {path})" if path.exists() else None
 
 
 @app.command("set")
@@ -81,6 +112,12 @@ def config_set(
 
     key = _check_key(key)
     value = _check_value(key, value)
+    if key in SECRET_SETTINGS:
+        from medtrack import ntfy
+
+        path = ntfy.write_token(common.db_path(), value)
+        common.say(f"{key} stored in {path} (readable by you only)")
+        return
     with common.unit_of_work(write=True) as conn:
         now = common.now()
         repo.set_setting(conn, key, value, now=now)

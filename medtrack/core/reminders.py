@@ -7,7 +7,13 @@ Rules (DESIGN.md, issue 7):
 - as-needed medications have no slots and are never reminded;
 - a refill warning at most once per local day for a medication whose supply runs out
   within the warning threshold;
-- a note once, on the day before a visit.
+- a note once, on the day before a visit;
+- a snoozed slot (`medtrack snooze`, or the Snooze button of an ntfy reminder) is not
+  reminded until its snooze ends, then again as if new: reminders sent before the snooze
+  do not count towards `limit`, and it stays in the window for `lookback` after the
+  snooze ends however old the slot is;
+- without `names` (ntfy, which has no end-to-end encryption) a message says "Dose due
+  (08:00)" and never names a medication, a dose or a person.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ if TYPE_CHECKING:  # kept off the start-up path of `remind`
     from medtrack.core.supply import SupplyStatus
 
 DOSE, REFILL, VISIT = "dose", "refill", "visit"
+# A postponed slot: kept in `reminders_sent` like the reminders it holds back.
+SNOOZE = "snooze"
 # Logged once a local day when `remind` has looked at supplies, warning or not: stock is
 # counted over the whole history, too costly for every five-minute cron run.
 REFILL_CHECK = "refill-check"
@@ -54,6 +62,15 @@ class SentReminder(NamedTuple):
     medication_id: int | None
     scheduled_for: datetime | None
     sent_at: datetime
+
+
+class Snooze(NamedTuple):
+    """The reminders of one slot held back from `created` until `until`."""
+
+    medication_id: int
+    slot: datetime
+    created: datetime
+    until: datetime
 
 
 class Visit(NamedTuple):
@@ -126,16 +143,34 @@ def dose_reminders(
     policy: ReminderPolicy,
     zones: ZoneTimeline,
     global_options: Sequence[str] = (),
+    *,
+    snoozes: Sequence[Snooze] = (),
+    names: bool = True,
 ) -> list[Reminder]:
     """Dose reminders to send now: `slots` (those no dose or skip answers), each reminded
-    fewer than `limit` times and not within `interval` of the last reminder."""
+    fewer than `limit` times and not within `interval` of the last reminder, and not
+    snoozed (see the module's rules)."""
     previous: dict[tuple[int | None, datetime | None], list[datetime]] = {}
     for row in sent:
         if row.kind == DOSE:
             previous.setdefault((row.medication_id, row.scheduled_for), []).append(row.sent_at)
+    latest: dict[tuple[int, datetime], Snooze] = {}
+    for snooze in snoozes:
+        key = (snooze.medication_id, snooze.slot)
+        if key not in latest or snooze.created >= latest[key].created:
+            latest[key] = snooze
     reminders = []
     for due in slots:
         times = previous.get((due.medication_id, due.slot), [])
+        snooze = latest.get((due.medication_id, due.slot))
+        if snooze is not None:
+            if now < snooze.until:
+                continue
+            if now - snooze.until > policy.lookback:
+                continue
+            times = [t for t in times if t >= snooze.created]
+        elif due.slot < now - policy.lookback:
+            continue  # read only because another slot's snooze widened the window
         if len(times) >= policy.limit:
             continue
         if times and now - max(times) < policy.interval:
@@ -148,6 +183,12 @@ def dose_reminders(
         else:
             status = f"overdue since {when} ({_ago(now - due.slot)} ago)"
         count = f" [reminder {len(times) + 1} of {policy.limit}]" if times else ""
+        if not names:
+            # No name, dose or command: ntfy carries it unencrypted (issue 21).
+            word = "Dose due" if due.slot >= now - timedelta(minutes=1) else "Dose overdue"
+            text = f"{word} ({when}){count}"
+            reminders.append(Reminder(DOSE, due.medication_id, due.slot, text))
+            continue
         text = (
             f"{due.medication} {due.dose_text} {status}{count}; when taken: "
             f"{record_command(due.medication, global_options)}"
@@ -176,6 +217,8 @@ def refill_reminders(
     policy: ReminderPolicy,
     zones: ZoneTimeline,
     global_options: Sequence[str] = (),
+    *,
+    names: bool = True,
 ) -> list[Reminder]:
     """A refill warning per medication whose supply runs out within the threshold, at
     most once per local day. `supplies` is (medication_id, name, status)."""
@@ -198,7 +241,13 @@ def refill_reminders(
             shlex.quote(w) for w in ["medtrack", *global_options, "med", "refill", name]
         )
         left = f"{status.stock:g} left"
-        if status.days_left <= 0:
+        if not names:
+            text = (
+                f"A medication's supply runs out on {status.runs_out}; see: medtrack med list"
+                if status.days_left > 0
+                else "A medication's supply has run out; see: medtrack med list"
+            )
+        elif status.days_left <= 0:
             text = f"{name}: supply has run out ({left}); after a refill: {command} --qty N"
         else:
             text = (
@@ -214,6 +263,8 @@ def visit_reminders(
     sent: Sequence[SentReminder],
     now: datetime,
     zones: ZoneTimeline,
+    *,
+    names: bool = True,
 ) -> list[Reminder]:
     """A note, once, on the local day before each visit."""
     tomorrow = _local_day(now, zones) + timedelta(days=1)
@@ -222,8 +273,9 @@ def visit_reminders(
     for visit in visits:
         if visit.at in noted or _local_day(visit.at, zones) != tomorrow:
             continue
-        who = f" with {visit.with_whom}" if visit.with_whom else ""
-        text = f"Tomorrow at {_clock(visit.at, zones)}: {visit.kind} visit{who}."
+        who = f" with {visit.with_whom}" if visit.with_whom and names else ""
+        kind = f"{visit.kind} visit" if names else "a visit"
+        text = f"Tomorrow at {_clock(visit.at, zones)}: {kind}{who}."
         reminders.append(Reminder(VISIT, None, visit.at.astimezone(UTC), text))
     return reminders
 

@@ -5,6 +5,14 @@ A reminder's row goes through three states in `reminders_sent.channel`: ``pendin
 while one run holds its claim and is sending it, then the back end that delivered it
 (``stdout``, ``desktop``, ``apprise``, ``exec``), or ``failed`` when it was only
 printed as a fallback. Only delivered rows count as sent (issue 18).
+
+A snooze (issue 21) is a row of kind ``snooze`` too: `sent_at` is when it was given,
+`scheduled_for` the slot it holds back, and `attempt` the end of the snooze in Unix
+seconds, so the same snooze given twice (a reply read twice) is one row.
+
+Replies read from ntfy are kept in `history` (action ``ntfy reply``, one entry per
+message, whatever it did); the id of the last message read is the ``ntfy_since``
+setting, and the reply topic the ``ntfy_reply_topic`` setting.
 """
 
 from __future__ import annotations
@@ -13,11 +21,13 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from medtrack.core.reminders import SentReminder, Visit
+from medtrack.core.reminders import SNOOZE, SentReminder, Snooze, Visit
 from medtrack.core.timeparse import from_utc_text, to_utc_text
 from medtrack.errors import DatabaseRefused
 
 PENDING, FAILED, ABANDONED = "pending", "failed", "abandoned"
+REPLY_ACTION = "ntfy reply"
+REPLY_TOPIC, REPLY_CURSOR = "ntfy_reply_topic", "ntfy_since"
 # Rows in these states were never delivered: they don't count as sent.
 _NOT_SENT = (PENDING, FAILED, ABANDONED)
 # A claim held longer than this belongs to a run that died mid-send (every back end
@@ -120,3 +130,128 @@ def visits_between(conn: sqlite3.Connection, start: datetime, end: datetime) -> 
         (to_utc_text(start), to_utc_text(end)),
     )
     return [Visit(at=from_utc_text(r[0]), with_whom=r[1], kind=r[2]) for r in rows]
+
+
+# --- snoozes and ntfy replies (issue 21) -----------------------------------------------
+
+
+def add_snooze(
+    conn: sqlite3.Connection, medication_id: int, slot: datetime, until: datetime, now: datetime
+) -> bool:
+    """Hold back the reminders of one slot until `until`; False when this very snooze
+    was given already."""
+    return (
+        claim(
+            conn,
+            kind=SNOOZE,
+            medication_id=medication_id,
+            scheduled_for=slot,
+            attempt=int(until.timestamp()),
+            now=now,
+            channel=SNOOZE,
+        )
+        is not None
+    )
+
+
+def snoozes_since(conn: sqlite3.Connection, since: datetime) -> list[Snooze]:
+    """Snoozes of slots at or after `since`."""
+    from datetime import UTC
+
+    rows = conn.execute(
+        "SELECT medication_id, scheduled_for, sent_at, attempt FROM reminders_sent "
+        "WHERE kind = ? AND scheduled_for >= ? ORDER BY sent_at, id",
+        (SNOOZE, to_utc_text(since)),
+    )
+    return [
+        Snooze(
+            medication_id=row[0],
+            slot=from_utc_text(row[1]),
+            created=from_utc_text(row[2]),
+            until=datetime.fromtimestamp(row[3], UTC),
+        )
+        for row in rows
+    ]
+
+
+def earliest_snoozed_slot(conn: sqlite3.Connection, ending_after: datetime) -> datetime | None:
+    """The oldest slot whose snooze ends after `ending_after` (it may be reminded again
+    although it is older than the look-back)."""
+    row = conn.execute(
+        "SELECT min(scheduled_for) FROM reminders_sent WHERE kind = ? AND attempt > ?",
+        (SNOOZE, int(ending_after.timestamp())),
+    ).fetchone()
+    return None if row[0] is None else from_utc_text(row[0])
+
+
+def replies_seen(conn: sqlite3.Connection, message_ids: list[str]) -> set[str]:
+    """Which of these ntfy message ids a run has read and kept in history already."""
+    import json
+
+    if not message_ids:
+        return set()
+    # Matched as the text `keep_reply` wrote (json.dumps, sort_keys): no JSON1 functions,
+    # which an SQLite built without them would lack.
+    seen = set()
+    for message_id in message_ids:
+        needle = f'"message_id": {json.dumps(message_id)}'
+        row = conn.execute(
+            "SELECT 1 FROM history WHERE action = ? AND instr(after, ?) > 0 LIMIT 1",
+            (REPLY_ACTION, needle),
+        ).fetchone()
+        if row is not None:
+            seen.add(message_id)
+    return seen
+
+
+def keep_reply(conn: sqlite3.Connection, details: dict, dose_id: int | None, now: datetime) -> int:
+    """Keep one reply in history, with its source and what it did."""
+    from medtrack.store import repo
+
+    return repo.record_history(
+        conn,
+        now=now,
+        action=REPLY_ACTION,
+        table="doses",
+        row_id=dose_id,
+        before=None,
+        after={"source": "ntfy", **details},
+    )
+
+
+def set_internal(conn: sqlite3.Connection, key: str, value: str, now: datetime) -> None:
+    """A setting medtrack keeps for itself (the reply cursor): not the person's data, so
+    no history entry for each poll."""
+    conn.execute(
+        "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        (key, value, to_utc_text(now)),
+    )
+
+
+def last_row_id(conn: sqlite3.Connection) -> int | None:
+    """The id of the row this connection inserted last (the dose a reply recorded)."""
+    row = conn.execute("SELECT last_insert_rowid()").fetchone()
+    return row[0] or None
+
+
+def keep_snooze(
+    conn: sqlite3.Connection, medication_id: int, slot: datetime, until: datetime, now: datetime
+) -> int:
+    """Keep a `medtrack snooze` in history, as a reply's is kept."""
+    from medtrack.store import repo
+
+    return repo.record_history(
+        conn,
+        now=now,
+        action=SNOOZE,
+        table="reminders_sent",
+        row_id=None,
+        before=None,
+        after={
+            "source": "cli",
+            "medication_id": medication_id,
+            "slot": to_utc_text(slot),
+            "until": to_utc_text(until),
+        },
+    )
