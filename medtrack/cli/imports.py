@@ -71,7 +71,10 @@ def _import(
         from medtrack.core.importers import fhir
 
         plan = fhir.parse_resources(content, localize=zones.localize, local=local)
+    from medtrack.core.importers import check_texts
+
     now = common.now()
+    check_texts(plan)
     _refuse_future(plan, now)
     result = apply_plan(conn, plan, zone_of=lambda at: zones.zone_at(at).key, now=now)
     return import_lines(plan, result, file=str(file), zones=zones, applied=apply)

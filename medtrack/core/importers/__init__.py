@@ -22,6 +22,7 @@ from datetime import datetime
 
 from medtrack.core.health import Measurement
 from medtrack.core.models import Dose, Schedule
+from medtrack.errors import BadValue
 
 Localize = Callable[[datetime], datetime]
 
@@ -129,3 +130,29 @@ def clean_note(*parts: str | None) -> str | None:
     text is escaped when shown), NUL refused by the caller's checks."""
     kept = [" ".join(p.split()) if "\n" not in p else p.strip() for p in parts if p and p.strip()]
     return " — ".join(kept) if kept else None
+
+
+# The limits `med add` and the health commands apply to what a person types.
+NAME_LIMIT = 100
+TEXT_LIMIT = 2000
+
+
+def check_texts(plan: ImportPlan) -> None:
+    """Refuse (BadValue, naming the entry) text the CLI would refuse: a NUL character, a
+    medication name over 100 characters, a note over 2000."""
+    named: list[tuple[str, str, str | None, int]] = [
+        (f"medication '{m.name[:40]}'", "name", m.name, NAME_LIMIT) for m in plan.medications
+    ]
+    named += [(m.name, "purpose", m.purpose, TEXT_LIMIT) for m in plan.medications]
+    named += [(m.name, "stop reason", m.stop_reason, TEXT_LIMIT) for m in plan.medications]
+    for kind in ("doses", "symptoms", "measurements", "checkins"):
+        for record in getattr(plan, kind):
+            named.append((record.where, "note", record.note, TEXT_LIMIT))
+    named += [(s.where, "symptom name", s.name, NAME_LIMIT) for s in plan.symptoms]
+    for where, what, text, limit in named:
+        if text is None:
+            continue
+        if "\x00" in text:
+            raise BadValue(f"{where}: the {what} contains a NUL character")
+        if len(text) > limit:
+            raise BadValue(f"{where}: the {what} is longer than {limit} characters")
