@@ -410,7 +410,8 @@ def test_a_file_of_another_app_is_refused_plainly(tmp_path):
 
 
 def _build_profile() -> None:
-    """Daily twice, weekly, as needed; a dose change in the past and a stopped medication."""
+    """Daily twice, every other week, every 8 hours, monthly, as needed; a dose change in
+    the past and a stopped medication."""
     ok(
         "med",
         "add",
@@ -475,6 +476,32 @@ def _build_profile() -> None:
     ok("take", "aripiprazole", "--at", "2026-10-05 10:30", "--yes")
     ok("take", "aripiprazole", "--at", "2026-10-19 11:30", "--yes")
     ok("skip", "aripiprazole", "--at", "2026-11-02 10:00", "--reason", "away")
+    # FHIR's Timing keeps neither an hourly rule's anchor nor a monthly rule's days: the
+    # dosage text medtrack writes does.
+    ok(
+        "med",
+        "add",
+        "ibuprofen",
+        "--dose",
+        "200mg",
+        "--schedule",
+        "every 8h from 06:00",
+        "--start",
+        "2026-11-01",
+    )
+    ok(
+        "med",
+        "add",
+        "b12",
+        "--dose",
+        "1000mcg",
+        "--schedule",
+        "monthly 1,15 09:00",
+        "--start",
+        "2026-10-05",
+    )
+    ok("take", "ibuprofen", "--at", "2026-11-09 14:05", "--yes")
+    ok("take", "b12", "--at", "2026-10-15 09:10", "--yes")
     ok("take", "lorazepam", "--at", "2026-10-12 23:00", "--yes")
     ok("take", "lorazepam", "--at", "2026-10-12 23:50", "--yes")
 
@@ -486,7 +513,7 @@ def test_own_fhir_export_imports_back_to_the_same_summary(tmp_path):
     ok("export", "--format", "fhir", "-o", str(bundle))
     fresh = tmp_path / "fresh.db"
     result = ok("import", str(bundle), "--from", "fhir", "--apply", db=fresh)
-    assert "4 medications added" in result.stdout
+    assert "6 medications added" in result.stdout
     for args in (
         ["--days", "30"],
         ["--since", "2026-10-01"],

@@ -358,22 +358,33 @@ def _schedule(
     if days:
         rule += ";BYDAY=" + ",".join(sorted(set(days), key=list(_DAY_CODES.values()).index))
     elif freq == "MONTHLY":
-        rule += f";BYMONTHDAY={context.local(start).day}"
+        written = _text_schedule(dosage, "MONTHLY")
+        day = (written.rrule or "").partition("BYMONTHDAY=")[2] if written else ""
+        rule += f";BYMONTHDAY={day or context.local(start).day}"
     return Schedule(rule, tuple(sorted(set(times)))), None
+
+
+def _text_schedule(dosage: Mapping[str, Any], freq: str) -> Schedule | None:
+    """The schedule in the dosage's text ("100 mg, every 8 hours from 06:00"), as medtrack
+    writes it, when it repeats at `freq`: the Timing has no place for the anchor of an
+    hourly rule nor for the day of a monthly one."""
+    text = dosage.get("text")
+    if not isinstance(text, str) or ", " not in text:
+        return None
+    try:
+        schedule = parse_schedule(text.split(", ", 1)[1].split(" (")[0])
+    except BadSchedule:
+        return None
+    rule = schedule.rrule or ""
+    return schedule if rule.startswith(f"FREQ={freq}") else None
 
 
 def _hourly_anchor(
     dosage: Mapping[str, Any], start: datetime, context: _Context
 ) -> tuple[time, ...]:
-    # medtrack's own export keeps the anchor of "every 8h from 06:00" in the text only.
-    text = dosage.get("text")
-    if isinstance(text, str) and ", " in text:
-        try:
-            schedule = parse_schedule(text.split(", ", 1)[1].split(" (")[0])
-        except BadSchedule:
-            schedule = None
-        if schedule is not None and schedule.rrule and schedule.rrule.startswith("FREQ=HOURLY"):
-            return schedule.times
+    written = _text_schedule(dosage, "HOURLY")
+    if written is not None:
+        return written.times
     wall = context.local(start)
     return (time(wall.hour, wall.minute),)
 
