@@ -266,6 +266,7 @@ def test_dry_run_reports_and_writes_nothing_not_even_a_new_file(tmp_path):
     db = Path(os.environ["MEDTRACK_DB"])
     result = ok("import", str(SAMPLES / "medtimer-backup.json"), "--from", "medtimer")
     assert not db.exists()
+    assert not [p.name for p in db.parent.iterdir() if p.name.startswith(f".{db.name}")]
     out = result.stdout
     assert "nothing is written; add --apply to import" in out
     assert "2 medications to add" in out

@@ -90,8 +90,6 @@ def _refuse_future(plan: Any, now: Any) -> None:
 
 def _read(file: Path, source: str) -> Any:
     """The file's content: text for CSV, parsed JSON, or FHIR resources (a folder too)."""
-    from medtrack.cli.data import _read_json, _read_text
-
     if source == "fhir":
         from medtrack.core.importers.fhir import read_folder_entries
 
@@ -113,3 +111,36 @@ def _read(file: Path, source: str) -> Any:
     if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
         return _read_json(file)
     return text
+
+
+# Own readers (not cli/data.py's), so this command does not depend on that module's
+# private helpers; the messages are the same.
+
+
+def _read_text(file: Path) -> str:
+    from medtrack.errors import NotFound
+
+    if not file.exists():
+        raise NotFound(f"no file at {file}")
+    if file.is_dir():
+        raise BadValue(f"{file} is a folder; name a file")
+    try:
+        return file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadValue(f"{file} is not UTF-8 text") from None
+    except OSError as exc:
+        raise BadValue(f"can't read {file}: {exc.strerror}") from None
+
+
+def _read_json(file: Path) -> Any:
+    import json
+
+    def _no_constants(name: str) -> Any:
+        raise BadValue(f"{file}: {name} is not a number JSON allows")
+
+    try:
+        return json.JSONDecoder(parse_constant=_no_constants).decode(_read_text(file))
+    except json.JSONDecodeError as exc:
+        raise BadValue(f"{file} is not JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise BadValue(f"{file} is nested too deeply") from None
