@@ -8,6 +8,7 @@ out from the sample by hand; the profile's zone is Europe/Berlin (UTC+1 in Novem
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -18,12 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import dump
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from medtrack.cli import app
 from medtrack.core.importers import daylio, fhir, medtimer
 from medtrack.core.models import Dose
-from medtrack.errors import BadValue
+from medtrack.errors import BadValue, MedtrackError
 
 SAMPLES = Path(__file__).parent / "data" / "imports"
 NOW = "2026-11-10T20:00:00Z"  # 21:00 in Berlin
@@ -553,3 +556,146 @@ def test_installed_medtrack_imports_a_sample(tmp_path):
         [str(MEDTRACK), "symptom", "list", "--json"], env=env, capture_output=True, text=True
     )
     assert [r["value"] for r in json.loads(listed.stdout)] == [7.5, 5.0, 0.0, 10.0]
+
+
+# --- any input: a clear error or a plan, never a crash ----------------------------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_event = st.fixed_dictionaries(
+    {
+        "medicineName": st.text(max_size=6) | st.none(),
+        "amount": st.text(max_size=6) | st.integers(),
+        "status": st.sampled_from([*medtimer.STATUSES, "taken", 3]),
+        "remindedTimestamp": st.integers(-(2**40), 2**45) | st.floats() | st.text(max_size=3),
+        "processedTimestamp": st.integers(0, 2**42),
+    }
+)
+
+
+@given(
+    st.one_of(
+        _json,
+        st.fixed_dictionaries(
+            {
+                "events": st.fixed_dictionaries(
+                    {"version": st.integers(), "list": st.lists(_event, max_size=5)}
+                )
+            }
+        ),
+    )
+)
+def test_any_medtimer_document_gives_a_plan_or_a_clear_error(doc):
+    try:
+        medtimer.parse_backup(doc, local=local)
+    except MedtrackError as exc:
+        assert exc.message and "\n" not in exc.message
+
+
+@given(st.text(max_size=300))
+def test_any_text_as_daylio_or_medtimer_csv_gives_a_plan_or_a_clear_error(text):
+    for parse in (
+        lambda t: daylio.parse_csv(
+            "full_date,date,weekday,time,mood,activities,note\n" + t, localize=localize
+        ),
+        lambda t: medtimer.parse_csv("a;b;c;d;e;f;g;h (ISO 8601);i (ISO 8601)\n" + t, local=local),
+    ):
+        with contextlib.suppress(MedtrackError):
+            parse(text)
+
+
+# A value of the wrong type where FHIR says an object or a list goes.
+_wrong = st.lists(st.integers(), min_size=1, max_size=2) | st.integers() | st.text(max_size=2)
+_quantity = st.fixed_dictionaries(
+    {},
+    optional={
+        "value": st.integers(-5, 300) | st.floats() | st.text(max_size=3),
+        "unit": st.sampled_from(["mg", "kg", "mmHg", "/10", "", "x"]) | _wrong,
+        "code": st.sampled_from(["ug", "/min", "[lb_av]"]) | _wrong,
+    },
+)
+_repeat = st.fixed_dictionaries(
+    {},
+    optional={
+        "boundsPeriod": st.fixed_dictionaries(
+            {}, optional={"start": st.sampled_from(["2026-11-01", "0001-01-01", "bad"]) | _wrong}
+        )
+        | _wrong,
+        "frequency": st.integers(0, 3) | _wrong,
+        "period": st.integers(-1, 30) | st.floats() | _wrong,
+        "periodUnit": st.sampled_from(["h", "d", "wk", "mo", "a", "s"]) | _wrong,
+        "dayOfWeek": st.lists(st.sampled_from(["mon", "sun", "xyz"]) | _wrong, max_size=3) | _wrong,
+        "timeOfDay": st.lists(st.sampled_from(["08:00:00", "25:00", "x"]), max_size=2) | _wrong,
+    },
+)
+_dosage = st.fixed_dictionaries(
+    {},
+    optional={
+        "timing": st.fixed_dictionaries({"repeat": _repeat}) | _wrong,
+        "doseAndRate": st.lists(st.fixed_dictionaries({"doseQuantity": _quantity}), max_size=2)
+        | _wrong,
+        "asNeededBoolean": st.booleans(),
+        "maxDosePerPeriod": st.fixed_dictionaries(
+            {"numerator": _quantity, "denominator": _quantity}
+        )
+        | _wrong,
+        "text": st.sampled_from(["1 mg, every 8 hours from 06:00", "x, monthly 1 09:00"]) | _wrong,
+    },
+)
+_coding = st.fixed_dictionaries(
+    {
+        "system": st.just("http://loinc.org"),
+        "code": st.sampled_from(["29463-7", "85354-9", "8867-4", "44261-6", "1-1", "8480-6"]),
+    }
+)
+_resource = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(
+            ["MedicationStatement", "MedicationRequest", "MedicationAdministration", "Observation"]
+        ),
+        # Named, so that the dosage and the administration are read, not skipped.
+        "medicationCodeableConcept": st.fixed_dictionaries({"text": st.sampled_from("ab")})
+        | _wrong,
+    },
+    optional={
+        "status": st.sampled_from(["completed", "not-done", "final", "stopped"]) | _wrong,
+        "effectiveDateTime": st.sampled_from(["2026-11-01", "2026-11-01T08:00:00+01:00"]),
+        "effectivePeriod": st.fixed_dictionaries({}, optional={"start": _wrong, "end": _wrong})
+        | _wrong,
+        "dosage": st.lists(_dosage, max_size=2) | _dosage | _wrong,
+        "dosageInstruction": st.lists(_dosage, max_size=2),
+        "code": st.fixed_dictionaries({"coding": st.lists(_coding, max_size=2)})
+        | st.fixed_dictionaries({"text": st.text(max_size=4)})
+        | _wrong,
+        "category": _wrong,
+        "valueQuantity": _quantity | _wrong,
+        "valueInteger": st.integers(-1, 30) | _wrong,
+        "component": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "code": st.fixed_dictionaries({"coding": st.lists(_coding, max_size=1)}),
+                    "valueQuantity": _quantity | _wrong,
+                    "valueInteger": st.integers(0, 3) | _wrong,
+                },
+            ),
+            max_size=9,
+        )
+        | _wrong,
+        "statusReason": _wrong,
+        "note": _wrong,
+    },
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(_resource, min_size=1, max_size=2))
+def test_any_fhir_resources_give_a_plan_or_a_clear_error(resources):
+    bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+    with contextlib.suppress(MedtrackError):
+        fhir.parse_resources(fhir.resources_of(bundle, "b"), localize=localize, local=local)

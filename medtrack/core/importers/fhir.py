@@ -147,13 +147,27 @@ def parse_resources(
 # --- medications -------------------------------------------------------------------------
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    """A FHIR element that should be an object; anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """A FHIR element that should be a list; anything else reads as empty."""
+    return value if isinstance(value, list) else []
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _concept_text(concept: Any) -> str | None:
     if not isinstance(concept, dict):
         return None
     text = concept.get("text")
     if isinstance(text, str) and text.strip():
         return " ".join(text.split())
-    for coding in concept.get("coding") or []:
+    for coding in _list(concept.get("coding")):
         display = coding.get("display") if isinstance(coding, dict) else None
         if isinstance(display, str) and display.strip():
             return " ".join(coding["display"].split())
@@ -183,7 +197,7 @@ def _medication(
     words: list[str] = []
     kind, purpose, stopped_at, stop_reason = "rx", None, None, None
     for _where, resource, _ in group:
-        dosages = resource.get("dosage") or resource.get("dosageInstruction") or []
+        dosages = _list(resource.get("dosage") or resource.get("dosageInstruction"))
         start = _resource_start(resource, context)
         if not dosages:
             if start is not None:
@@ -280,8 +294,8 @@ def _dosage_step(
     said = None
     if dose is None:
         dose, said = _DEFAULT_DOSE, "no structured dose: 1 dose"
-    repeat = (dosage.get("timing") or {}).get("repeat") or {}
-    bounds = repeat.get("boundsPeriod") if isinstance(repeat, dict) else None
+    repeat = _obj(_obj(dosage.get("timing")).get("repeat"))
+    bounds = repeat.get("boundsPeriod")
     step_start, step_end = start, None
     if isinstance(bounds, dict):
         if isinstance(bounds.get("start"), str):
@@ -300,7 +314,7 @@ def _dosage_step(
 
 
 def _dose_of(dosage: Mapping[str, Any]) -> Dose | None:
-    for rate in dosage.get("doseAndRate") or []:
+    for rate in _list(dosage.get("doseAndRate")):
         if isinstance(rate, dict) and isinstance(rate.get("doseQuantity"), dict):
             return _quantity_dose(rate["doseQuantity"])
     return None
@@ -312,8 +326,8 @@ def _quantity_dose(quantity: Mapping[str, Any]) -> Dose | None:
         return None
     if value <= 0:
         raise BadValue(f"a dose of {value} is not more than zero")
-    unit = quantity.get("unit") or _UCUM_UNITS.get(quantity.get("code") or "", quantity.get("code"))
-    if not isinstance(unit, str) or not unit.strip():
+    unit = _unit(quantity)
+    if unit is None:
         return Dose(float(value), "dose")
     try:
         return parse_dose(f"{value:g} {unit}")._replace(amount=float(value))
@@ -324,11 +338,11 @@ def _quantity_dose(quantity: Mapping[str, Any]) -> Dose | None:
 def _max_per_day(ratio: Any, dose: Dose) -> int | None:
     if not isinstance(ratio, dict):
         return None
-    numerator, denominator = ratio.get("numerator") or {}, ratio.get("denominator") or {}
+    numerator, denominator = _obj(ratio.get("numerator")), _obj(ratio.get("denominator"))
     amount = numerator.get("value")
     per = denominator.get("value", 1)
     unit = denominator.get("code") or denominator.get("unit")
-    if not isinstance(amount, int | float) or per != 1 or unit not in ("d", "day"):
+    if not _number(amount) or per != 1 or unit not in ("d", "day") or not dose.amount:
         return None
     count = amount / dose.amount
     return round(count) if count >= 1 and abs(count - round(count)) < 1e-9 else None
@@ -339,10 +353,13 @@ def _schedule(
 ) -> tuple[Schedule, str | None]:
     if dosage.get("asNeededBoolean") or dosage.get("asNeededCodeableConcept"):
         return Schedule(None, (), True), None
-    times = tuple(_clock(t) for t in repeat.get("timeOfDay") or [])
+    times = tuple(_clock(t) for t in _list(repeat.get("timeOfDay")))
     unit = repeat.get("periodUnit")
+    unit = unit if isinstance(unit, str) else None
     period = repeat.get("period", 1)
-    interval = int(period) if isinstance(period, int | float) and period >= 1 else 1
+    if not _number(period) or period <= 0 or period > 10000:
+        return Schedule(None, (), True), f"period {period!r} is not one medtrack repeats"
+    interval = max(int(period), 1)
     if unit == "h":
         if repeat.get("frequency", 1) != 1 or not float(period).is_integer():
             return Schedule(None, (), True), "an hourly timing medtrack cannot repeat"
@@ -350,7 +367,7 @@ def _schedule(
         return Schedule(f"FREQ=HOURLY;INTERVAL={interval}", anchor), None
     if not times:
         return Schedule(None, (), True), "no times of day in the file"
-    days = [_DAY_CODES[d] for d in repeat.get("dayOfWeek") or [] if d in _DAY_CODES]
+    days = [_DAY_CODES[d] for d in _list(repeat.get("dayOfWeek")) if d in _DAY_CODES]
     freq = "WEEKLY" if days else _FREQ_OF_UNIT.get(unit or "d")
     if freq is None:
         return Schedule(None, (), True), f"period unit {unit!r} is not one medtrack repeats"
@@ -403,7 +420,7 @@ def _administration(
     plan: ImportPlan, where: str, resource: Mapping[str, Any], context: _Context
 ) -> None:
     name = _medication_name(resource, context)
-    status = _ADMIN_STATUS.get(resource.get("status"))
+    status = _ADMIN_STATUS.get(str(resource.get("status")))
     if name is None:
         plan.skip(where, "MedicationAdministration", "names no medication")
         return
@@ -443,7 +460,7 @@ def _administration(
 def _notes(resource: Mapping[str, Any]) -> list[str]:
     return [
         n["text"]
-        for n in resource.get("note") or []
+        for n in _list(resource.get("note"))
         if isinstance(n, dict) and isinstance(n.get("text"), str)
     ]
 
@@ -488,16 +505,16 @@ def _codes(concept: Any) -> list[str]:
         return []
     return [
         c["code"]
-        for c in concept.get("coding") or []
+        for c in _list(concept.get("coding"))
         if isinstance(c, dict) and c.get("system") == LOINC and isinstance(c.get("code"), str)
     ]
 
 
 def _categories(resource: Mapping[str, Any]) -> set[str]:
     found = set()
-    for concept in resource.get("category") or []:
+    for concept in _list(resource.get("category")):
         if isinstance(concept, dict):
-            for coding in concept.get("coding") or []:
+            for coding in _list(concept.get("coding")):
                 if isinstance(coding, dict) and isinstance(coding.get("code"), str):
                     found.add(coding["code"])
     return found
@@ -525,21 +542,19 @@ def _observation(
         code = known[0]
         if code in _BP_PANELS:
             parts = {
-                c: comp.get("valueQuantity", {}).get("value")
-                for comp in resource.get("component") or []
+                c: _obj(comp.get("valueQuantity")).get("value")
+                for comp in _list(resource.get("component"))
                 if isinstance(comp, dict)
                 for c in _codes(comp.get("code"))
             }
-            if not isinstance(parts.get(_SYSTOLIC), int | float) or not isinstance(
-                parts.get(_DIASTOLIC), int | float
-            ):
+            if not _number(parts.get(_SYSTOLIC)) or not _number(parts.get(_DIASTOLIC)):
                 plan.skip(where, "Observation", "blood pressure without systolic and diastolic")
                 return
             reading = parse_measurement("bp", f"{parts[_SYSTOLIC]:g}/{parts[_DIASTOLIC]:g}")
         elif code in _TOTALS or code in _PANELS:
             _checkin(plan, where, resource, code, at, note)
             return
-        elif not isinstance(value, int | float):
+        elif not _number(value):
             plan.skip(where, "Observation", f"LOINC {code} without a numeric valueQuantity")
             return
         else:
@@ -552,7 +567,7 @@ def _observation(
         plan.skip(where, "Observation", f"LOINC {codes[0]} is not a code medtrack records")
         return
     text = _concept_text(resource.get("code"))
-    if text is None or not isinstance(value, int | float):
+    if text is None or not _number(value):
         plan.skip(where, "Observation", "neither a LOINC code medtrack knows nor a named value")
         return
     categories = _categories(resource)
@@ -581,7 +596,9 @@ def _unit(quantity: Mapping[str, Any]) -> str | None:
     if isinstance(unit, str) and unit.strip():
         return unit.strip()
     code = quantity.get("code")
-    return _UCUM_UNITS.get(code, code) if isinstance(code, str) else None
+    if not isinstance(code, str) or not code.strip():
+        return None
+    return _UCUM_UNITS.get(code, code)
 
 
 def _checkin(
@@ -595,7 +612,7 @@ def _checkin(
     questionnaire = _TOTALS.get(code) or _PANELS[code]
     answers = [
         comp.get("valueInteger")
-        for comp in resource.get("component") or []
+        for comp in _list(resource.get("component"))
         if isinstance(comp, dict) and "valueInteger" in comp
     ]
     if len(answers) != len(questionnaire.items):
