@@ -236,6 +236,10 @@ def test_fhir_bundle_maps_statements_administrations_and_known_observations():
         "mild",
         False,
     )
+    # A clinic's AdverseEvent: the suspected medication by the request's reference.
+    assert [(e.name, e.medication, e.severity, e.at) for e in plan.side_effects] == [
+        ("tremor", "lamotrigine", "moderate", utc("2026-11-03T09:00:00Z"))
+    ]
     assert [(s.kind, s.why) for s in plan.skipped] == [
         ("MedicationAdministration", "status 'in-progress'"),
         ("Observation", "LOINC 2339-0 is not a code medtrack records"),
@@ -506,6 +510,20 @@ def _build_profile() -> None:
     )
     ok("take", "ibuprofen", "--at", "2026-11-09 14:05", "--yes")
     ok("take", "b12", "--at", "2026-10-15 09:10", "--yes")
+    ok(
+        "side-effect",
+        "nausea",
+        "--med",
+        "lamotrigine",
+        "--severity",
+        "mild",
+        "--at",
+        "2026-10-03 09:00",
+        "--note",
+        "after breakfast",
+    )
+    ok("side-effect", "resolve", "1", "--action", "took it with food", "--at", "2026-10-09 12:00")
+    ok("side-effect", "dizziness", "--severity", "moderate", "--at", "2026-10-21 10:00")
     ok("take", "lorazepam", "--at", "2026-10-12 23:00", "--yes")
     ok("take", "lorazepam", "--at", "2026-10-12 23:50", "--yes")
 
@@ -535,6 +553,14 @@ def test_own_fhir_export_imports_back_to_the_same_summary(tmp_path):
     # The plan history came across too: two lamotrigine regimens, quetiapine stopped.
     meds = {m["name"]: m for m in json.loads(ok("med", "list", "--all", "--json", db=fresh).stdout)}
     assert meds["quetiapine"]["stopped_at"] is not None
+
+    # Side effects come back whole: the resolution, action and note ride in the narrative.
+    def effects(db: Path | None = None) -> list[dict]:
+        rows = json.loads(ok("side-effect", "list", "--json", db=db).stdout)
+        return [{k: v for k, v in r.items() if k not in ("id", "updated_at")} for r in rows]
+
+    assert effects(fresh) == effects()
+    assert [e["name"] for e in effects()] == ["dizziness", "nausea"]
     again = ok("import", str(bundle), "--from", "fhir", "--apply", db=fresh)
     assert "0 doses added" in again.stdout
 
@@ -656,7 +682,13 @@ _coding = st.fixed_dictionaries(
 _resource = st.fixed_dictionaries(
     {
         "resourceType": st.sampled_from(
-            ["MedicationStatement", "MedicationRequest", "MedicationAdministration", "Observation"]
+            [
+                "MedicationStatement",
+                "MedicationRequest",
+                "MedicationAdministration",
+                "Observation",
+                "AdverseEvent",
+            ]
         ),
         # Named, so that the dosage and the administration are read, not skipped.
         "medicationCodeableConcept": st.fixed_dictionaries({"text": st.sampled_from("ab")})
@@ -688,6 +720,21 @@ _resource = st.fixed_dictionaries(
         )
         | _wrong,
         "statusReason": _wrong,
+        "event": st.fixed_dictionaries({"text": st.sampled_from(["nausea", " "])}) | _wrong,
+        "severity": st.fixed_dictionaries(
+            {"coding": st.lists(st.fixed_dictionaries({"code": st.sampled_from(["mild", "x"])}))}
+        )
+        | _wrong,
+        "date": st.sampled_from(["2026-11-01T08:00:00+01:00", "nope"]) | _wrong,
+        "suspectEntity": st.lists(
+            st.fixed_dictionaries({"instance": st.fixed_dictionaries({"reference": _wrong})})
+        )
+        | _wrong,
+        "outcome": _wrong,
+        "text": st.fixed_dictionaries(
+            {"div": st.sampled_from(["<p>Resolved: x</p>", "<p>Action: a</p>", "<p>"])}
+        )
+        | _wrong,
         "note": _wrong,
     },
 )

@@ -82,7 +82,7 @@ def _import(
 
 def _refuse_future(plan: Any, now: Any) -> None:
     """As `take` and the dose CSV refuse them: a record dated after now is a mistake."""
-    for kind in ("doses", "symptoms", "measurements", "checkins"):
+    for kind in ("doses", "symptoms", "measurements", "checkins", "side_effects"):
         for record in getattr(plan, kind):
             if record.at > now:
                 raise BadValue(f"{record.where}: {record.at.isoformat()} is in the future")

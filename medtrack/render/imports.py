@@ -19,11 +19,13 @@ _SINGULAR = {
     "symptoms": "symptom",
     "measurements": "measurement",
     "checkins": "check-in",
+    "side_effects": "side effect",
 }
 
 
 def _count(n: int, kind: str) -> str:
-    return f"{n} {_SINGULAR[kind] if n == 1 else kind.replace('checkins', 'check-ins')}"
+    plural = {"checkins": "check-ins", "side_effects": "side effects"}.get(kind, kind)
+    return f"{n} {_SINGULAR[kind] if n == 1 else plural}"
 
 
 def _line(kind: str, record: Any, zones: ZoneTimeline) -> str:
@@ -39,8 +41,14 @@ def _line(kind: str, record: Any, zones: ZoneTimeline) -> str:
         text = f"{when}  {record.name} {record.value:g}{unit}"
     elif kind == "measurements":
         text = f"{when}  {record.measurement.kind} {record.measurement}"
-    else:
+    elif kind == "checkins":
         text = f"{when}  {record.questionnaire} total {record.total} ({record.band})"
+    else:
+        medication = f" ({record.medication})" if record.medication else ""
+        resolved = (
+            f", resolved {local_text(record.resolved_at, zones)}" if record.resolved_at else ""
+        )
+        text = f"{when}  {record.name}{medication} {record.severity}{resolved}"
     note = getattr(record, "note", None)
     return text + (f"  — {note}" if note else "")
 

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from medtrack.core.health import CheckinEntry, MeasurementEntry, SymptomEntry
+from medtrack.core.health import CheckinEntry, MeasurementEntry, SideEffect, SymptomEntry
 from medtrack.core.importers import ImportedDose, ImportedMedication, ImportPlan, Skipped
 from medtrack.core.models import Medication, Regimen
 from medtrack.core.timeparse import to_utc_text
 from medtrack.store import doses, health, repo
 
-KINDS = ("medications", "doses", "symptoms", "measurements", "checkins")
+KINDS = ("medications", "doses", "symptoms", "measurements", "checkins", "side_effects")
 
 
 @dataclass
@@ -82,6 +82,28 @@ def apply_plan(
         )
         health.add_checkin(conn, entry, zone=zone_of(checkin.at), now=now)
         result.added["checkins"].append(checkin)
+    for effect in plan.side_effects:
+        medication_id = (
+            None if effect.medication is None else _medication_id(conn, effect.medication)
+        )
+        started = to_utc_text(effect.at)
+        key = (effect.name, medication_id, started)
+        if _exists(conn, "side_effects", ("name", "medication_id", "started_at"), key):
+            result.present["side_effects"] += 1
+            continue
+        value = SideEffect(
+            effect.name,
+            effect.medication,
+            effect.severity,
+            effect.at,
+            effect.resolved_at,
+            effect.action,
+            effect.note,
+        )
+        health.add_side_effect(
+            conn, value, medication_id=medication_id, zone=zone_of(effect.at), now=now
+        )
+        result.added["side_effects"].append(effect)
     return result
 
 
@@ -182,7 +204,7 @@ def _exists(
     conn: sqlite3.Connection, table: str, columns: tuple[str, ...], values: tuple[object, ...]
 ) -> bool:
     # Table and column names are literals of this module, never the person's text.
-    clause = " AND ".join(f"{c} = ?" for c in columns)
+    clause = " AND ".join(f"{c} IS ?" for c in columns)
     return (
         conn.execute(f"SELECT 1 FROM {table} WHERE {clause} LIMIT 1", values).fetchone() is not None
     )

@@ -96,6 +96,18 @@ class ImportedCheckin:
 
 
 @dataclass(frozen=True)
+class ImportedSideEffect:
+    where: str
+    name: str
+    medication: str | None
+    severity: str
+    at: datetime  # started
+    resolved_at: datetime | None = None
+    action: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Skipped:
     """An entry of the file that is not imported, and why (said once per reason)."""
 
@@ -114,6 +126,7 @@ class ImportPlan:
     symptoms: list[ImportedSymptom] = field(default_factory=list)
     measurements: list[ImportedMeasurement] = field(default_factory=list)
     checkins: list[ImportedCheckin] = field(default_factory=list)
+    side_effects: list[ImportedSideEffect] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
     def skip(self, where: str, kind: str, why: str) -> None:
@@ -145,10 +158,12 @@ def check_texts(plan: ImportPlan) -> None:
     ]
     named += [(m.name, "purpose", m.purpose, TEXT_LIMIT) for m in plan.medications]
     named += [(m.name, "stop reason", m.stop_reason, TEXT_LIMIT) for m in plan.medications]
-    for kind in ("doses", "symptoms", "measurements", "checkins"):
+    for kind in ("doses", "symptoms", "measurements", "checkins", "side_effects"):
         for record in getattr(plan, kind):
             named.append((record.where, "note", record.note, TEXT_LIMIT))
     named += [(s.where, "symptom name", s.name, NAME_LIMIT) for s in plan.symptoms]
+    named += [(s.where, "side effect", s.name, NAME_LIMIT) for s in plan.side_effects]
+    named += [(s.where, "action", s.action, TEXT_LIMIT) for s in plan.side_effects]
     for where, what, text, limit in named:
         if text is None:
             continue

@@ -15,6 +15,9 @@ one resource per file under ``clinical-records/``).
   70274-6, with the item answers as components, scored again by medtrack); an uncoded
   survey Observation with a quantity (as medtrack writes symptoms) becomes a symptom, an
   uncoded laboratory one a lab measurement.
+- AdverseEvent becomes a side effect (event, severity mild/moderate/severe, date, the
+  suspected medication); the resolution date, action and note medtrack writes in the
+  narrative (R4 has no element for them) are read back from it.
 - Everything else is reported as not imported, with the reason.
 
 medtrack's own FHIR export reads back to the same plan and records.
@@ -22,17 +25,25 @@ medtrack's own FHIR export reads back to the same plan and records.
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from medtrack.core.health import check_symptom_value, normalize_symptom_name, parse_measurement
+from medtrack.core.health import (
+    SEVERITIES,
+    check_symptom_value,
+    normalize_symptom_name,
+    parse_measurement,
+)
 from medtrack.core.importers import (
     ImportedCheckin,
     ImportedDose,
     ImportedMeasurement,
     ImportedMedication,
+    ImportedSideEffect,
     ImportedSymptom,
     ImportPlan,
     Localize,
@@ -103,6 +114,14 @@ def parse_resources(
             if name and isinstance(resource.get("id"), str):
                 context.medications[f"Medication/{resource['id']}"] = name
                 context.medications[f"urn:uuid:{resource['id']}"] = name
+    for _where, resource in resources:
+        # A side effect names its suspected medication by the statement's reference, as
+        # medtrack's own export does.
+        if resource["resourceType"] in ("MedicationStatement", "MedicationRequest"):
+            name = _medication_name(resource, context)
+            if name and isinstance(resource.get("id"), str):
+                context.medications[f"{resource['resourceType']}/{resource['id']}"] = name
+                context.medications[f"urn:uuid:{resource['id']}"] = name
     statements: dict[str, list[tuple[str, dict[str, Any], str]]] = {}
     for where, resource in resources:
         kind = resource["resourceType"]
@@ -117,6 +136,8 @@ def parse_resources(
                 _administration(plan, where, resource, context)
             elif kind == "Observation":
                 _observation(plan, where, resource, context)
+            elif kind == "AdverseEvent":
+                _adverse_event(plan, where, resource, context)
             elif kind not in ("Medication", "Patient"):
                 plan.skip(where, kind, f"{kind} is not imported")
         except MedtrackError as exc:
@@ -648,3 +669,76 @@ def read_folder_entries(files: Iterable[tuple[str, Any]]) -> list[tuple[str, dic
     for name, doc in files:
         found.extend(resources_of(doc, name))
     return found
+
+
+# --- side effects --------------------------------------------------------------------------
+
+_NARRATIVE_LINE = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+
+
+def _narrative(resource: Mapping[str, Any]) -> dict[str, str]:
+    """'Label: value' lines of the narrative medtrack writes for a side effect."""
+    div = _obj(resource.get("text")).get("div")
+    found: dict[str, str] = {}
+    if isinstance(div, str):
+        for line in _NARRATIVE_LINE.findall(div):
+            label, sep, value = html.unescape(line).partition(": ")
+            if sep and label in ("Resolved", "Action", "Note"):
+                found.setdefault(label, value.strip())
+    return found
+
+
+def _adverse_event(
+    plan: ImportPlan, where: str, resource: Mapping[str, Any], context: _Context
+) -> None:
+    name = _concept_text(resource.get("event"))
+    if name is None:
+        plan.skip(where, "AdverseEvent", "names no event")
+        return
+    if resource.get("actuality") == "potential":
+        plan.skip(where, "AdverseEvent", "a potential event, not one that happened")
+        return
+    severity_concept = _obj(resource.get("severity"))
+    codes = [c.get("code") for c in _list(severity_concept.get("coding")) if isinstance(c, dict)]
+    severity = next((c for c in codes if c in SEVERITIES), None)
+    if severity is None:
+        text = _concept_text(severity_concept)
+        severity = text.casefold() if text and text.casefold() in SEVERITIES else None
+    if severity is None:
+        plan.skip(where, "AdverseEvent", "no severity (mild, moderate or severe)")
+        return
+    when = resource.get("date") or resource.get("detected")
+    if not isinstance(when, str):
+        plan.skip(where, "AdverseEvent", "no date")
+        return
+    medication = None
+    for entity in _list(resource.get("suspectEntity")):
+        instance = _obj(_obj(entity).get("instance"))
+        reference = instance.get("reference")
+        if isinstance(reference, str) and reference in context.medications:
+            medication = context.medications[reference]
+        elif isinstance(instance.get("display"), str) and instance["display"].strip():
+            medication = " ".join(instance["display"].split())
+        if medication:
+            break
+    lines = _narrative(resource)
+    outcome = [
+        c.get("code")
+        for c in _list(_obj(resource.get("outcome")).get("coding"))
+        if isinstance(c, dict)
+    ]
+    resolved = None
+    if "resolved" in outcome and "Resolved" in lines:
+        resolved = _instant(lines["Resolved"], context)
+    plan.side_effects.append(
+        ImportedSideEffect(
+            where=where,
+            name=normalize_symptom_name(name),
+            medication=medication,
+            severity=severity,
+            at=_instant(when, context),
+            resolved_at=resolved,
+            action=lines.get("Action"),
+            note=lines.get("Note"),
+        )
+    )
