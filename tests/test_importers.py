@@ -360,6 +360,40 @@ def test_a_bad_row_is_named_and_nothing_is_imported(tmp_path):
     assert dump() == before
 
 
+def test_text_and_times_the_cli_would_refuse_are_refused_with_their_entry(tmp_path):
+    hostile = tmp_path / "daylio.csv"
+    hostile.write_text(
+        "full_date,date,weekday,time,mood,activities,note_title,note\n"
+        '2026-11-01,x,y,21:00,good,walk,,"fine\r\nreally"\n'
+        "2026-11-02,x,y,21:00,good,\x1b[31mred,,\n"
+    )
+    result = run("import", str(hostile), "--from", "daylio", "--apply")
+    assert result.exit_code == 1
+    # A Windows line break in a note is a line break (row 1 takes lines 2-3); an escape
+    # sequence is refused,
+    # and the message shows it escaped.
+    assert "line 4: the note contains the control character '\\x1b'" in result.stderr
+    assert dump() == ""
+    ancient = json.loads((SAMPLES / "fhir-bundle.json").read_text())
+    ancient["entry"][6]["resource"]["effectiveDateTime"] = "1850-11-02T08:05:00+01:00"
+    bundle = tmp_path / "ancient.json"
+    bundle.write_text(json.dumps(ancient))
+    result = run("import", str(bundle), "--from", "fhir", "--apply")
+    assert result.exit_code == 1
+    assert "ancient.json entry 7: the time 1850-11-02 is outside the years 1900-2199" in (
+        result.stderr
+    )
+
+
+def test_a_windows_line_break_in_a_note_is_kept_as_a_line_break():
+    plan = daylio.parse_csv(
+        "full_date,date,weekday,time,mood,activities,note_title,note\r\n"
+        '2026-11-01,x,y,21:00,good,,,"fine\r\nreally"\r\n',
+        localize=localize,
+    )
+    assert plan.symptoms[0].note == "Daylio mood: good — fine\nreally"
+
+
 def test_a_record_in_the_future_is_refused(tmp_path):
     future = tmp_path / "future.csv"
     future.write_text(

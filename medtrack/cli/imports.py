@@ -71,21 +71,12 @@ def _import(
         from medtrack.core.importers import fhir
 
         plan = fhir.parse_resources(content, localize=zones.localize, local=local)
-    from medtrack.core.importers import check_texts
+    from medtrack.core.importers import check_plan
 
     now = common.now()
-    check_texts(plan)
-    _refuse_future(plan, now)
+    check_plan(plan, now)
     result = apply_plan(conn, plan, zone_of=lambda at: zones.zone_at(at).key, now=now)
     return import_lines(plan, result, file=str(file), zones=zones, applied=apply)
-
-
-def _refuse_future(plan: Any, now: Any) -> None:
-    """As `take` and the dose CSV refuse them: a record dated after now is a mistake."""
-    for kind in ("doses", "symptoms", "measurements", "checkins", "side_effects"):
-        for record in getattr(plan, kind):
-            if record.at > now:
-                raise BadValue(f"{record.where}: {record.at.isoformat()} is in the future")
 
 
 def _read(file: Path, source: str) -> Any:

@@ -15,10 +15,11 @@ and counted in `skipped`.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from medtrack.core.health import Measurement
 from medtrack.core.models import Dose, Schedule
@@ -139,35 +140,84 @@ class ImportPlan:
 
 
 def clean_note(*parts: str | None) -> str | None:
-    """Non-empty parts joined with ' — ', control characters kept as they are (stored
-    text is escaped when shown), NUL refused by the caller's checks."""
-    kept = [" ".join(p.split()) if "\n" not in p else p.strip() for p in parts if p and p.strip()]
+    """Non-empty parts joined with ' — '; a part on one line has its spaces collapsed, one
+    on several lines is kept as written (check_plan refuses control characters)."""
+    # Line breaks as written on any system become \n (a lone \r is a control character).
+    lines = [p.replace("\r\n", "\n").replace("\r", "\n") for p in parts if p and p.strip()]
+    kept = [" ".join(p.split()) if "\n" not in p else p.strip() for p in lines]
     return " — ".join(kept) if kept else None
 
 
-# The limits `med add` and the health commands apply to what a person types.
+# The rules every way in applies to a record's values (DESIGN, "one validation"): the
+# shared validator module (core/validate.py) was not on main when the importers were
+# written; these are its rules, to be replaced by calls to it once it is.
 NAME_LIMIT = 100
 TEXT_LIMIT = 2000
+MAX_AMOUNT = 1_000_000.0
+MAX_PER_DAY = 100
+EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)  # 1900-2199 local, a day of margin in UTC
+LATEST = datetime(2200, 1, 3, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(minutes=1)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")  # all but tab
+_CONTROL_IN_NOTE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # tab, newline kept
 
 
-def check_texts(plan: ImportPlan) -> None:
-    """Refuse (BadValue, naming the entry) text the CLI would refuse: a NUL character, a
-    medication name over 100 characters, a note over 2000."""
-    named: list[tuple[str, str, str | None, int]] = [
-        (f"medication '{m.name[:40]}'", "name", m.name, NAME_LIMIT) for m in plan.medications
-    ]
-    named += [(m.name, "purpose", m.purpose, TEXT_LIMIT) for m in plan.medications]
-    named += [(m.name, "stop reason", m.stop_reason, TEXT_LIMIT) for m in plan.medications]
+def check_plan(plan: ImportPlan, now: datetime) -> None:
+    """Refuse (BadValue, naming the entry) what the CLI would refuse: a control character
+    in a name (a note may hold tabs and newlines), a name over 100 characters or a note
+    over 2000, a time outside 1900-2199 or in the future, an amount above 1,000,000, an
+    as-needed maximum above 100 a day."""
+    for medication in plan.medications:
+        where = f"medication '{medication.name[:40]}'"
+        _text(where, "name", medication.name, NAME_LIMIT, _CONTROL)
+        _text(where, "purpose", medication.purpose, TEXT_LIMIT, _CONTROL_IN_NOTE)
+        _text(where, "stop reason", medication.stop_reason, TEXT_LIMIT, _CONTROL_IN_NOTE)
+        for step in medication.steps:
+            _text(where, "unit", step.dose.unit, NAME_LIMIT, _CONTROL)
+            _amount(where, step.dose.amount)
+            _instant(where, "plan start", step.starts_at, None)
+            if step.ends_at is not None:
+                _instant(where, "plan end", step.ends_at, None)
+            if step.max_per_day is not None and not 1 <= step.max_per_day <= MAX_PER_DAY:
+                raise BadValue(f"{where}: at most {step.max_per_day} a day is over {MAX_PER_DAY}")
     for kind in ("doses", "symptoms", "measurements", "checkins", "side_effects"):
         for record in getattr(plan, kind):
-            named.append((record.where, "note", record.note, TEXT_LIMIT))
-    named += [(s.where, "symptom name", s.name, NAME_LIMIT) for s in plan.symptoms]
-    named += [(s.where, "side effect", s.name, NAME_LIMIT) for s in plan.side_effects]
-    named += [(s.where, "action", s.action, TEXT_LIMIT) for s in plan.side_effects]
-    for where, what, text, limit in named:
-        if text is None:
-            continue
-        if "\x00" in text:
-            raise BadValue(f"{where}: the {what} contains a NUL character")
-        if len(text) > limit:
-            raise BadValue(f"{where}: the {what} is longer than {limit} characters")
+            _text(record.where, "note", record.note, TEXT_LIMIT, _CONTROL_IN_NOTE)
+            _instant(record.where, "time", record.at, now)
+    for dose in plan.doses:
+        if dose.amount is not None:
+            _text(dose.where, "unit", dose.amount.unit, NAME_LIMIT, _CONTROL)
+            _amount(dose.where, dose.amount.amount)
+    for symptom in plan.symptoms:
+        _text(symptom.where, "symptom name", symptom.name, NAME_LIMIT, _CONTROL)
+        _text(symptom.where, "unit", symptom.unit, NAME_LIMIT, _CONTROL)
+    for reading in plan.measurements:
+        _text(reading.where, "measurement", reading.measurement.kind, NAME_LIMIT, _CONTROL)
+        _text(reading.where, "unit", reading.measurement.unit, NAME_LIMIT, _CONTROL)
+    for effect in plan.side_effects:
+        _text(effect.where, "side effect", effect.name, NAME_LIMIT, _CONTROL)
+        _text(effect.where, "action", effect.action, TEXT_LIMIT, _CONTROL_IN_NOTE)
+        if effect.resolved_at is not None:
+            _instant(effect.where, "resolution", effect.resolved_at, now)
+
+
+def _text(where: str, what: str, text: str | None, limit: int, refused: re.Pattern) -> None:
+    if text is None:
+        return
+    found = refused.search(text)
+    if found:
+        raise BadValue(f"{where}: the {what} contains the control character {found.group()!r}")
+    if len(text) > limit:
+        raise BadValue(f"{where}: the {what} is longer than {limit} characters")
+
+
+def _amount(where: str, amount: float) -> None:
+    if not 0 < amount <= MAX_AMOUNT:
+        raise BadValue(f"{where}: the amount {amount:g} is not from above 0 to 1,000,000")
+
+
+def _instant(where: str, what: str, at: datetime, now: datetime | None) -> None:
+    if not EARLIEST <= at < LATEST:
+        raise BadValue(f"{where}: the {what} {at.date()} is outside the years 1900-2199")
+    if now is not None and at > now + FUTURE_TOLERANCE:
+        raise BadValue(f"{where}: the {what} {at.isoformat()} is in the future")
