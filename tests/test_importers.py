@@ -370,8 +370,7 @@ def test_text_and_times_the_cli_would_refuse_are_refused_with_their_entry(tmp_pa
     result = run("import", str(hostile), "--from", "daylio", "--apply")
     assert result.exit_code == 1
     # A Windows line break in a note is a line break (row 1 takes lines 2-3); an escape
-    # sequence is refused,
-    # and the message shows it escaped.
+    # sequence is refused, and the message shows it escaped.
     assert "line 4: the note contains the control character '\\x1b'" in result.stderr
     assert dump() == ""
     ancient = json.loads((SAMPLES / "fhir-bundle.json").read_text())
