@@ -1,7 +1,8 @@
 """FHIR R4 resources: a Bundle, or the resources of a folder (Apple Health's export keeps
 one resource per file under ``clinical-records/``).
 
-- MedicationStatement and MedicationRequest become medications; each Dosage
+- MedicationStatement and MedicationRequest (and DSTU2's MedicationOrder, which Apple
+  Health keeps for some providers) become medications; each Dosage
   (``dosage`` / ``dosageInstruction``) whose Timing is structured becomes a regimen: times
   of day with a daily, weekly (days of the week) or monthly period, every N hours, or as
   needed; the dose from ``doseAndRate.doseQuantity``. A Dosage without times of day is
@@ -68,6 +69,9 @@ _FREQ_OF_UNIT = {"d": "DAILY", "wk": "WEEKLY", "mo": "MONTHLY", "a": "YEARLY"}
 _UCUM_UNITS = {"ug": "mcg", "[iU]": "IU", "mL": "ml", "[lb_av]": "lb", "/min": "bpm"}
 _DEFAULT_DOSE = Dose(1.0, "dose")
 _ADMIN_STATUS = {"completed": "taken", "not-done": "skipped"}
+# MedicationOrder is DSTU2's MedicationRequest: Apple Health keeps some providers'
+# records in that older version.
+_PLAN_RESOURCES = ("MedicationStatement", "MedicationRequest", "MedicationOrder")
 _NO_REASON = "no reason recorded"  # what medtrack's export writes for a skip without one
 
 
@@ -117,7 +121,7 @@ def parse_resources(
     for _where, resource in resources:
         # A side effect names its suspected medication by the statement's reference, as
         # medtrack's own export does.
-        if resource["resourceType"] in ("MedicationStatement", "MedicationRequest"):
+        if resource["resourceType"] in _PLAN_RESOURCES:
             name = _medication_name(resource, context)
             if name and isinstance(resource.get("id"), str):
                 context.medications[f"{resource['resourceType']}/{resource['id']}"] = name
@@ -126,7 +130,7 @@ def parse_resources(
     for where, resource in resources:
         kind = resource["resourceType"]
         try:
-            if kind in ("MedicationStatement", "MedicationRequest"):
+            if kind in _PLAN_RESOURCES:
                 name = _medication_name(resource, context)
                 if name is None:
                     plan.skip(where, kind, "names no medication")
@@ -298,6 +302,7 @@ def _resource_start(resource: Mapping[str, Any], context: _Context) -> datetime 
         period.get("start") if isinstance(period, dict) else None,
         resource.get("effectiveDateTime"),
         resource.get("authoredOn"),
+        resource.get("dateWritten"),  # DSTU2
         resource.get("dateAsserted"),
     ]
     for value in candidates:
@@ -338,6 +343,8 @@ def _dose_of(dosage: Mapping[str, Any]) -> Dose | None:
     for rate in _list(dosage.get("doseAndRate")):
         if isinstance(rate, dict) and isinstance(rate.get("doseQuantity"), dict):
             return _quantity_dose(rate["doseQuantity"])
+    if isinstance(dosage.get("doseQuantity"), dict):  # DSTU2 and STU3 keep it here
+        return _quantity_dose(dosage["doseQuantity"])
     return None
 
 
