@@ -276,11 +276,28 @@ def data_import(
         bool,
         typer.Option("--merge", help="JSON into a profile that has data: add what is missing."),
     ] = False,
+    from_app: Annotated[
+        str | None,
+        typer.Option("--from", help="Another app's file: medtimer, daylio or fhir (dry run)."),
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="With --from: write what the dry run shows.")
+    ] = False,
 ) -> None:
-    """Import a JSON export (whole record) or a dose CSV (medication,taken_at,status,reason,note).
+    """Import a JSON export (whole record) or a dose CSV (medication,taken_at,status,reason,note),
+    or another app's history with --from medtimer|daylio|fhir (a dry run until --apply).
 
     Example: medtrack import all.json
+    Example: medtrack import MedTimer_backup.json --from medtimer --apply
     """
+    if from_app is not None or apply:
+        # Issue 22: other apps' files live in cli/imports.py.
+        from medtrack.cli.imports import import_from
+
+        if from_app is None or format_ is not None or merge:
+            raise UsageError("--apply goes with --from; --from takes no --format or --merge")
+        import_from(file, from_app, apply=apply)
+        return
     from medtrack.core.transfer import parse_dose_csv, validate_document
     from medtrack.store import transfer
     from medtrack.store.migrations import SCHEMA_VERSION
