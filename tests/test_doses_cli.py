@@ -151,7 +151,7 @@ def test_as_needed_limits_refused_unless_yes(meds):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("take", "sertralin"), "did you mean 'sertraline'"),
+        (("take", "sertralinx"), "did you mean 'sertraline'"),
         (("take", "sertraline", "--at", "banana"), "can't read time 'banana'"),
         (("take", "sertraline", "--at", "tomorrow 08:00"), "is in the future"),
         (("take", "sertraline", "--at", "20:00"), "is in the future"),

@@ -359,16 +359,31 @@ def take(
 
 @skip_app.command("skip")
 def skip(
-    name: MedName,
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME...",
+            help="Medication name(s), any case or the start of one.",
+            autocompletion=common.complete_medication,
+        ),
+    ],
     reason: Annotated[
-        str, typer.Option("--reason", help="forgot, side-effects, ran-out, cost, felt-better, ...")
+        str,
+        typer.Option(
+            "--reason",
+            help="forgot, side-effects, ran-out, cost, felt-better, ...",
+            autocompletion=common.complete_skip_reason,
+        ),
     ],
     at: At = None,
     note: NoteOpt = None,
 ) -> None:
     """Record that a dose was not taken, and why; it answers the slot like a dose.
 
+    Several names skip each one's open dose with the same reason, all or nothing.
+
     Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
+    Example: medtrack skip sertraline "vitamin D" --reason ran-out
     """
     from medtrack.core.models import SKIP_REASONS
     from medtrack.render import terminal
@@ -377,36 +392,44 @@ def skip(
     cleaned = reason.strip().lower().replace("_", "-").replace(" ", "-")
     if cleaned not in SKIP_REASONS:
         raise BadValue(f"unknown reason '{reason}'; use one of: {', '.join(SKIP_REASONS)}")
+    lines = []
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
         when = _when(at, conn, now)
-        med = repo.find_medication(conn, name)
-        _check_active(med, when, zones)
-        regimen = med.regimen_at(when)
-        assert regimen is not None and med.id is not None
-        if regimen.schedule.as_needed:
-            raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
-        slot = _open_slot(conn, med, when, zones)
-        if slot is None:
-            raise Conflict(
-                f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
-                "(already answered, or none due around then)"
+        meds = [repo.find_medication(conn, name) for name in names]
+        seen: set[int | None] = set()
+        for med in meds:
+            if med.id in seen:
+                raise UsageError(f"{med.name} is named twice")
+            seen.add(med.id)
+            _check_active(med, when, zones)
+            regimen = med.regimen_at(when)
+            assert regimen is not None and med.id is not None
+            if regimen.schedule.as_needed:
+                raise Conflict(f"{med.name} is taken as needed: there is no scheduled dose to skip")
+            slot = _open_slot(conn, med, when, zones)
+            if slot is None:
+                raise Conflict(
+                    f"{med.name}: no open dose at {terminal.when_text(when, zones, now)} to skip "
+                    "(already answered, or none due around then); nothing recorded"
+                )
+            doses.add_dose(
+                conn,
+                medication_id=med.id,
+                regimen_id=slot.regimen.id,
+                taken_at=when,
+                status="skipped",
+                amount=None,
+                unit=None,
+                skip_reason=cleaned,
+                note=note,
+                zone=zones.zone_at(when).key,
+                now=now,
             )
-        doses.add_dose(
-            conn,
-            medication_id=med.id,
-            regimen_id=slot.regimen.id,
-            taken_at=when,
-            status="skipped",
-            amount=None,
-            unit=None,
-            skip_reason=cleaned,
-            note=note,
-            zone=zones.zone_at(when).key,
-            now=now,
-        )
-    common.say(terminal.skipped_line(med.name, slot, cleaned, when, zones, now))
+            lines.append(terminal.skipped_line(med.name, slot, cleaned, when, zones, now))
+    for line in lines:
+        common.say(line)
 
 
 @undo_app.command("undo")
@@ -419,6 +442,7 @@ def undo(
         typer.Option(
             "--kind",
             help="dose, symptom, side-effect, measurement, checkin, note, visit or refill.",
+            autocompletion=common.complete_record_kind,
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask on a terminal.")] = False,

@@ -84,7 +84,12 @@ def med_add(
     prescriber: Annotated[
         str | None, typer.Option("--prescriber", help="Who prescribed it.")
     ] = None,
-    kind: Annotated[str, typer.Option("--kind", help="rx, otc or supplement.")] = "rx",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="rx, otc or supplement.", autocompletion=common.complete_med_kind
+        ),
+    ] = "rx",
     form: Annotated[
         str | None, typer.Option("--form", help="tablet, capsule, injection...")
     ] = None,

@@ -129,7 +129,13 @@ def report(
         typer.Option("--until", help="End; a day given here is included whole (default: now)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="terminal, md, html or pdf.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="terminal, md, html or pdf.",
+            autocompletion=common.complete_report_format,
+        ),
     ] = "terminal",
     output: Annotated[
         str | None,

@@ -43,7 +43,12 @@ def _check_value(key: str, value: str) -> str:
 
 @app.command("get")
 def config_get(
-    key: Annotated[str | None, typer.Argument(help="Setting name; all when left out.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Argument(
+            help="Setting name; all when left out.", autocompletion=common.complete_setting
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one setting or all of them.
@@ -73,7 +78,9 @@ def config_get(
 
 @app.command("set")
 def config_set(
-    key: Annotated[str, typer.Argument(help="Setting name.")],
+    key: Annotated[
+        str, typer.Argument(help="Setting name.", autocompletion=common.complete_setting)
+    ],
     value: Annotated[str, typer.Argument(help="New value.")],
 ) -> None:
     """Change a setting; a new time zone applies from now on and leaves the past as it was.

@@ -407,6 +407,43 @@ def parse_symptom_value(text: str, unit: str | None) -> float:
     return check_symptom_value(float(cleaned) + 0.0, unit)
 
 
+# A symptom value with its unit written on it: "7.5h", "20min", "3 cups". The unit is
+# letters (and / or %), so "1e3h" is refused rather than read as 1 of the unit "e3h".
+_VALUE_WITH_UNIT = re.compile(
+    r"(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>%|[A-Za-zµ]+(?:/[A-Za-zµ]+)?)"
+)
+_PAIRS_FORM = "give NAME VALUE pairs, e.g. 'symptom mood 6 anxiety 3 sleep 7.5h'"
+
+
+def parse_symptom_entries(
+    words: Sequence[str], unit: str | None = None
+) -> list[tuple[str, float, str | None]]:
+    """(name, value, unit) for each NAME VALUE pair typed in one command.
+
+    A bare number is a 0-10 rating (or a value in `unit`, which may go with one pair
+    only); a number with its unit written on it ("7.5h") is a value in that unit."""
+    if not words or len(words) % 2:
+        raise BadValue(f"{_PAIRS_FORM}; got {len(words)} word(s): {' '.join(words)}")
+    given_unit = clean_unit(unit)
+    if given_unit is not None and len(words) > 2:
+        raise BadValue(
+            "--unit goes with one symptom; with several, write each unit on its value, "
+            "e.g. sleep 7.5h"
+        )
+    entries: list[tuple[str, float, str | None]] = []
+    for name_text, value_text in zip(words[::2], words[1::2], strict=True):
+        name = normalize_symptom_name(name_text)
+        if any(name == seen for seen, _, _ in entries):
+            raise BadValue(f"{name} is named twice; record one value for it")
+        written = _VALUE_WITH_UNIT.fullmatch(value_text.strip())
+        if given_unit is None and written is not None:
+            number = float(written["number"])
+            entries.append((name, check_symptom_value(number, written["unit"]), written["unit"]))
+        else:
+            entries.append((name, parse_symptom_value(value_text, given_unit), given_unit))
+    return entries
+
+
 def clean_unit(unit: str | None) -> str | None:
     """A unit as given, trimmed; blank means none (a 0-10 rating)."""
     if unit is None or not unit.strip():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from medtrack.core.models import KINDS, Dose
-from medtrack.errors import BadDose, BadValue
+from medtrack.errors import AmbiguousMedication, BadDose, BadValue
 
 _DOSE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?|\.\d+)\s*([^\d\s].*?)?\s*$")
 _UNIT_ALIASES = {
@@ -63,3 +64,19 @@ def positive_count(value: int | None, what: str) -> int | None:
     if value is not None and value < 1:
         raise BadValue(f"{what} must be at least 1")
     return value
+
+
+def match_medication_name(typed: str, names: Sequence[str]) -> str | None:
+    """The one name `typed` stands for: the name itself in any case, else the only name it
+    begins (any case). Several names beginning with it is AmbiguousMedication, naming them;
+    none is None (the caller says what is known)."""
+    folded = typed.casefold()
+    if not folded:
+        return None
+    exact = [n for n in names if n.casefold() == folded]
+    if exact:
+        return exact[0]
+    starting = [n for n in names if n.casefold().startswith(folded)]
+    if len(starting) > 1:
+        raise AmbiguousMedication(typed, starting)
+    return starting[0] if starting else None

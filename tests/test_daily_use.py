@@ -1,0 +1,180 @@
+"""Daily use from a terminal (issue 20): names by their beginning, several at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+from helpers import dump
+from typer.testing import CliRunner
+
+from medtrack.cli import app
+from medtrack.core.meds import match_medication_name
+from medtrack.errors import AmbiguousMedication
+
+runner = CliRunner()
+
+SETUP = "2026-12-01T07:00:00+01:00"
+EVENING = "2026-12-05T21:30:00+01:00"
+
+
+def run(*args: str, now: str = EVENING):
+    return runner.invoke(app, list(args), env={"MEDTRACK_NOW": now})
+
+
+def ok(*args: str, now: str = EVENING):
+    result = run(*args, now=now)
+    assert result.exit_code == 0, (result.output, result.stderr)
+    return result
+
+
+@pytest.fixture
+def meds():
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 21:00", now=SETUP)
+    ok("med", "add", "Seroquel", "--dose", "25mg", "--schedule", "daily 21:00", now=SETUP)
+    ok("med", "add", "vitamin D", "--dose", "1000IU", "--schedule", "daily 21:00", now=SETUP)
+
+
+def statuses() -> list[tuple[str, str, str | None]]:
+    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
+    try:
+        return conn.execute(
+            "SELECT m.name, d.status, d.skip_reason FROM doses d "
+            "JOIN medications m ON m.id = d.medication_id ORDER BY d.id"
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+def test_a_name_is_its_exact_self_first_then_the_only_name_it_begins():
+    names = ["sertraline", "Seroquel", "vitamin D", "vitamin D3"]
+    assert match_medication_name("SERT", names) == "sertraline"
+    assert match_medication_name("seroquel", names) == "Seroquel"
+    # "vitamin d" is a name itself, even though it also begins "vitamin D3".
+    assert match_medication_name("Vitamin d", names) == "vitamin D"
+    assert match_medication_name("lith", names) is None
+    assert match_medication_name("", names) is None
+    with pytest.raises(AmbiguousMedication) as refused:
+        match_medication_name("se", names)
+    assert refused.value.message == "'se' could be 'sertraline', 'Seroquel': type more of the name"
+
+
+def test_take_by_a_unique_beginning_echoes_the_full_name(meds):
+    result = ok("take", "VIT")
+    assert result.stdout.startswith("vitamin D 1000 IU, 21:00 dose, taken 21:30")
+    assert statuses() == [("vitamin D", "taken", None)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["take", "se"],
+        ["skip", "SE", "--reason", "forgot"],
+        ["med", "show", "se"],
+        ["summary", "--med", "se"],
+        ["side-effect", "nausea", "--med", "se", "--severity", "mild"],
+    ],
+)
+def test_an_ambiguous_beginning_names_the_candidates_and_changes_nothing(meds, args):
+    before = dump()
+    result = run(*args)
+    assert result.exit_code == 1
+    typed = next(a for a in args if a.lower() == "se")
+    assert result.stderr == (
+        f"medtrack: '{typed}' could be 'Seroquel', 'sertraline': type more of the name\n"
+    )
+    assert dump() == before
+
+
+def test_med_show_and_change_take_a_beginning(meds):
+    shown = json.loads(ok("med", "show", "serO", "--json").stdout)
+    assert shown["name"] == "Seroquel"
+    assert "Seroquel" in ok("med", "change", "sero", "--dose", "50mg").stdout
+
+
+def test_an_import_names_a_medication_in_full(meds, tmp_path):
+    source = tmp_path / "doses.csv"
+    source.write_text("medication,taken_at,status\nsert,2026-12-04T21:00:00+01:00,taken\n")
+    before = dump()
+    result = run("import", str(source))
+    assert result.exit_code == 1
+    assert "no medication called 'sert'" in result.stderr
+    assert dump() == before
+
+
+# --- several at once -------------------------------------------------------------------
+
+
+def test_skip_several_names_with_one_reason(meds):
+    result = ok("skip", "sert", "vitamin d", "--reason", "ran-out")
+    assert result.stdout.count("skipped") == 2
+    assert statuses() == [("sertraline", "skipped", "ran-out"), ("vitamin D", "skipped", "ran-out")]
+
+
+def test_skip_several_is_all_or_nothing(meds):
+    ok("take", "vitamin D")
+    before = dump()
+    result = run("skip", "sertraline", "vit", "--reason", "forgot")
+    assert result.exit_code == 1
+    assert "vitamin D: no open dose" in result.stderr
+    assert dump() == before
+    repeated = run("skip", "sertraline", "SERTRALINE", "--reason", "forgot")
+    assert repeated.exit_code == 2
+    assert dump() == before
+
+
+def symptom_rows() -> list[tuple]:
+    conn = sqlite3.connect(os.environ["MEDTRACK_DB"])
+    try:
+        return conn.execute("SELECT name, value, unit, at, recorded_at FROM symptoms").fetchall()
+    finally:
+        conn.close()
+
+
+def test_three_symptoms_in_one_command_one_instant():
+    result = ok("symptom", "mood", "6", "Anxiety", "3", "sleep", "7.5h", "--at", "21:00")
+    assert result.stdout.splitlines() == [
+        "Recorded mood 6/10 at 2026-12-05 21:00 (#1).",
+        "Recorded anxiety 3/10 at 2026-12-05 21:00 (#2).",
+        "Recorded sleep 7.5 h at 2026-12-05 21:00 (#3).",
+    ]
+    rows = symptom_rows()
+    assert [r[:3] for r in rows] == [
+        ("mood", 6.0, None),
+        ("anxiety", 3.0, None),
+        ("sleep", 7.5, "h"),
+    ]
+    assert {r[3] for r in rows} == {"2026-12-05T20:00:00Z"}
+
+
+def test_the_single_symptom_forms_keep_working():
+    ok("symptom", "mood", "4")
+    ok("symptom", "sleep", "6.5", "--unit", "h")
+    ok("symptom", "record", "list", "2")
+    assert [r[:3] for r in symptom_rows()] == [
+        ("mood", 4.0, None),
+        ("sleep", 6.5, "h"),
+        ("list", 2.0, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["mood", "6", "anxiety"], "give NAME VALUE pairs"),
+        (["mood", "6", "anxiety", "11"], "ratings are 0-10"),
+        (["mood", "6", "sleep", "1e3h"], "got '1e3h'"),
+        (["mood", "6", "mood", "7"], "mood is named twice"),
+        (["mood", "6", "sleep", "7", "--unit", "h"], "--unit goes with one symptom"),
+    ],
+)
+def test_a_bad_pair_records_none_of_them(args, message):
+    result = run("symptom", *args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert dump() == ""  # not even the database file was created
