@@ -42,6 +42,17 @@ class DefaultCommandGroup(TyperGroup):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """The group's commands, and what the default command's first argument completes
+        to (`symptom mo` -> mood: the first word of `symptom mood 6` is a symptom name)."""
+        found = super().shell_complete(ctx, incomplete)
+        default = self.commands.get(self.default_command)
+        first = next((p for p in default.params if p.param_type_name == "argument"), None)
+        if first is not None:
+            known = {item.value for item in found}
+            found += [i for i in first.shell_complete(ctx, incomplete) if i.value not in known]
+        return found
+
 
 def _group(default: str, help_text: str) -> typer.Typer:
     cls = type(f"DefaultGroup_{default}", (DefaultCommandGroup,), {"default_command": default})
