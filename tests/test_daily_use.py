@@ -178,3 +178,64 @@ def test_a_bad_pair_records_none_of_them(args, message):
     assert result.exit_code == 1
     assert message in result.stderr
     assert dump() == ""  # not even the database file was created
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, amount, unit",
+    [
+        ("50mg", 50.0, "mg"),
+        ("0,5 mg", 0.5, "mg"),
+        ("10 mg/ml", 10.0, "mg/ml"),
+        ("25µg", 25.0, "mcg"),
+    ],
+)
+def test_doses_people_write_are_read(text, amount, unit):
+    from medtrack.core.meds import parse_dose
+
+    dose = parse_dose(text)
+    assert (dose.amount, dose.unit) == (amount, unit)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1e3mg", "plain digits"),
+        ("1E3 mg", "plain digits"),
+        ("1,000mg", "thousands separator"),
+        ("2 mg 3", "give an amount and a unit"),
+        ("5 m3g", "give an amount and a unit"),
+    ],
+)
+def test_a_dose_is_never_half_read(text, message):
+    before = dump()
+    result = run("med", "add", "x", "--dose", text, "--schedule", "daily 08:00")
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert dump() == before
+
+
+def test_weight_in_pounds_and_kilograms_is_one_series_in_the_persons_unit():
+    from medtrack.core.health import Measurement, in_unit
+
+    assert in_unit(Measurement("weight", 160.0, None, "lb"), "kg").value == 72.6  # 72.5747...
+    assert in_unit(Measurement("weight", 72.4, None, "kg"), "lb").value == 159.6  # 159.6147...
+    assert in_unit(Measurement("bp", 120.0, 80.0, "mmHg"), "kg").unit == "mmHg"
+    ok("measure", "weight", "72.4kg", "--at", "2026-12-01T08:00:00+01:00")
+    ok("measure", "weight", "160", "lb")
+    # Unset, the latest unit is the one shown.
+    table = ok("measure", "list").stdout
+    assert "159.6 lb" in table and "160 lb" in table and "kg" not in table
+    ok("config", "set", "weight_unit", "KG")
+    table = ok("measure", "list").stdout
+    assert "72.4 kg" in table and "72.6 kg" in table and "lb" not in table
+    # Scripts get what was recorded.
+    records = json.loads(ok("measure", "list", "--json").stdout)
+    assert [(r["value"], r["unit"]) for r in records] == [(72.4, "kg"), (160.0, "lb")]
+    report = ok("report", "--since", "10 days ago").stdout
+    weight = next(line.split() for line in report.splitlines() if "Weight" in line)
+    assert weight == ["Weight", "2", "72.6", "kg", "(2026-12-05)", "72.4", "kg", "72.6", "kg"]
+    refused = run("config", "set", "weight_unit", "stone")
+    assert refused.exit_code == 1 and "kg or lb" in refused.stderr

@@ -140,6 +140,14 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def measurement_units(conn: sqlite3.Connection) -> dict[str, str]:
+    """The units the person chose to see measurements in (the weight_unit setting)."""
+    from medtrack.store import repo
+
+    unit = repo.get_setting(conn, "weight_unit")
+    return {"weight": unit} if unit else {}
+
+
 # --- JSON shapes (documented in README; pinned by tests) --------------------------------
 
 
@@ -522,17 +530,21 @@ def measure_list(
 
     Example: medtrack measure list --kind weight --json
     """
-    from medtrack.core.health import normalize_kind
+    from medtrack.core.health import normalize_kind, one_series_per_kind
     from medtrack.store import health
 
     wanted = normalize_kind(kind) if kind is not None else None
     with common.unit_of_work() as conn:
         now, zones, _ = _clock(conn)
         entries = health.measurements(conn, since=_since(days, now, zones), kind=wanted)
+        preferred = measurement_units(conn)
     records = [measurement_dict(e, zones) for e in entries]
     if as_json:
+        # Scripts get what was recorded, in the unit it was recorded in.
         common.emit_json(records)
         return
+    entries = one_series_per_kind(entries, preferred)
+    records = [measurement_dict(e, zones) for e in entries]
     if not records:
         common.say("No measurements recorded. Record one with: medtrack measure weight 72.4kg")
         return

@@ -22,6 +22,7 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "drug_holiday_days": ("3", "consecutive scheduled days with no dose that make a holiday"),
     "name": (None, "your name, printed on reports"),
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
+    "weight_unit": (None, "kg or lb: weights are shown (and charted) in it, converted"),
 }
 
 
@@ -35,6 +36,10 @@ def _check_key(key: str) -> str:
 def _check_value(key: str, value: str) -> str:
     if key == "timezone":
         return common.check_zone(value)
+    if key == "weight_unit":
+        from medtrack.core.health import check_weight_unit
+
+        return check_weight_unit(value)
     numeric = key in ("on_time_window", "drug_holiday_days", "refill_warning_days")
     if numeric and (not value.isdigit() or not 1 <= int(value) <= 1440):
         raise BadValue(f"{key} takes a whole number from 1 to 1440")

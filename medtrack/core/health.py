@@ -111,6 +111,56 @@ class Measurement(NamedTuple):
         return f"{_number_text(self.value)} {self.unit}"
 
 
+# Units one kind can be written in, and the factor to each from the other. Body weight:
+# the international avoirdupois pound is exactly 0.45359237 kg. Lithium: one mEq/L of the
+# monovalent lithium ion is one mmol/L.
+CONVERTIBLE: Mapping[str, Mapping[tuple[str, str], Decimal]] = MappingProxyType(
+    {
+        "weight": {("lb", "kg"): Decimal("0.45359237"), ("kg", "lb"): 1 / Decimal("0.45359237")},
+        "lithium": {("meq/l", "mmol/l"): Decimal(1), ("mmol/l", "meq/l"): Decimal(1)},
+    }
+)
+WEIGHT_UNITS = ("kg", "lb")
+
+
+def check_weight_unit(text: str) -> str:
+    """The `weight_unit` setting: kg or lb (any case, 'lbs' and 'kgs' too)."""
+    unit = _WEIGHT_UNITS.get(text.strip().casefold())
+    if unit is None:
+        raise BadValue(f"weight_unit is kg or lb; got '{text.strip()}'")
+    return unit
+
+
+def in_unit(measurement: Measurement, unit: str) -> Measurement:
+    """`measurement` in `unit` when its kind converts between the two (rounded half up to
+    0.1 kg or lb, 0.01 mmol/L); otherwise as it is."""
+    factor = CONVERTIBLE.get(measurement.kind, {}).get(
+        (measurement.unit.casefold(), unit.casefold())
+    )
+    if factor is None or measurement.value2 is not None:
+        return measurement
+    places = Decimal("0.1") if measurement.kind == "weight" else Decimal("0.01")
+    value = (Decimal(repr(measurement.value)) * factor).quantize(places, rounding="ROUND_HALF_UP")
+    return measurement._replace(value=float(value), unit=unit)
+
+
+def one_series_per_kind(
+    entries: Sequence[MeasurementEntry], preferred: Mapping[str, str] | None = None
+) -> list[MeasurementEntry]:
+    """Entries with each convertible kind in one unit, so a chart or a table shows one
+    series: the person's unit for the kind when set (`preferred`, e.g. {"weight": "lb"}),
+    else the unit of the latest entry of that kind. Stored values are never changed."""
+    chosen = dict(preferred or {})
+    for entry in entries:
+        kind = entry.measurement.kind
+        if kind in CONVERTIBLE and kind not in (preferred or {}):
+            chosen[kind] = entry.measurement.unit  # the latest wins: entries are in time order
+    return [
+        e._replace(measurement=in_unit(e.measurement, chosen.get(e.measurement.kind, "")))
+        for e in entries
+    ]
+
+
 def normalize_symptom_name(text: str) -> str:
     """Case-fold, trim and collapse inner whitespace: '  Sleep   Quality ' -> 'sleep quality'."""
     name = " ".join(text.casefold().split())
