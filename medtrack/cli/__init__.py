@@ -212,6 +212,7 @@ def _register() -> None:
         "restore": ("medtrack.cli.data", "app"),
         "check": ("medtrack.cli.data", "app"),
         "history": ("medtrack.cli.data", "app"),
+        "status": ("medtrack.cli.status", "status_app"),
     }
     for verb, (module, attribute) in verbs.items():
         LAZY_COMMANDS[verb] = (module, attribute, verb)
