@@ -239,3 +239,65 @@ def test_weight_in_pounds_and_kilograms_is_one_series_in_the_persons_unit():
     assert weight == ["Weight", "2", "72.6", "kg", "(2026-12-05)", "72.4", "kg", "72.6", "kg"]
     refused = run("config", "set", "weight_unit", "stone")
     assert refused.exit_code == 1 and "kg or lb" in refused.stderr
+
+
+# --- before the start, and planned steps ---------------------------------------------------
+
+BEFORE_START = "2026-12-05T20:00:00+01:00"
+
+
+def test_the_evening_before_the_start_shows_the_plan_and_its_stock():
+    ok(
+        "med",
+        "add",
+        "lithium",
+        "--dose",
+        "300mg",
+        "--schedule",
+        "daily 08:00",
+        "--start",
+        "2026-12-06",
+        "--supply",
+        "60",
+        now=BEFORE_START,
+    )
+    ok(
+        "med",
+        "change",
+        "lith",
+        "--dose",
+        "450mg",
+        "--from",
+        "2026-12-13",
+        "--reason",
+        "step 2",
+        now=BEFORE_START,
+    )
+    listed = json.loads(ok("med", "list", "--json", now=BEFORE_START).stdout)[0]
+    assert listed["current"]["dose_text"] == "300 mg"
+    assert [(p["dose_text"], p["starts_at"]) for p in listed["planned"]] == [
+        ("450 mg", "2026-12-13T00:00:00+01:00")
+    ]
+    # 60 tablets, one a day from the 6th: the 60th is taken on 3 Feb, none left for the 4th.
+    assert listed["supply"] == {"stock": 60, "days_left": 60.0, "runs_out": "2027-02-04"}
+    table = ok("med", "list", now=BEFORE_START).stdout
+    row = next(line for line in table.splitlines() if line.startswith("lithium"))
+    assert row.split()[:5] == ["lithium", "300", "mg", "every", "day"]
+    assert "starts 2026-12-06" in row and "450 mg from 2026-12-13" in row
+    shown = ok("med", "show", "lithium", now=BEFORE_START).stdout
+    assert "  dose:       300 mg (planned)\n" in shown
+    assert "  starts:     2026-12-06 (planned)\n" in shown
+    assert "  planned:    450 mg from 2026-12-13, every day at 08:00 (step 2)\n" in shown
+    assert ok("remind", now=BEFORE_START).stdout == ""
+
+
+def test_a_planned_step_is_not_the_current_dose():
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00", now=SETUP)
+    ok("med", "change", "sertraline", "--dose", "100mg", "--from", "2026-12-10", now=EVENING)
+    listed = json.loads(ok("med", "list", "--json").stdout)[0]
+    assert listed["current"]["dose_text"] == "50 mg"
+    assert [p["dose_text"] for p in listed["planned"]] == ["100 mg"]
+    shown = ok("med", "show", "sert").stdout
+    assert "  dose:       50 mg\n" in shown and "  since:      2026-12-01\n" in shown
+    after = json.loads(ok("med", "list", "--json", now="2026-12-10T09:00:00+01:00").stdout)[0]
+    assert (after["current"]["dose_text"], after["planned"]) == ("100 mg", [])

@@ -121,6 +121,11 @@ def zones(conn: sqlite3.Connection) -> Any:
     return ZoneTimeline(changes[0].zone, changes)
 
 
+def local_date(instant: datetime, zones: Any) -> str:
+    """The local calendar day of `instant` in the zone in force then, as ISO text."""
+    return instant.astimezone(zones.zone_at(instant)).date().isoformat()
+
+
 def local_now(conn: sqlite3.Connection) -> datetime:
     """Now, in the zone in force now."""
     instant = now()
