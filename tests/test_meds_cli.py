@@ -143,6 +143,7 @@ def test_list_all_json_keys_and_values():
         "stop_reason",
         "active",
         "current",
+        "planned",
         "supply",
     }
     assert lorazepam["supply"] is None  # no refills recorded, so no stock is tracked
