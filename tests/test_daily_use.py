@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from helpers import dump
@@ -301,3 +302,98 @@ def test_a_planned_step_is_not_the_current_dose():
     assert "  dose:       50 mg\n" in shown and "  since:      2026-12-01\n" in shown
     after = json.loads(ok("med", "list", "--json", now="2026-12-10T09:00:00+01:00").stdout)[0]
     assert (after["current"]["dose_text"], after["planned"]) == ("100 mg", [])
+
+
+# --- words and symbols ---------------------------------------------------------------------
+
+MORNING_6 = "2026-12-06T06:00:00+01:00"  # before the 08:00 dose of the 6th
+
+
+@pytest.fixture
+def week():
+    """sertraline daily 08:00 from 1 Dec: taken on the 4th, skipped on the 5th, the rest
+    missed; lorazepam as needed (max 1 a day), used once, on the 3rd."""
+    ok("med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00", now=SETUP)
+    ok(
+        "med",
+        "add",
+        "lorazepam",
+        "--dose",
+        "0.5mg",
+        "--schedule",
+        "as needed",
+        "--max-per-day",
+        "1",
+        now=SETUP,
+    )
+    ok("take", "lorazepam", "--yes", now="2026-12-03T09:00:00+01:00")
+    ok("take", "sertraline", now="2026-12-04T08:05:00+01:00")
+    ok("skip", "sertraline", "--reason", "forgot", now="2026-12-05T08:30:00+01:00")
+
+
+def test_one_of_a_thing_is_singular(week):
+    text = ok("summary", "--days", "7", now=MORNING_6).stdout
+    assert "lorazepam (as needed): 1 use, " in text
+    assert ", 0 days above the max of 1;" in text
+    assert "Doses, last 1 day\n" in ok("log", "--days", "1", now="2026-12-05T09:00:00+01:00").stdout
+    assert "No doses recorded in the last 1 day." in ok("log", "--days", "1", now=MORNING_6).stdout
+
+
+def test_the_strip_heading_says_the_window_and_today_to_come_is_not_yet(week):
+    text = ok("summary", "--days", "3", now=MORNING_6).stdout
+    # 4th taken, 5th skipped, 6th: the 08:00 dose is still to come.
+    assert (
+        "Last 3 days (● all taken  ◐ some taken  – skipped  ○ missed  … not yet  · not scheduled):"
+        in text
+    )
+    assert "  sertraline  ●–…\n" in text
+
+
+def test_every_format_draws_a_day_with_the_same_symbols_and_words(week):
+    legend = "● all taken  ◐ some taken  – skipped  ○ missed  … not yet  · not scheduled"
+    summary = ok("summary", "--days", "6", now=MORNING_6).stdout
+    text = ok("report", "--since", "2026-12-01", now=MORNING_6).stdout
+    ok("report", "--since", "2026-12-01", "-f", "md", "-o", "r.md", now=MORNING_6)
+    ok("report", "--since", "2026-12-01", "-f", "html", "-o", "r.html", now=MORNING_6)
+    markdown = Path("r.md").read_text(encoding="utf-8")
+    html = Path("r.html").read_text(encoding="utf-8")
+    # 1st-3rd missed, 4th taken, 5th skipped, 6th not yet.
+    assert "  sertraline  ○○○●–…" in summary
+    assert "    sertraline  ○○○●–…" in text
+    assert "`○○○●–…`" in markdown
+    for shown in (summary, text, markdown):
+        assert legend in shown
+    for words in ("all taken", "some taken", "skipped", "missed", "not yet", "not scheduled"):
+        assert f"</span>{words}" in html
+
+
+def test_today_marks_each_slot_with_the_same_symbols(week):
+    ok("med", "add", "quetiapine", "--dose", "25mg", "--schedule", "daily 08:00,21:00", now=SETUP)
+    ok("take", "quetiapine", "--at", "08:10", now="2026-12-06T09:00:00+01:00")
+    ok("skip", "sertraline", "--reason", "away", now="2026-12-06T09:00:00+01:00")
+    rows = ok("today", now="2026-12-06T09:00:00+01:00").stdout.splitlines()
+    assert "08:00  quetiapine  25 mg  ● taken 08:10" in rows
+    assert "08:00  sertraline  50 mg  – skipped (away)" in rows
+    assert "21:00  quetiapine  25 mg  … later" in rows
+
+
+def test_an_as_needed_summary_has_no_adherence_title_or_threshold(week):
+    text = ok("summary", "--med", "loraz", "--days", "7", now=MORNING_6).stdout
+    assert text.splitlines()[0] == "As-needed use 2026-11-30 to 2026-12-06 06:00"
+    assert "Adherence" not in text and "80%" not in text
+    assert "lorazepam (as needed): 1 use" in text
+
+
+def test_wide_characters_keep_plain_columns_aligned():
+    from medtrack.render.width import display_width, pad
+
+    assert display_width("舍曲林") == 6 and display_width("e\u0301") == 1
+    assert pad("舍曲林", 8) == "舍曲林  "
+    ok("med", "add", "舍曲林", "--dose", "50mg", "--schedule", "daily 08:00", now=SETUP)
+    ok("med", "add", "vitamin D", "--dose", "1000IU", "--schedule", "daily 09:00", now=SETUP)
+    lines = ok("med", "list").stdout.splitlines()[1:]
+    starts = {
+        display_width(line[: line.index(word)])
+        for line, word in zip(lines, ("Dose", "1000 IU", "50 mg"), strict=True)
+    }
+    assert starts == {11}  # "vitamin D" (9 columns) and two spaces

@@ -213,10 +213,10 @@ def test_today_text_and_json(meds):
     ok("take", "lorazepam", now="2026-11-23T07:00:00+01:00")
     result = ok("today", now="2026-11-23T09:30:00+01:00")
     text = result.output
-    assert "08:00  lamotrigine  25 mg  due now" in text
-    assert "08:00  sertraline   50 mg  taken 08:04" in text
-    assert "21:00  lamotrigine  25 mg  later" in text
-    assert "22:00  quetiapine   25 mg  later" in text
+    assert "08:00  lamotrigine  25 mg  … due now" in text
+    assert "08:00  sertraline   50 mg  ● taken 08:04" in text
+    assert "21:00  lamotrigine  25 mg  … later" in text
+    assert "22:00  quetiapine   25 mg  … later" in text
     assert "lorazepam" in text and "1 of 2" in text and "13:00" in text
 
     data = json.loads(ok("today", "--json", now="2026-11-23T11:30:00+01:00").output)
@@ -348,7 +348,7 @@ def test_summary_figures_and_json(meds):
 
     text = ok("summary", "--days", "8", now="2026-11-08T12:00:00+01:00").output
     assert "conventional adherence threshold" in text
-    assert "●●●●●s○" in text  # the calendar strip of sertraline
+    assert "●●●●●–○…" in text  # the calendar strip of sertraline
     assert "not counted in any percentage" in text
 
 

@@ -173,16 +173,18 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
             table.add_row(*map(rich_text, row))
         console().print(table)
         return
+    from medtrack.render.width import display_width, pad
+
     columns = [terminal_cell(c) for c in columns]
     cells = [[terminal_cell(v) for v in row] for row in cells]
-    widths = [len(c) for c in columns]
+    widths = [display_width(c) for c in columns]
     for row in cells:
-        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+        widths = [max(w, display_width(v)) for w, v in zip(widths, row, strict=True)]
     if title:
         typer.echo(terminal_cell(title))
     lines = [columns, *cells]
     for line in lines:
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+        typer.echo("  ".join(pad(v, w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
 def say(text: str) -> None:

@@ -572,6 +572,7 @@ def log(
 
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
+    from medtrack.render.symbols import plural
     from medtrack.store import repo
 
     if days < 1:
@@ -597,10 +598,10 @@ def log(
         common.emit_json(items)
         return
     if not items:
-        common.say(f"No doses recorded in the last {days} days.")
+        common.say(f"No doses recorded in the last {plural(days, 'day')}.")
         return
     common.print_table(
-        f"Doses, last {days} days",
+        f"Doses, last {plural(days, 'day')}",
         ["Id", "When", "Medication", "Amount", "Status", "Slot", "Note"],
         terminal.log_rows(items),
     )

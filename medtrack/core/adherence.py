@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from medtrack.core.models import Medication
@@ -33,11 +33,13 @@ from medtrack.core.schedule import ZoneTimeline
 from medtrack.core.slots import (
     DEFAULT_ON_TIME_WINDOW,
     DoseRecord,
+    JudgedSlot,
     Judgement,
     Slot,
     has_schedule_in,
     judge,
     local_day,
+    medication_slots,
     slots_touching,
 )
 
@@ -56,6 +58,7 @@ class DayStat(NamedTuple):
     missed: int = 0
     pending: int = 0
     extra: int = 0
+    later: int = 0  # slots still to come that day (not due yet, so not counted in `due`)
 
     @property
     def judged(self) -> bool:
@@ -65,7 +68,9 @@ class DayStat(NamedTuple):
     @property
     def cell(self) -> str:
         """For the calendar strip: all, partly, none, skipped, pending or unscheduled."""
-        return day_cell(self.due, self.taken, self.skipped, self.missed, self.pending)
+        return day_cell(
+            self.due, self.taken, self.skipped, self.missed, self.pending, later=self.later
+        )
 
     @property
     def adherence(self) -> float | None:
@@ -73,10 +78,13 @@ class DayStat(NamedTuple):
         return None if settled <= 0 else 100.0 * self.taken / settled
 
 
-def day_cell(due: int, taken: int, skipped: int, missed: int, pending: int) -> str:
-    """`DayStat.cell` from the counts alone (a week of the report's strip is judged so)."""
+def day_cell(
+    due: int, taken: int, skipped: int, missed: int, pending: int, *, later: int = 0
+) -> str:
+    """`DayStat.cell` from the counts alone (a week of the report's strip is judged so).
+    A day whose doses are all still to come is pending, not unscheduled."""
     if due == 0:
-        return "unscheduled"
+        return "pending" if later else "unscheduled"
     if taken == due:
         return "all"
     if taken > 0:
@@ -188,21 +196,36 @@ _COUNTED = {"taken": 1, "skipped": 2, "missed": 3, "pending": 4}  # positions in
 
 
 def _day_stats(
-    judged: Sequence, extra: Sequence[DoseRecord], first: date, last: date, zones: ZoneTimeline
+    judged: Sequence,
+    extra: Sequence[DoseRecord],
+    first: date,
+    last: date,
+    zones: ZoneTimeline,
+    later: Sequence = (),
 ) -> tuple[DayStat, ...]:
     """One DayStat for each local day from `first` to `last` (and any day a due slot has):
-    its due slots by status, and the extra doses taken that day."""
+    its due slots by status, the extra doses taken that day, and its slots still to come."""
     counts: dict[date, list[int]] = {}
     for item in judged:
         day = counts.setdefault(item.slot.day, [0, 0, 0, 0, 0])
         day[0] += 1
         day[_COUNTED[item.status]] += 1
     extras = Counter(local_day(record.taken_at, zones) for record in extra)
+    to_come = Counter(item.slot.day for item in later)
     last = max([last, *counts])
     return tuple(
-        DayStat(day, *counts.get(day, (0, 0, 0, 0, 0)), extras[day])
+        DayStat(day, *counts.get(day, (0, 0, 0, 0, 0)), extras[day], to_come[day])
         for day in _daterange(first, last)
     )
+
+
+def _later_today(med: Medication, end: datetime, now: datetime, zones: ZoneTimeline) -> list:
+    """The slots of today still to come (after now, to local midnight) when the window
+    reaches now: today's strip cell is "not yet", not "not scheduled", while they are."""
+    if end <= now:
+        return []
+    midnight = zones.localize(datetime.combine(local_day(now, zones) + timedelta(days=1), time()))
+    return [JudgedSlot(s, "later") for s in medication_slots(med, now, midnight, zones)]
 
 
 def medication_summary(
@@ -238,7 +261,9 @@ def medication_summary(
     )
     first_day = local_day(start, zones)
     last_day = max(local_day(min(end, now) - timedelta(microseconds=1), zones), first_day)
-    days = _day_stats(judged, extra, first_day, last_day, zones)
+    counted = {j.slot.at for j in judged}
+    later = [j for j in _later_today(med, end, now, zones) if j.slot.at not in counted]
+    days = _day_stats(judged, extra, first_day, last_day, zones, later)
     judged_days = [d for d in days if d.judged]
     correct = sum(1 for d in judged_days if d.taken == d.due and d.extra == 0)
     holidays = tuple(
