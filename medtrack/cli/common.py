@@ -288,6 +288,12 @@ def complete_report_format(incomplete: str) -> list[str]:
     return _starting_with(FORMATS, incomplete)
 
 
+def complete_audience(incomplete: str) -> list[str]:
+    from medtrack.core.report import SECTION_ORDER
+
+    return _starting_with(list(SECTION_ORDER), incomplete)
+
+
 def complete_export_format(incomplete: str) -> list[str]:
     from medtrack.cli.data import EXPORTERS
 

@@ -675,7 +675,13 @@ def checkin_take(
 def checkin_list(
     days: Days = None,
     questionnaire: Annotated[
-        str | None, typer.Option("--questionnaire", "-q", help="Only phq9 or gad7.")
+        str | None,
+        typer.Option(
+            "--questionnaire",
+            "-q",
+            help="Only phq9 or gad7.",
+            autocompletion=common.complete_questionnaire,
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:

@@ -147,7 +147,11 @@ def report(
     ] = None,
     audience: Annotated[
         str,
-        typer.Option("--for", help="prescriber, or therapist (symptoms and barriers first)."),
+        typer.Option(
+            "--for",
+            help="prescriber, or therapist (symptoms and barriers first).",
+            autocompletion=common.complete_audience,
+        ),
     ] = "prescriber",
 ) -> None:
     """Print or write the visit report: medications, changes, adherence, side effects, trends.
