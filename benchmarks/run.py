@@ -52,6 +52,7 @@ def commands(exe: str, take_med: str) -> list[tuple[str, list[str], dict[str, st
         (f"take {take_med}", [exe, "take", take_med, "--yes"], {}, 1.3),
         ("today", [exe, "today"], {}, 1.3),
         ("remind", [exe, "remind"], {}, 1.3),
+        ("status", [exe, "status"], {}, 1.3),
         ("completion of a name", [exe], complete, 1.3),
         ("summary --days 30", [exe, "summary", "--days", "30"], {}, 1.5),
         ("summary --days 365", [exe, "summary", "--days", "365"], {}, 3.0),

@@ -76,6 +76,15 @@ class UnknownMedication(MedtrackError):
         self.name = name
 
 
+class AmbiguousMedication(MedtrackError):
+    """The beginning of a name that several medications share: it names them all."""
+
+    def __init__(self, typed: str, candidates: Iterable[str]) -> None:
+        names = ", ".join(f"'{c}'" for c in candidates)
+        super().__init__(f"'{typed}' could be {names}: type more of the name")
+        self.name = typed
+
+
 class DatabaseRefused(MedtrackError):
     """A database file medtrack will not open: newer schema, not ours, or damaged."""
 

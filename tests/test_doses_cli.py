@@ -154,7 +154,7 @@ def test_as_needed_limits_refused_unless_yes(meds):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("take", "sertralin"), "did you mean 'sertraline'"),
+        (("take", "sertralinx"), "did you mean 'sertraline'"),
         (("take", "sertraline", "--at", "banana"), "can't read time 'banana'"),
         (("take", "sertraline", "--at", "tomorrow 08:00"), "is in the future"),
         (("take", "sertraline", "--at", "20:00"), "is in the future"),
@@ -216,10 +216,10 @@ def test_today_text_and_json(meds):
     ok("take", "lorazepam", now="2026-11-23T07:00:00+01:00")
     result = ok("today", now="2026-11-23T09:30:00+01:00")
     text = result.output
-    assert "08:00  lamotrigine  25 mg  overdue" in text  # 09:30: past its 60 min
-    assert "08:00  sertraline   50 mg  taken 08:04" in text
-    assert "21:00  lamotrigine  25 mg  later" in text
-    assert "22:00  quetiapine   25 mg  later" in text
+    assert "08:00  lamotrigine  25 mg  ! overdue" in text  # 09:30: past its 60 min
+    assert "08:00  sertraline   50 mg  ● taken 08:04" in text
+    assert "21:00  lamotrigine  25 mg  … later" in text
+    assert "22:00  quetiapine   25 mg  … later" in text
     assert "lorazepam" in text and "1 of 2" in text and "13:00" in text
 
     data = json.loads(ok("today", "--json", now="2026-11-23T11:30:00+01:00").output)
@@ -352,7 +352,7 @@ def test_summary_figures_and_json(meds):
 
     text = ok("summary", "--days", "8", now="2026-11-08T12:00:00+01:00").output
     assert "conventional adherence threshold" in text
-    assert "●●●●●s○" in text  # the calendar strip of sertraline
+    assert "●●●●●–○…" in text  # the calendar strip of sertraline
     assert "not counted in any percentage" in text
 
 

@@ -397,7 +397,7 @@ REFUSED = [
     ("symptom", "sleep", "-2", "--unit", "h"),
     ("symptom", "mood", "4", "--at", "tomorrow 09:00"),
     ("symptom", "mood", "4", "--at", "banana"),
-    ("side-effect", "nausea", "--med", "sertralin", "--severity", "mild"),
+    ("side-effect", "nausea", "--med", "sertralinx", "--severity", "mild"),
     ("side-effect", "nausea", "--severity", "awful"),
     ("side-effect", "headache"),
     ("side-effect", "resolve", "99"),

@@ -143,6 +143,7 @@ def test_list_all_json_keys_and_values():
         "stop_reason",
         "active",
         "current",
+        "planned",
         "supply",
     }
     assert lorazepam["supply"] is None  # no refills recorded, so no stock is tracked
@@ -253,7 +254,7 @@ def test_change_is_kept_in_history_table():
             "already recorded",
         ),
         (["med", "add", "   ", "--dose", "5mg", "--schedule", "daily 08:00"], "empty"),
-        (["med", "show", "sertralin"], "did you mean 'sertraline'"),
+        (["med", "show", "sertralinx"], "did you mean 'sertraline'"),
         (["med", "change", "sertraline", "--dose", "0mg"], "more than zero"),
         (["med", "stop", "nothing"], "no medication called 'nothing'"),
         (

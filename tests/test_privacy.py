@@ -35,6 +35,7 @@ def invocations(tmp: Path) -> list[list[str]]:
         ["take", "sertraline", "--at", "2026-11-22 08:05"],
         ["skip", "sertraline", "--reason", "forgot"],
         ["today"],
+        ["status"],
         ["log"],
         ["summary"],
         ["symptom", "record", "mood", "6"],

@@ -86,7 +86,10 @@ NOT_ON_HOT_PATH = (
 
 
 def loaded_heavy(
-    args: list[str], env_extra: dict[str, str] | None = None, own: tuple[str, ...] = ()
+    args: list[str],
+    env_extra: dict[str, str] | None = None,
+    own: tuple[str, ...] = (),
+    exit_code: int = 0,
 ) -> list[str]:
     """The heavy libraries, and those of `own` modules, that running `args` loaded."""
     code = PROBE.format(args=args, heavy=HEAVY, own=own)
@@ -96,7 +99,7 @@ def loaded_heavy(
     )
     lines = result.stderr.splitlines()
     # A command that failed early would load little: only a run that worked proves anything.
-    assert "EXIT:0" in lines, result.stderr
+    assert f"EXIT:{exit_code}" in lines, result.stderr
     line = [x for x in lines if x.startswith("LOADED:")][-1]
     return [m for m in line[len("LOADED:") :].split(",") if m]
 
@@ -157,6 +160,15 @@ def recorded_plan():
 )
 def test_commands_typed_daily_load_only_what_they_need(recorded_plan, args):
     assert loaded_heavy(args, recorded_plan, NOT_ON_HOT_PATH) == []
+
+
+@pytest.mark.parametrize("args", [["status"], ["status", "--json"]])
+def test_status_for_a_status_bar_loads_only_what_take_loads(recorded_plan, args):
+    # vitamin d's 10:00 (Berlin) dose is due at 09:00 UTC: status says so with exit 1.
+    assert loaded_heavy(args, recorded_plan, NOT_ON_HOT_PATH, exit_code=1) == []
+    result = run(args, recorded_plan)
+    assert result.returncode == 1
+    assert "vitamin d" in result.stdout
 
 
 def test_remind_after_the_days_supply_check_loads_only_what_it_needs(recorded_plan):

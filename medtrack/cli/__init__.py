@@ -87,6 +87,18 @@ class MedtrackGroup(TyperGroup):
             self.commands[cmd_name] = command
         return command
 
+    def _main_shell_completion(
+        self, ctx_args: Any, prog_name: str, complete_var: Any = None
+    ) -> Any:
+        # Typer registers its own completion classes while it builds the root command;
+        # ours replace its bash class just before a completion is served.
+        var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        if os.environ.get(var):
+            from medtrack.cli.completion import register
+
+            register()
+        return super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
     def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
         try:
             return super().make_context(info_name, args, parent, **extra)
@@ -259,6 +271,7 @@ def _register() -> None:
         "restore": ("medtrack.cli.data", "app"),
         "check": ("medtrack.cli.data", "app"),
         "history": ("medtrack.cli.data", "app"),
+        "status": ("medtrack.cli.status", "status_app"),
     }
     for verb, (module, attribute) in verbs.items():
         LAZY_COMMANDS[verb] = (module, attribute, verb)

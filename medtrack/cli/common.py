@@ -119,6 +119,11 @@ def zones(conn: sqlite3.Connection) -> Any:
     return ZoneTimeline(changes[0].zone, changes)
 
 
+def local_date(instant: datetime, zones: Any) -> str:
+    """The local calendar day of `instant` in the zone in force then, as ISO text."""
+    return instant.astimezone(zones.zone_at(instant)).date().isoformat()
+
+
 def local_now(conn: sqlite3.Connection) -> datetime:
     """Now, in the zone in force now."""
     instant = now()
@@ -166,16 +171,18 @@ def print_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequen
             table.add_row(*map(rich_text, row))
         console().print(table)
         return
+    from medtrack.render.width import display_width, pad
+
     columns = [terminal_cell(c) for c in columns]
     cells = [[terminal_cell(v) for v in row] for row in cells]
-    widths = [len(c) for c in columns]
+    widths = [display_width(c) for c in columns]
     for row in cells:
-        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+        widths = [max(w, display_width(v)) for w, v in zip(widths, row, strict=True)]
     if title:
         typer.echo(terminal_cell(title))
     lines = [columns, *cells]
     for line in lines:
-        typer.echo("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
+        typer.echo("  ".join(pad(v, w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
 def say(text: str) -> None:
@@ -210,19 +217,113 @@ def check_output_file(path: Path) -> None:
 
 
 def complete_medication(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Medication names for shell completion; silent on any problem (never break a shell)."""
+    """Medication names for shell completion; silent on any problem (never break a shell).
+    The shell's completion class (cli/completion.py) quotes a name with spaces."""
+    from medtrack.store.db import active_names_read_only
+
+    return _stored_names(ctx, incomplete, active_names_read_only)
+
+
+def complete_symptom_name(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Symptom names already recorded (and the usual three), for shell completion."""
+    from medtrack.store.db import symptom_names_read_only
+
+    recorded = _stored_names(ctx, incomplete, symptom_names_read_only)
+    usual = [n for n in ("mood", "anxiety", "sleep") if n.startswith(incomplete.lower())]
+    return sorted(set(recorded) | set(usual))
+
+
+def _stored_names(ctx: typer.Context, incomplete: str, read: Any) -> list[str]:
     import sqlite3
 
-    from medtrack.store.db import active_names_read_only, resolve_path
+    from medtrack.store.db import resolve_path
 
     root = ctx.find_root().params if ctx is not None else {}
     try:
-        names = active_names_read_only(resolve_path(root.get("db"), root.get("profile")))
+        names = read(resolve_path(root.get("db"), root.get("profile")))
     except (sqlite3.Error, MedtrackError, OSError):
         return []
+    return _starting_with(names, incomplete)
+
+
+def _starting_with(words: Sequence[str], incomplete: str) -> list[str]:
     from medtrack.render.escaping import visible
 
-    prefix = incomplete.lower()
+    prefix = incomplete.casefold()
     # The shell would print a name's control characters raw (and a newline would split
     # it in two): such a name is left out of completion, never shown.
-    return [n for n in names if n.lower().startswith(prefix) and visible(n) == n]
+    return [w for w in words if w.casefold().startswith(prefix) and visible(w) == w]
+
+
+# Closed vocabularies: each completer offers the words the command itself accepts, read
+# from where the command's validation reads them, so the two cannot drift apart.
+
+
+def complete_skip_reason(incomplete: str) -> list[str]:
+    from medtrack.core.models import SKIP_REASONS
+
+    return _starting_with(SKIP_REASONS, incomplete)
+
+
+def complete_med_kind(incomplete: str) -> list[str]:
+    from medtrack.core.models import KINDS
+
+    return _starting_with(KINDS, incomplete)
+
+
+def complete_record_kind(incomplete: str) -> list[str]:
+    from medtrack.store.undo import KINDS
+
+    return _starting_with(list(KINDS), incomplete)
+
+
+def complete_severity(incomplete: str) -> list[str]:
+    from medtrack.core.health import SEVERITIES
+
+    return _starting_with(SEVERITIES, incomplete)
+
+
+def complete_visit_kind(incomplete: str) -> list[str]:
+    from medtrack.core.health import VISIT_KINDS
+
+    return _starting_with(VISIT_KINDS, incomplete)
+
+
+def complete_measure_kind(incomplete: str) -> list[str]:
+    from medtrack.core.health import LOINC
+
+    return _starting_with([kind.replace("_", "-") for kind in LOINC], incomplete)
+
+
+def complete_report_format(incomplete: str) -> list[str]:
+    from medtrack.cli.report_cmd import FORMATS
+
+    return _starting_with(FORMATS, incomplete)
+
+
+def complete_audience(incomplete: str) -> list[str]:
+    from medtrack.core.report import SECTION_ORDER
+
+    return _starting_with(list(SECTION_ORDER), incomplete)
+
+
+def complete_export_format(incomplete: str) -> list[str]:
+    from medtrack.cli.data import EXPORTERS
+
+    return _starting_with([*EXPORTERS, "csv"], incomplete)
+
+
+def complete_import_format(incomplete: str) -> list[str]:
+    return _starting_with(["json", "csv"], incomplete)
+
+
+def complete_questionnaire(incomplete: str) -> list[str]:
+    from medtrack.core.questionnaires import QUESTIONNAIRES
+
+    return _starting_with(list(QUESTIONNAIRES), incomplete)
+
+
+def complete_setting(incomplete: str) -> list[str]:
+    from medtrack.cli.settings import SETTINGS
+
+    return _starting_with(list(SETTINGS), incomplete)

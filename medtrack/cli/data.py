@@ -95,7 +95,12 @@ def write_private(path: Path, content: bytes | Iterable[str]) -> None:
 def export(
     format_: Annotated[
         str,
-        typer.Option("--format", "-f", help=f"File format: {', '.join([*EXPORTERS, 'csv'])}."),
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"File format: {', '.join([*EXPORTERS, 'csv'])}.",
+            autocompletion=common.complete_export_format,
+        ),
     ],
     output: Annotated[
         Path | None,
@@ -270,7 +275,12 @@ def data_import(
     file: Annotated[Path, typer.Argument(help="An export (json) or a dose CSV.")],
     format_: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="json or csv (default: from the file name)."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="json or csv (default: from the file name).",
+            autocompletion=common.complete_import_format,
+        ),
     ] = None,
     merge: Annotated[
         bool,

@@ -438,16 +438,31 @@ def take(
 
 @skip_app.command("skip")
 def skip(
-    name: MedName,
+    names: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME...",
+            help="Medication name(s), any case or the start of one.",
+            autocompletion=common.complete_medication,
+        ),
+    ],
     reason: Annotated[
-        str, typer.Option("--reason", help="forgot, side-effects, ran-out, cost, felt-better, ...")
+        str,
+        typer.Option(
+            "--reason",
+            help="forgot, side-effects, ran-out, cost, felt-better, ...",
+            autocompletion=common.complete_skip_reason,
+        ),
     ],
     at: At = None,
     note: NoteOpt = None,
 ) -> None:
     """Record that a dose was not taken, and why; it answers the slot like a dose.
 
+    Several names skip each one's open dose with the same reason, all or nothing.
+
     Example: medtrack skip quetiapine --reason side-effects --note "too groggy in the morning"
+    Example: medtrack skip sertraline "vitamin D" --reason ran-out
     """
     from medtrack.core.models import SKIP_REASONS
     from medtrack.store import repo
@@ -455,12 +470,21 @@ def skip(
     cleaned = reason.strip().lower().replace("_", "-").replace(" ", "-")
     if cleaned not in SKIP_REASONS:
         raise BadValue(f"unknown reason '{reason}'; use one of: {', '.join(SKIP_REASONS)}")
+    lines = []
     with common.unit_of_work(write=True) as conn:
         now = common.now()
         when = _when(at, conn, now)
-        med = repo.find_medication(conn, name)
-        line = record_skip(conn, med, when, cleaned, note, now=now)
-    common.say(line)
+        meds = [repo.find_medication(conn, name) for name in names]
+        seen: set[int | None] = set()
+        lines = []
+        for med in meds:
+            if med.id in seen:
+                raise UsageError(f"{med.name} is named twice")
+            seen.add(med.id)
+            # All or nothing: a refusal here rolls back the skips already written.
+            lines.append(record_skip(conn, med, when, cleaned, note, now=now))
+    for line in lines:
+        common.say(line)
 
 
 @undo_app.command("undo")
@@ -473,6 +497,7 @@ def undo(
         typer.Option(
             "--kind",
             help="dose, symptom, side-effect, measurement, checkin, note, visit or refill.",
+            autocompletion=common.complete_record_kind,
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask on a terminal.")] = False,
@@ -608,6 +633,7 @@ def log(
 
     from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
+    from medtrack.render.symbols import plural
     from medtrack.store import repo
 
     if days < 1:
@@ -633,10 +659,10 @@ def log(
         common.emit_json(items)
         return
     if not items:
-        common.say(f"No doses recorded in the last {days} days.")
+        common.say(f"No doses recorded in the last {plural(days, 'day')}.")
         return
     common.print_table(
-        f"Doses, last {days} days",
+        f"Doses, last {plural(days, 'day')}",
         ["Id", "When", "Medication", "Amount", "Status", "Slot", "Note"],
         terminal.log_rows(items),
     )

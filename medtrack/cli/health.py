@@ -42,6 +42,17 @@ class DefaultCommandGroup(TyperGroup):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """The group's commands, and what the default command's first argument completes
+        to (`symptom mo` -> mood: the first word of `symptom mood 6` is a symptom name)."""
+        found = super().shell_complete(ctx, incomplete)
+        default = self.commands.get(self.default_command)
+        first = next((p for p in default.params if p.param_type_name == "argument"), None)
+        if first is not None:
+            known = {item.value for item in found}
+            found += [i for i in first.shell_complete(ctx, incomplete) if i.value not in known]
+        return found
+
 
 def _group(default: str, help_text: str) -> typer.Typer:
     cls = type(f"DefaultGroup_{default}", (DefaultCommandGroup,), {"default_command": default})
@@ -129,6 +140,14 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
+def measurement_units(conn: sqlite3.Connection) -> dict[str, str]:
+    """The units the person chose to see measurements in (the weight_unit setting)."""
+    from medtrack.store import repo
+
+    unit = repo.get_setting(conn, "weight_unit")
+    return {"weight": unit} if unit else {}
+
+
 # --- JSON shapes (documented in README; pinned by tests) --------------------------------
 
 
@@ -208,45 +227,57 @@ def note_dict(entry: NoteEntry, zones: ZoneTimeline) -> dict[str, Any]:
 
 @symptom_app.command("record", context_settings=VALUE_SETTINGS)
 def symptom_record(
-    name: Annotated[str, typer.Argument(help="Any symptom name: mood, anxiety, sleep...")],
-    value: Annotated[str, typer.Argument(help="A 0-10 rating, or a number with --unit.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME VALUE [NAME VALUE]...",
+            help="A symptom and its 0-10 rating (or a value with its unit, e.g. 7.5h); "
+            "several pairs record several entries at once.",
+            autocompletion=common.complete_symptom_name,
+        ),
+    ],
     unit: Annotated[
-        str | None, typer.Option("--unit", help="Unit of a non-rating value, e.g. h for hours.")
+        str | None,
+        typer.Option("--unit", help="Unit of a single non-rating value, e.g. h for hours."),
     ] = None,
     at: At = None,
     note: Note = None,
 ) -> None:
-    """Record a symptom: a 0-10 rating by default, or a value with --unit.
+    """Record symptoms: a 0-10 rating by default, or a value with its unit; several at once.
 
     Example: medtrack symptom mood 4 --note "flat all day"
-    Example: medtrack symptom sleep 6.5 --unit h
+    Example: medtrack symptom mood 6 anxiety 3 sleep 7.5h
     """
-    from medtrack.core.health import (
-        SymptomEntry,
-        clean_text,
-        clean_unit,
-        normalize_symptom_name,
-        parse_symptom_value,
-    )
+    from medtrack.core.health import SymptomEntry, clean_text, parse_symptom_entries
     from medtrack.store import health
 
-    clean_name = normalize_symptom_name(name)
-    given_unit = clean_unit(unit)
-    number = parse_symptom_value(value, given_unit)
+    values = parse_symptom_entries(words, unit)
     text = clean_text(note, "note")
+    recorded = []
+    # One transaction: all the entries of the command, or none.
     with common.unit_of_work(write=True) as conn:
         now, zones, local_now = _clock(conn)
         when = _when(at, now, local_now)
-        entry = SymptomEntry(clean_name, number, given_unit, when, text)
-        entry_id = health.add_symptom(conn, entry, zone=_zone_name(zones, when), now=now)
-    shown = f"{_number(number)} {given_unit}" if given_unit else f"{_number(number)}/10"
-    common.say(f"Recorded {clean_name} {shown} at {_short(zones, when)} (#{entry_id}).")
+        for name, number, value_unit in values:
+            entry = SymptomEntry(name, number, value_unit, when, text)
+            entry_id = health.add_symptom(conn, entry, zone=_zone_name(zones, when), now=now)
+            recorded.append((entry, entry_id))
+    for entry, entry_id in recorded:
+        shown = (
+            f"{_number(entry.value)} {entry.unit}" if entry.unit else f"{_number(entry.value)}/10"
+        )
+        common.say(f"Recorded {entry.name} {shown} at {_short(zones, when)} (#{entry_id}).")
 
 
 @symptom_app.command("list")
 def symptom_list(
     days: Days = None,
-    name: Annotated[str | None, typer.Option("--name", help="Only this symptom.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Only this symptom.", autocompletion=common.complete_symptom_name
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """List recorded symptoms in time order.
@@ -296,7 +327,11 @@ def side_effect_add(
     ] = None,
     severity: Annotated[
         str | None,
-        typer.Option("--severity", help="mild, moderate or severe (needed for a new one)."),
+        typer.Option(
+            "--severity",
+            help="mild, moderate or severe (needed for a new one).",
+            autocompletion=common.complete_severity,
+        ),
     ] = None,
     at: Annotated[str | None, typer.Option("--at", help="When it started (default now).")] = None,
     note: Note = None,
@@ -447,7 +482,13 @@ def side_effect_list(
 
 @measure_app.command("record", context_settings=VALUE_SETTINGS)
 def measure_record(
-    kind: Annotated[str, typer.Argument(help="weight, bp, hr (heart rate), or a lab name.")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="weight, bp, hr (heart rate), or a lab name.",
+            autocompletion=common.complete_measure_kind,
+        ),
+    ],
     value: Annotated[str, typer.Argument(help="72.4kg, 128/82, 64, 0.8...")],
     unit: Annotated[
         str | None, typer.Argument(help="Unit when not written with the value: mmol/L, kg...")
@@ -477,24 +518,33 @@ def measure_record(
 @measure_app.command("list")
 def measure_list(
     days: Days = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind, e.g. bp.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind", help="Only this kind, e.g. bp.", autocompletion=common.complete_measure_kind
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """List measurements in time order.
 
     Example: medtrack measure list --kind weight --json
     """
-    from medtrack.core.health import normalize_kind
+    from medtrack.core.health import normalize_kind, one_series_per_kind
     from medtrack.store import health
 
     wanted = normalize_kind(kind) if kind is not None else None
     with common.unit_of_work() as conn:
         now, zones, _ = _clock(conn)
         entries = health.measurements(conn, since=_since(days, now, zones), kind=wanted)
+        preferred = measurement_units(conn)
     records = [measurement_dict(e, zones) for e in entries]
     if as_json:
+        # Scripts get what was recorded, in the unit it was recorded in.
         common.emit_json(records)
         return
+    entries = one_series_per_kind(entries, preferred)
+    records = [measurement_dict(e, zones) for e in entries]
     if not records:
         common.say("No measurements recorded. Record one with: medtrack measure weight 72.4kg")
         return
@@ -554,7 +604,13 @@ def _prompt_items(q: Any) -> tuple[tuple[int, ...], int | None]:
 
 @checkin_app.command("take")
 def checkin_take(
-    questionnaire: Annotated[str, typer.Argument(help="phq9 (depression) or gad7 (anxiety).")],
+    questionnaire: Annotated[
+        str,
+        typer.Argument(
+            help="phq9 (depression) or gad7 (anxiety).",
+            autocompletion=common.complete_questionnaire,
+        ),
+    ],
     answers: Annotated[
         str | None,
         typer.Option(
@@ -619,7 +675,13 @@ def checkin_take(
 def checkin_list(
     days: Days = None,
     questionnaire: Annotated[
-        str | None, typer.Option("--questionnaire", "-q", help="Only phq9 or gad7.")
+        str | None,
+        typer.Option(
+            "--questionnaire",
+            "-q",
+            help="Only phq9 or gad7.",
+            autocompletion=common.complete_questionnaire,
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:

@@ -102,7 +102,12 @@ def med_add(
     prescriber: Annotated[
         str | None, typer.Option("--prescriber", help="Who prescribed it.")
     ] = None,
-    kind: Annotated[str, typer.Option("--kind", help="rx, otc or supplement.")] = "rx",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind", help="rx, otc or supplement.", autocompletion=common.complete_med_kind
+        ),
+    ] = "rx",
     form: Annotated[
         str | None, typer.Option("--form", help="tablet, capsule, injection...")
     ] = None,
@@ -173,7 +178,8 @@ def med_add(
         if supply is not None:
             from medtrack.store import supply as supply_store
 
-            # The stock on hand at the start: an initial refill, so stock is always derived.
+            # The stock on hand at the start: an initial refill on the first day, so stock
+            # is always derived and PDC counts from the start (core.supply).
             supply_store.add_refill(conn, med_id, supply, at=starts_at, note="initial", now=now)
     common.say(
         f"Added {name} {parsed_dose}, {schedule_words(regimen)}, "
@@ -210,9 +216,11 @@ def med_list(
         )
         return
     rows = []
+    today = common.local_date(now, zones)
     for rec in records:
         cur = rec["current"] or {}
         status = "" if rec["active"] else f"stopped {rec['stopped_at'][:10]}"
+        since = (rec["since"] or "")[:10]
         rows.append(
             [
                 rec["name"] + (" (controlled)" if rec["controlled"] else ""),
@@ -220,11 +228,15 @@ def med_list(
                 cur.get("schedule", ""),
                 rec["purpose"],
                 rec["prescriber"],
-                (rec["since"] or "")[:10],
+                f"starts {since}" if since > today else since,
                 rec["kind"] if not status else f"{rec['kind']}, {status}",
             ]
         )
     columns = ["Name", "Dose", "Schedule", "For", "Prescriber", "Since", "Kind"]
+    if any(rec["planned"] for rec in records):
+        columns.append("Planned")
+        for row, rec in zip(rows, records, strict=True):
+            row.append("; ".join(planned_step(r) for r in rec["planned"]))
     if any(rec["supply"] for rec in records):
         columns += ["Stock", "Days left", "Runs out"]
         for row, rec in zip(rows, records, strict=True):
@@ -236,6 +248,12 @@ def med_list(
                 sup.get("runs_out") or "",
             ]
     common.print_table("Medications", columns, rows)
+
+
+def planned_step(regimen: dict[str, Any]) -> str:
+    """A planned step as a person reads it: '100 mg from 2026-12-10' (and its schedule
+    when that changes too)."""
+    return f"{regimen['dose_text']} from {(regimen['starts_at'] or '')[:10]}"
 
 
 def supply_now(conn: Any, med: Any, refills: Any, taken: Any, now: datetime, zones: Any) -> Any:
@@ -322,19 +340,29 @@ def med_show(name: MedName, as_json: AsJson = False) -> None:
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
         med = repo.find_medication(conn, name)
-        record = medication_dict(med, zones, common.now(), history=True)
+        now = common.now()
+        record = medication_dict(med, zones, now, history=True)
+    planned = [r.starts_at > now for r in med.regimens]
+    # Before its first day nothing is in force: what is shown is the plan, said so.
+    starts_later = med.regimen_at(now) is None and med.stopped_at is None and any(planned)
     if as_json:
         common.emit_json(record)
         return
     cur = record["current"] or {}
+    since = (record["since"] or "")[:10]
     lines = [
         f"{record['name']} ({record['kind']}{', ' + record['form'] if record['form'] else ''}"
         f"{', controlled' if record['controlled'] else ''})",
-        f"  dose:       {cur.get('dose_text', '')}",
+        f"  dose:       {cur.get('dose_text', '')}" + (" (planned)" if starts_later else ""),
         f"  schedule:   {cur.get('schedule', '')}",
         f"  for:        {record['purpose'] or '-'}",
         f"  prescriber: {record['prescriber'] or '-'}",
-        f"  since:      {(record['since'] or '')[:10]}",
+        f"  starts:     {since} (planned)" if starts_later else f"  since:      {since}",
+    ]
+    lines += [
+        f"  planned:    {planned_step(r)}, {r['schedule']}"
+        + (f" ({r['reason']})" if r["reason"] else "")
+        for r in record["planned"]
     ]
     if not record["active"]:
         reason = f" ({record['stop_reason']})" if record["stop_reason"] else ""
@@ -349,9 +377,9 @@ def med_show(name: MedName, as_json: AsJson = False) -> None:
             (r["ends_at"] or "")[:16].replace("T", " ") or "-",
             r["dose_text"],
             r["schedule"],
-            r["reason"] or "",
+            ", ".join(filter(None, [r["reason"], "planned" if later else ""])),
         ]
-        for r in record["regimens"]
+        for r, later in zip(record["regimens"], planned, strict=True)
     ]
     common.print_table("Regimen history", ["From", "Until", "Dose", "Schedule", "Reason"], rows)
 

@@ -49,7 +49,9 @@ def load_report(
 
 def _load_report(since: str | None, until: str | None, audience: str) -> VisitReport:
     from medtrack import __version__
+    from medtrack.cli.health import measurement_units
     from medtrack.cli.reports import load_summary, window_bounds
+    from medtrack.core.health import one_series_per_kind
     from medtrack.core.report import build_report, default_window
     from medtrack.store import health, repo
 
@@ -65,7 +67,9 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         summary = load_summary(conn, meds, start, end, now, zones)
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
-        measurements = health.measurements(conn, since=start)
+        measurements = one_series_per_kind(
+            health.measurements(conn, since=start), measurement_units(conn)
+        )
         checkins = health.checkin_scores(conn, since=start)
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
@@ -129,7 +133,13 @@ def report(
         typer.Option("--until", help="End; a day given here is included whole (default: now)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="terminal, md, html or pdf.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="terminal, md, html or pdf.",
+            autocompletion=common.complete_report_format,
+        ),
     ] = "terminal",
     output: Annotated[
         str | None,
@@ -137,7 +147,11 @@ def report(
     ] = None,
     audience: Annotated[
         str,
-        typer.Option("--for", help="prescriber, or therapist (symptoms and barriers first)."),
+        typer.Option(
+            "--for",
+            help="prescriber, or therapist (symptoms and barriers first).",
+            autocompletion=common.complete_audience,
+        ),
     ] = "prescriber",
 ) -> None:
     """Print or write the visit report: medications, changes, adherence, side effects, trends.

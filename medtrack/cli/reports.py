@@ -96,7 +96,9 @@ def summary(
         common.say("No medication was planned in this window.")
         return
     shown_end = terminal.local(min(end, now), zones).strftime("%Y-%m-%d %H:%M")
-    title = f"Adherence {terminal.local(start, zones).strftime('%Y-%m-%d')} to {shown_end}"
+    window = f"{terminal.local(start, zones).strftime('%Y-%m-%d')} to {shown_end}"
+    # As-needed use alone has no adherence to title.
+    title = f"{'Adherence' if result.medications else 'As-needed use'} {window}"
     if result.medications:
         common.print_table(title, terminal.SUMMARY_COLUMNS, terminal.summary_rows(result))
     else:

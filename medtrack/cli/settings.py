@@ -24,6 +24,7 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
     "notify": (None, 'where remind sends reminders when --notify is not given, e.g. "ntfy:URL"'),
     "ntfy_token": (None, "ntfy access token; kept in a file of its own, 0600, never shown"),
+    "weight_unit": (None, "kg or lb: weights are shown (and charted) in it, converted"),
 }
 # Never stored in the database (so never in an export or a backup): see medtrack.ntfy.
 SECRET_SETTINGS = ("ntfy_token",)
@@ -55,6 +56,10 @@ def _check_value(key: str, value: str) -> str:
         if not value or any(c.isspace() or not c.isprintable() for c in value):
             raise BadValue("ntfy_token takes one word, e.g. tk_... (or - to read it from stdin)")
         return value
+    if key == "weight_unit":
+        from medtrack.core.health import check_weight_unit
+
+        return check_weight_unit(value)
     from medtrack.core.validate import setting
 
     return setting(key, value)
@@ -62,7 +67,12 @@ def _check_value(key: str, value: str) -> str:
 
 @app.command("get")
 def config_get(
-    key: Annotated[str | None, typer.Argument(help="Setting name; all when left out.")] = None,
+    key: Annotated[
+        str | None,
+        typer.Argument(
+            help="Setting name; all when left out.", autocompletion=common.complete_setting
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one setting or all of them.
@@ -101,7 +111,9 @@ def _secret_state() -> str | None:
 
 @app.command("set")
 def config_set(
-    key: Annotated[str, typer.Argument(help="Setting name.")],
+    key: Annotated[
+        str, typer.Argument(help="Setting name.", autocompletion=common.complete_setting)
+    ],
     value: Annotated[str, typer.Argument(help="New value.")],
 ) -> None:
     """Change a setting; a new time zone applies from now on and leaves the past as it was.

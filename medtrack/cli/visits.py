@@ -45,7 +45,14 @@ def visit_add(
         str, typer.Argument(metavar="WHEN", help="Date and time, e.g. 2026-12-03T10:30.")
     ],
     with_whom: Annotated[str | None, typer.Option("--with", help="Who, e.g. 'Dr Okafor'.")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="prescriber, therapist or other.")] = "other",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="prescriber, therapist or other.",
+            autocompletion=common.complete_visit_kind,
+        ),
+    ] = "other",
     note: Annotated[str | None, typer.Option("--note", help="Anything worth keeping.")] = None,
 ) -> None:
     """Record a visit, past or planned.

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
 from medtrack.core.models import Medication
@@ -70,6 +70,7 @@ class DayStat(NamedTuple):
     extra: int = 0
     overdue: int = 0
     planned: bool = True  # a scheduled plan is in force that day
+    later: int = 0  # slots still to come that day (not due yet, so not counted in `due`)
 
     @property
     def settled(self) -> bool:
@@ -90,7 +91,12 @@ class DayStat(NamedTuple):
     def cell(self) -> str:
         """For the calendar strip: all, partly, none, skipped, pending or unscheduled."""
         return day_cell(
-            self.due, self.taken, self.skipped, self.missed, self.pending + self.overdue
+            self.due,
+            self.taken,
+            self.skipped,
+            self.missed,
+            self.pending + self.overdue,
+            later=self.later,
         )
 
     @property
@@ -99,10 +105,13 @@ class DayStat(NamedTuple):
         return None if settled <= 0 else 100.0 * self.taken / settled
 
 
-def day_cell(due: int, taken: int, skipped: int, missed: int, pending: int) -> str:
-    """`DayStat.cell` from the counts alone (a week of the report's strip is judged so)."""
+def day_cell(
+    due: int, taken: int, skipped: int, missed: int, pending: int, *, later: int = 0
+) -> str:
+    """`DayStat.cell` from the counts alone (a week of the report's strip is judged so).
+    A day whose doses are all still to come is pending, not unscheduled."""
     if due == 0:
-        return "unscheduled"
+        return "pending" if later else "unscheduled"
     if taken == due:
         return "all"
     if taken > 0:
@@ -240,22 +249,36 @@ def _day_stats(
     first: date,
     last: date,
     zones: ZoneTimeline,
+    later: Sequence = (),
 ) -> tuple[DayStat, ...]:
     """One DayStat for each local day from `first` to `last` (and any day a due slot has):
-    its due slots by status, the extra doses taken that day, whether a plan is in force."""
+    its due slots by status, the extra doses taken that day, whether a plan is in force,
+    and its slots still to come (`later`: instants)."""
     counts: dict[date, list[int]] = {}
     for item in judged:
         day = counts.setdefault(item.slot.day, [0, 0, 0, 0, 0, 0])
         day[0] += 1
         day[_COUNTED[item.status]] += 1
     extras = Counter(local_day(record.taken_at, zones) for record in extra)
+    to_come = Counter(local_day(at, zones) for at in later)
     last = max([last, *counts])
     stats = []
     for day in _daterange(first, last):
         due, taken, skipped, missed, pending, overdue = counts.get(day, (0, 0, 0, 0, 0, 0))
         planned = day in plan_days or due > 0
         stats.append(
-            DayStat(day, due, taken, skipped, missed, pending, extras[day], overdue, planned)
+            DayStat(
+                day,
+                due,
+                taken,
+                skipped,
+                missed,
+                pending,
+                extras[day],
+                overdue,
+                planned,
+                to_come[day],
+            )
         )
     return tuple(stats)
 
@@ -307,6 +330,18 @@ def persistence(med: Medication, now: datetime, zones: ZoneTimeline) -> tuple[in
     return max((local_day(end, zones) - local_day(start, zones)).days + 1, 0), ongoing
 
 
+def _later_today(med: Medication, end: datetime, now: datetime, zones: ZoneTimeline) -> list:
+    """The instants of today's slots still to come (after now, to local midnight) when the
+    window reaches now: today's strip cell is "not yet", not "not scheduled", while any
+    are left."""
+    from medtrack.core.slots import raw_slots
+
+    if end <= now:
+        return []
+    midnight = zones.localize(datetime.combine(local_day(now, zones) + timedelta(days=1), time()))
+    return [at for at, _regimen in raw_slots(med, now, midnight, zones)]
+
+
 def medication_summary(
     med: Medication,
     judgement: Judgement,
@@ -339,7 +374,9 @@ def medication_summary(
     first_day = local_day(start, zones)
     last_day = max(local_day(min(end, now) - timedelta(microseconds=1), zones), first_day)
     plan_days = _plan_days(med, first_day, last_day, zones)
-    days = _day_stats(judged, extra, plan_days, first_day, last_day, zones)
+    counted = {j.slot.at for j in judged}
+    later = [at for at in _later_today(med, end, now, zones) if at not in counted]
+    days = _day_stats(judged, extra, plan_days, first_day, last_day, zones, later)
     # Correct dosing over every settled day with a plan in force, off-days included.
     settled_days = [d for d in days if d.settled]
     correct = sum(1 for d in settled_days if d.correct)

@@ -118,6 +118,56 @@ class Measurement(NamedTuple):
         return f"{_number_text(self.value)} {self.unit}"
 
 
+# Units one kind can be written in, and the factor to each from the other. Body weight:
+# the international avoirdupois pound is exactly 0.45359237 kg. Lithium: one mEq/L of the
+# monovalent lithium ion is one mmol/L.
+CONVERTIBLE: Mapping[str, Mapping[tuple[str, str], Decimal]] = MappingProxyType(
+    {
+        "weight": {("lb", "kg"): Decimal("0.45359237"), ("kg", "lb"): 1 / Decimal("0.45359237")},
+        "lithium": {("meq/l", "mmol/l"): Decimal(1), ("mmol/l", "meq/l"): Decimal(1)},
+    }
+)
+WEIGHT_UNITS = ("kg", "lb")
+
+
+def check_weight_unit(text: str) -> str:
+    """The `weight_unit` setting: kg or lb (any case, 'lbs' and 'kgs' too)."""
+    unit = _WEIGHT_UNITS.get(text.strip().casefold())
+    if unit is None:
+        raise BadValue(f"weight_unit is kg or lb; got '{text.strip()}'")
+    return unit
+
+
+def in_unit(measurement: Measurement, unit: str) -> Measurement:
+    """`measurement` in `unit` when its kind converts between the two (rounded half up to
+    0.1 kg or lb, 0.01 mmol/L); otherwise as it is."""
+    factor = CONVERTIBLE.get(measurement.kind, {}).get(
+        (measurement.unit.casefold(), unit.casefold())
+    )
+    if factor is None or measurement.value2 is not None:
+        return measurement
+    places = Decimal("0.1") if measurement.kind == "weight" else Decimal("0.01")
+    value = (Decimal(repr(measurement.value)) * factor).quantize(places, rounding="ROUND_HALF_UP")
+    return measurement._replace(value=float(value), unit=unit)
+
+
+def one_series_per_kind(
+    entries: Sequence[MeasurementEntry], preferred: Mapping[str, str] | None = None
+) -> list[MeasurementEntry]:
+    """Entries with each convertible kind in one unit, so a chart or a table shows one
+    series: the person's unit for the kind when set (`preferred`, e.g. {"weight": "lb"}),
+    else the unit of the latest entry of that kind. Stored values are never changed."""
+    chosen = dict(preferred or {})
+    for entry in entries:
+        kind = entry.measurement.kind
+        if kind in CONVERTIBLE and kind not in (preferred or {}):
+            chosen[kind] = entry.measurement.unit  # the latest wins: entries are in time order
+    return [
+        e._replace(measurement=in_unit(e.measurement, chosen.get(e.measurement.kind, "")))
+        for e in entries
+    ]
+
+
 def normalize_symptom_name(text: str) -> str:
     """Case-fold, trim and collapse inner whitespace: '  Sleep   Quality ' -> 'sleep quality'."""
     name = " ".join(text.casefold().split())
@@ -420,6 +470,43 @@ def parse_symptom_value(text: str, unit: str | None) -> float:
         form = "a number with --unit" if unit and unit.strip() else "a rating from 0 to 10"
         raise BadValue(f"a symptom value is {form}; got '{cleaned}'")
     return check_symptom_value(float(cleaned) + 0.0, unit)
+
+
+# A symptom value with its unit written on it: "7.5h", "20min", "3 cups". The unit is
+# letters (and / or %), so "1e3h" is refused rather than read as 1 of the unit "e3h".
+_VALUE_WITH_UNIT = re.compile(
+    r"(?P<number>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*(?P<unit>%|[A-Za-zµ]+(?:/[A-Za-zµ]+)?)"
+)
+_PAIRS_FORM = "give NAME VALUE pairs, e.g. 'symptom mood 6 anxiety 3 sleep 7.5h'"
+
+
+def parse_symptom_entries(
+    words: Sequence[str], unit: str | None = None
+) -> list[tuple[str, float, str | None]]:
+    """(name, value, unit) for each NAME VALUE pair typed in one command.
+
+    A bare number is a 0-10 rating (or a value in `unit`, which may go with one pair
+    only); a number with its unit written on it ("7.5h") is a value in that unit."""
+    if not words or len(words) % 2:
+        raise BadValue(f"{_PAIRS_FORM}; got {len(words)} word(s): {' '.join(words)}")
+    given_unit = clean_unit(unit)
+    if given_unit is not None and len(words) > 2:
+        raise BadValue(
+            "--unit goes with one symptom; with several, write each unit on its value, "
+            "e.g. sleep 7.5h"
+        )
+    entries: list[tuple[str, float, str | None]] = []
+    for name_text, value_text in zip(words[::2], words[1::2], strict=True):
+        name = normalize_symptom_name(name_text)
+        if any(name == seen for seen, _, _ in entries):
+            raise BadValue(f"{name} is named twice; record one value for it")
+        written = _VALUE_WITH_UNIT.fullmatch(value_text.strip())
+        if given_unit is None and written is not None:
+            number = float(written["number"])
+            entries.append((name, check_symptom_value(number, written["unit"]), written["unit"]))
+        else:
+            entries.append((name, parse_symptom_value(value_text, given_unit), given_unit))
+    return entries
 
 
 def clean_unit(unit: str | None) -> str | None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from medtrack.core.models import KINDS, Dose
 from medtrack.core.validate import MAX_AMOUNT
-from medtrack.errors import BadDose, BadValue
+from medtrack.errors import AmbiguousMedication, BadDose, BadValue
 
-_DOSE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?|\.\d+)\s*([^\d\s].*?)?\s*$")
+# An amount (a decimal point or a decimal comma, "0,5 mg") and a unit of letters, optionally
+# over another ("mg/ml") or with a space ("1 tablet"). A unit holds no digit, so "1e3mg"
+# is refused instead of stored as 1 of the unit "e3mg".
+_DOSE_RE = re.compile(r"^\s*(\d+(?:[.,]\d+)?|\.\d+)\s*([^\W\d_](?:[^\W\d_]|[ /%])*)?\s*$")
+_EXPONENT = re.compile(r"^\s*(?:\d+(?:[.,]\d*)?|\.\d+)[eE][+-]?\d")
+# "1,000mg": a thousands separator or a decimal comma? Neither reading is safe to guess.
+_THOUSANDS = re.compile(r"^\s*\d{1,3},\d{3}(?!\d)")
 _UNIT_ALIASES = {
     "mgs": "mg",
     "milligram": "mg",
@@ -35,6 +42,13 @@ _UNIT_ALIASES = {
 
 def parse_dose(text: str) -> Dose:
     """`50mg`, `0.5 mg`, `1000IU`, `2 puffs`, `1 tablet`, `5 ml` -> Dose(amount, unit)."""
+    if _THOUSANDS.match(text or ""):
+        raise BadDose(
+            f"can't read dose '{text}': write the amount without a thousands separator "
+            "(1000mg) or with a decimal point (1.5mg)"
+        )
+    if _EXPONENT.match(text or ""):
+        raise BadDose(f"can't read dose '{text}': write the amount in plain digits, e.g. 1000mg")
     match = _DOSE_RE.match(text or "")
     if not match or not match.group(2):
         raise BadDose(
@@ -66,3 +80,19 @@ def positive_count(value: int | None, what: str) -> int | None:
     if value is not None and value < 1:
         raise BadValue(f"{what} must be at least 1")
     return value
+
+
+def match_medication_name(typed: str, names: Sequence[str]) -> str | None:
+    """The one name `typed` stands for: the name itself in any case, else the only name it
+    begins (any case). Several names beginning with it is AmbiguousMedication, naming them;
+    none is None (the caller says what is known)."""
+    folded = typed.casefold()
+    if not folded:
+        return None
+    exact = [n for n in names if n.casefold() == folded]
+    if exact:
+        return exact[0]
+    starting = [n for n in names if n.casefold().startswith(folded)]
+    if len(starting) > 1:
+        raise AmbiguousMedication(typed, starting)
+    return starting[0] if starting else None

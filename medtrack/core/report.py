@@ -88,13 +88,7 @@ SECTION_TITLES: dict[str, str] = {
 # Calendar strip cell states, worst last. "all": every due dose taken; "some": part of them;
 # "skipped": none taken and at least one skip recorded; "missed": none taken, none recorded.
 STRIP_STATES = ("not-due", "pending", "all", "some", "skipped", "missed")
-STRIP_LEGEND = (
-    ("all", "all taken"),
-    ("some", "some taken"),
-    ("skipped", "skipped"),
-    ("missed", "missed"),
-    ("not-due", "none due"),
-)
+# Their symbols and the legend's words: medtrack.render.symbols (one vocabulary).
 
 # At most this many points in a symptom or measurement chart (means of runs of days).
 CHART_POINTS = 120

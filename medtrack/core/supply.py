@@ -158,7 +158,10 @@ def supply_status(
     if not refills:
         return None
     regimens = med.regimens
-    stock = stock_on_hand(refills, taken, regimens, now)
+    # Before the first plan starts, the stock is what will be on hand at its start (the
+    # initial supply of `med add --supply` is a fill on that day): no run-out before it.
+    first = min((r.starts_at for r in regimens), default=now)
+    stock = stock_on_hand(refills, taken, regimens, max(now, first))
     regimen = _regimen_at(regimens, now) or _next_regimen(regimens, now)
     use = daily_use(regimen)
     if use <= 0:

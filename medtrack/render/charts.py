@@ -9,17 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from medtrack.render.symbols import DAY_SYMBOLS
+
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 # Calendar strip: one character per cell in text, one colour per cell in HTML and PDF.
-STRIP_CHARS = {
-    "all": "●",
-    "some": "◐",
-    "skipped": "–",
-    "missed": "○",
-    "not-due": "·",
-    "pending": " ",
-}
+STRIP_CHARS = DAY_SYMBOLS  # the one vocabulary (render/symbols.py)
 STRIP_COLORS = {
     "all": (46, 125, 50),
     "some": (249, 168, 37),

@@ -54,8 +54,11 @@ def regimen_dict(regimen: Regimen, zones: ZoneTimeline) -> dict[str, Any]:
 def medication_dict(
     med: Medication, zones: ZoneTimeline, now: datetime, *, history: bool = False
 ) -> dict[str, Any]:
-    """What `med list --json` and `med show --json` print for one medication."""
-    current = med.regimen_at(now) or med.current_regimen
+    """What `med list --json` and `med show --json` print for one medication: `current`
+    is the regimen in force now, else (before the start) the first planned one, else (a
+    stopped medication) the last; `planned` the steps that start after `current`."""
+    upcoming = [r for r in med.regimens if r.starts_at > now] if med.stopped_at is None else []
+    current = med.regimen_at(now) or (upcoming[0] if upcoming else med.current_regimen)
     since = med.regimens[0].starts_at if med.regimens else med.created_at
     value: dict[str, Any] = {
         "name": med.name,
@@ -70,6 +73,8 @@ def medication_dict(
         "stop_reason": med.stop_reason,
         "active": med.stopped_at is None,
         "current": regimen_dict(current, zones) if current else None,
+        # Steps that start later than now (a titration, or the start itself), in order.
+        "planned": [regimen_dict(r, zones) for r in upcoming if r is not current],
     }
     if history:
         value["regimens"] = [regimen_dict(r, zones) for r in med.regimens]

@@ -10,7 +10,6 @@ from html import escape
 from operator import add
 
 from medtrack.core.report import (
-    STRIP_LEGEND,
     AdherenceRow,
     MeasurementSeries,
     ScoreSeries,
@@ -36,6 +35,7 @@ from medtrack.render.report_md import (
     report_title,
     section_table,
 )
+from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
 
 STYLE = """
 :root { color-scheme: light; }

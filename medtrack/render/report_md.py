@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from medtrack.core.report import (
     CONVENTIONAL_THRESHOLD,
     SECTION_TITLES,
-    STRIP_LEGEND,
     AdherenceRow,
     VisitReport,
     num_text,
@@ -25,6 +24,8 @@ from medtrack.core.report import (
 )
 from medtrack.render.charts import STRIP_CHARS, sparkline, strip_text
 from medtrack.render.escaping import markdown_text, terminal_cell
+from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
+from medtrack.render.width import display_width, pad
 
 SCORES_LISTED = 8
 
@@ -292,12 +293,12 @@ def render_markdown(report: VisitReport) -> str:
 
 
 def _text_table(table: SectionTable, indent: str = "  ") -> list[str]:
-    widths = [len(c) for c in table.columns]
+    widths = [display_width(c) for c in table.columns]
     for row in table.rows:
-        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+        widths = [max(w, display_width(v)) for w, v in zip(widths, row, strict=True)]
     lines = []
     for line in [table.columns, *table.rows]:
-        lines.append(indent + "  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
+        lines.append(indent + "  ".join(pad(v, w) for v, w in zip(line, widths, strict=True)))
     return [line.rstrip() for line in lines]
 
 
@@ -331,19 +332,19 @@ def render_text(report: VisitReport) -> str:
                 out.extend(_text_table(prn, indent="    "))
             if report.adherence.rows:
                 names = [terminal_cell(r.medication) for r in report.adherence.rows]
-                width = max(map(len, names))
+                width = max(map(display_width, names))
                 out.append("")
                 out.append(f"  Calendar from {report.header.period_start.isoformat()}:")
                 for name, row in zip(names, report.adherence.rows, strict=True):
-                    out.append(f"    {name:<{width}}  {strip_text(row.strip)}")
+                    out.append(f"    {pad(name, width)}  {strip_text(row.strip)}")
                 out.append(f"    {strip_legend_text()}")
         if key == "symptoms":
             names = [terminal_cell(t.name) for t in report.symptoms]
-            width = max(map(len, names))
+            width = max(map(display_width, names))
             out.append("")
             for name, trend in zip(names, report.symptoms, strict=True):
                 values = [v for _, v in trend.points]
-                out.append(f"    {name:<{width}}  {sparkline(values, trend.scale_max)}")
+                out.append(f"    {pad(name, width)}  {sparkline(values, trend.scale_max)}")
     out.append("")
     out.append(report.footer)
     return "\n".join(out) + "\n"

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from medtrack.core.report import STRIP_LEGEND, VisitReport
+from medtrack.core.report import VisitReport
 from medtrack.render.charts import (
     BAND_COLORS,
     LINE_COLOR,
@@ -30,6 +30,7 @@ from medtrack.render.report_md import (
     report_title,
     section_table,
 )
+from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
 
 FAMILY = "medtrack-sans"
 FONT_DIR = Path(__file__).parent / "fonts"

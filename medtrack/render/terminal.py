@@ -16,6 +16,8 @@ from medtrack.core.schedule import ZoneTimeline, format_interval
 from medtrack.core.slots import DoseRecord, JudgedSlot, Slot
 from medtrack.core.timeparse import from_utc_text
 from medtrack.render.escaping import terminal_cell
+from medtrack.render.symbols import CELL_STATE, DAY_SYMBOLS, legend_text, plural, slot_text
+from medtrack.render.width import display_width, pad
 
 if TYPE_CHECKING:
     # Only the summary commands build these; `today` must not load their module.
@@ -27,15 +29,9 @@ if TYPE_CHECKING:
         Summary,
     )
 
-STRIP_CELLS = {
-    "all": "●",
-    "partly": "◐",
-    "none": "○",
-    "skipped": "s",
-    "pending": "…",
-    "unscheduled": "·",
-}
-STRIP_LEGEND = "● all taken  ◐ partly  ○ none  s skipped  … not yet  · not scheduled"
+# The calendar strip draws each DayStat.cell with the one vocabulary (render/symbols.py).
+STRIP_CELLS = {cell: DAY_SYMBOLS[state] for cell, state in CELL_STATE.items()}
+STRIP_LEGEND = legend_text()
 SPARK = "▁▂▃▄▅▆▇█"
 STRIP_DAYS = 30
 SPARK_WIDTH = 60
@@ -125,11 +121,11 @@ def skipped_line(
 def today_status(item: JudgedSlot, zones: ZoneTimeline) -> str:
     if item.status == "taken":
         assert item.record is not None
-        return f"taken {clock(item.record.taken_at, zones)}"
+        return slot_text("taken", clock(item.record.taken_at, zones))
     if item.status == "skipped":
         assert item.record is not None
-        return f"skipped ({item.record.skip_reason or 'other'})"
-    return {"pending": "due now", "later": "later", "missed": "missed"}[item.status]
+        return slot_text("skipped", f"({item.record.skip_reason or 'other'})")
+    return slot_text(item.status)
 
 
 def today_slot_dict(item: JudgedSlot, zones: ZoneTimeline) -> dict[str, Any]:
@@ -169,7 +165,6 @@ def as_needed_today_dict(
 
 def today_rows(slots: Sequence[dict[str, Any]], today: date) -> list[list[str]]:
     """`today`'s table; a slot of another day still open now says which day it is."""
-    words = {"due": "due now"}
     rows = []
     for item in slots:
         when = item["time"]
@@ -177,11 +172,12 @@ def today_rows(slots: Sequence[dict[str, Any]], today: date) -> list[list[str]]:
             when = f"yesterday {when}"
         elif item["date"] != today.isoformat():
             when = f"{item['date']} {when}"
-        status = words.get(item["status"], item["status"])
+        # The JSON says "due" for a pending slot; the table words come from the vocabulary.
+        status = slot_text("pending" if item["status"] == "due" else item["status"])
         if item["status"] == "taken":
-            status = f"taken {item['taken_at'][11:16]}"
+            status = slot_text("taken", item["taken_at"][11:16])
         elif item["status"] == "skipped":
-            status = f"skipped ({item['skip_reason'] or 'other'})"
+            status = slot_text("skipped", f"({item['skip_reason'] or 'other'})")
         rows.append([when, item["medication"], item["dose"], status])
     return rows
 
@@ -504,17 +500,20 @@ def _flag(value: float | None, threshold: float) -> str:
 
 def summary_lines(summary: Summary) -> list[str]:
     """The text after the table: threshold note, holidays, as-needed use, strips, sparklines."""
-    lines = [
-        f"{summary.threshold:g}% is the conventional adherence threshold, shown for "
-        "reference; taking = taken / (due - pending), an overdue dose counting as not taken; "
-        f"timing = within ±{format_interval(summary.on_time_window)} of the slot for daily "
-        "doses, longer for schedules further apart.",
-    ]
+    lines = []
+    if summary.medications:
+        # As-needed use has no adherence: the threshold is said only beside percentages.
+        lines.append(
+            f"{summary.threshold:g}% is the conventional adherence threshold, shown for "
+            "reference; taking = taken / (due - pending), an overdue dose counting as not "
+            f"taken; timing = within ±{format_interval(summary.on_time_window)} of the slot "
+            "for daily doses, longer for schedules further apart."
+        )
     for m in summary.medications:
         for h in m.holidays:
             lines.append(
                 f"{m.medication}: drug holiday {h.first.isoformat()} to {h.last.isoformat()} "
-                f"({h.days} days with no dose)"
+                f"({plural(h.days, 'day')} with no dose)"
             )
         if m.late_or_missed:
             dated = ", ".join(f"{what} {day.isoformat()}" for day, what in m.late_or_missed)
@@ -526,21 +525,24 @@ def summary_lines(summary: Summary) -> list[str]:
             )
     for a in summary.as_needed:
         limit = (
-            f", {a.days_above_max} days above the max of {a.max_per_day}" if a.max_per_day else ""
+            f", {plural(a.days_above_max, 'day')} above the max of {a.max_per_day}"
+            if a.max_per_day
+            else ""
         )
         lines.append(
-            f"{a.medication} (as needed): {a.uses} uses, {a.per_week:g} a week{limit}; "
-            "not counted in any percentage"
+            f"{a.medication} (as needed): {plural(a.uses, 'use')}, {a.per_week:g} a week"
+            f"{limit}; not counted in any percentage"
         )
     if summary.medications:
         # Aligned as printed: a stored control character is shown as an escape (\x1b).
         names = [terminal_cell(m.medication) for m in summary.medications]
-        width = max(map(len, names))
+        width = max(map(display_width, names))
+        shown = min(STRIP_DAYS, max(len(m.days) for m in summary.medications))
         lines.append("")
-        lines.append(f"Last {STRIP_DAYS} days ({STRIP_LEGEND}):")
+        lines.append(f"Last {plural(shown, 'day')} ({STRIP_LEGEND}):")
         for name, m in zip(names, summary.medications, strict=True):
-            lines.append(f"  {name.ljust(width)}  {strip(m.days)}")
+            lines.append(f"  {pad(name, width)}  {strip(m.days)}")
         lines.append("Daily adherence:")
         for name, m in zip(names, summary.medications, strict=True):
-            lines.append(f"  {name.ljust(width)}  {sparkline(m.days)}")
+            lines.append(f"  {pad(name, width)}  {sparkline(m.days)}")
     return lines

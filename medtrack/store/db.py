@@ -453,13 +453,22 @@ def _first_write(path: Path) -> Iterator[sqlite3.Connection]:
 def active_names_read_only(path: Path) -> list[str]:
     """Names of active medications, for shell completion: read-only, no migration, and
     nothing created when the file does not exist yet."""
+    return _names_read_only(
+        path, "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name COLLATE NOCASE"
+    )
+
+
+def symptom_names_read_only(path: Path) -> list[str]:
+    """Symptom names already recorded, for shell completion (read-only, as above)."""
+    return _names_read_only(path, "SELECT DISTINCT name FROM symptoms ORDER BY name")
+
+
+def _names_read_only(path: Path, sql: str) -> list[str]:
     if not path.exists():
         return []
     conn = sqlite3.connect(_file_uri(path, mode="ro"), uri=True, timeout=1)
     try:
-        rows = conn.execute(
-            "SELECT name FROM medications WHERE stopped_at IS NULL ORDER BY name COLLATE NOCASE"
-        ).fetchall()
+        rows = conn.execute(sql).fetchall()
     finally:
         conn.close()
     return [row[0] for row in rows]

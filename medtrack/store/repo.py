@@ -256,13 +256,24 @@ def load_medications(
     return [_medication_from_row(row, by_med[row["id"]]) for row in med_rows]
 
 
-def find_medication(conn: sqlite3.Connection, name: str) -> Medication:
-    """The medication called `name` (any case), or UnknownMedication with a suggestion."""
-    row = conn.execute(
-        "SELECT id FROM medications WHERE name = ? COLLATE NOCASE", (name.strip(),)
-    ).fetchone()
+def find_medication(conn: sqlite3.Connection, name: str, *, prefix: bool = True) -> Medication:
+    """The medication called `name` (any case), or the one whose name it begins (any case)
+    when `prefix` and only one does; an ambiguous beginning names the candidates, an
+    unknown name gets UnknownMedication with a suggestion. Imports pass prefix=False: a
+    file names a medication in full."""
+    from medtrack.core.meds import match_medication_name
+
+    wanted = " ".join(name.split())
+    names = medication_names(conn)
+    found = match_medication_name(wanted, names if prefix else [])
+    if found is None:
+        row = conn.execute(
+            "SELECT id FROM medications WHERE name = ? COLLATE NOCASE", (wanted,)
+        ).fetchone()
+    else:
+        row = conn.execute("SELECT id FROM medications WHERE name = ?", (found,)).fetchone()
     if row is None:
-        raise UnknownMedication(name, medication_names(conn))
+        raise UnknownMedication(name, names)
     return load_medications(conn, ids=[row[0]])[0]
 
 

@@ -389,7 +389,7 @@ def add_imported_doses(
         ).fetchone()
         if row is None:
             try:
-                repo.find_medication(conn, line.medication)
+                repo.find_medication(conn, line.medication, prefix=False)
             except MedtrackError as exc:
                 raise BadValue(f"line {line.line}: {exc.message}") from None
         med_id = row[0]
