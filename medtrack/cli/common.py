@@ -117,8 +117,39 @@ def zones(conn: sqlite3.Connection) -> Any:
 
     changes = repo.zone_changes(conn)
     if not changes:
-        return ZoneTimeline(system_zone())
-    return ZoneTimeline(changes[0].zone, changes)
+        return ZoneTimeline(system_zone(), now=now())
+    return ZoneTimeline(changes[0].zone, changes, now=now())
+
+
+def read_time(text: str, zones: Any, now: datetime, *, allow_future: bool = False) -> datetime:
+    """A typed time as a UTC instant: a wall time without an offset is read in the zone
+    the person was in at that moment (the zone history). An hour without am/pm that
+    could be either is asked about on a terminal, else refused showing both readings."""
+    from medtrack.core.timeparse import AmbiguousTime, parse_when
+
+    local = now.astimezone(zones.zone_at(now))
+    try:
+        return parse_when(text, local, allow_future=allow_future, zones=zones).astimezone(UTC)
+    except AmbiguousTime as ambiguous:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise
+        first, second = ambiguous.readings
+        shown = [w.strftime("%Y-%m-%d %H:%M") + zones.label(w) for w in (first, second)]
+        answer = typer.prompt(
+            f"'{text}': 1) {shown[0]} or 2) {shown[1]}? [1/2]", err=True, default=""
+        ).strip()
+        if answer not in ("1", "2"):
+            raise
+        return (first if answer == "1" else second).astimezone(UTC)
+
+
+def day_bound(text: str, zones: Any, now: datetime, *, end: bool) -> datetime:
+    """`--since`/`--until`/`--from` text as a UTC instant: a day is its local midnight in
+    the zone in force on that day (or the next day's, with `end`)."""
+    from medtrack.core.timeparse import parse_day_bound
+
+    local = now.astimezone(zones.zone_at(now))
+    return parse_day_bound(text, local, end=end, zones=zones).astimezone(UTC)
 
 
 def local_now(conn: sqlite3.Connection) -> datetime:

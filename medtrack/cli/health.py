@@ -97,10 +97,8 @@ def _clock(conn: sqlite3.Connection) -> tuple[datetime, ZoneTimeline, datetime]:
     return now, zones, now.astimezone(zones.zone_at(now))
 
 
-def _when(text: str | None, now: datetime, local_now: datetime) -> datetime:
-    from medtrack.core.timeparse import parse_when
-
-    return now if text is None else parse_when(text, local_now)
+def _when(text: str | None, now: datetime, zones: ZoneTimeline) -> datetime:
+    return now if text is None else common.read_time(text, zones, now)
 
 
 def _zone_name(zones: ZoneTimeline, at: datetime) -> str:
@@ -235,8 +233,8 @@ def symptom_record(
     number = parse_symptom_value(value, given_unit)
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = SymptomEntry(clean_name, number, given_unit, when, text)
         entry_id = health.add_symptom(conn, entry, zone=_zone_name(zones, when), now=now)
     shown = f"{_number(number)} {given_unit}" if given_unit else f"{_number(number)}/10"
@@ -319,8 +317,8 @@ def side_effect_add(
     level = parse_severity(severity) if severity is not None else None
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         medication = repo.find_medication(conn, med) if med is not None else None
         med_name = medication.name if medication else None
         current = match_open_side_effect(
@@ -380,8 +378,8 @@ def side_effect_resolve(
     what = clean_text(action, "action")
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         effect = health.get_side_effect(conn, effect_id)
         if not effect.open:
             raise Conflict(
@@ -467,8 +465,8 @@ def measure_record(
     measurement = parse_measurement(kind, value, unit)
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = MeasurementEntry(measurement, when, text)
         entry_id = health.add_measurement(conn, entry, zone=_zone_name(zones, when), now=now)
     common.say(f"Recorded {measurement.kind} {measurement} at {_short(zones, when)} (#{entry_id}).")
@@ -593,8 +591,8 @@ def checkin_take(
         )
     result = score(q, given, difficulty)
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = CheckinEntry(
             questionnaire=q.key,
             answers=result.answers,
@@ -685,8 +683,8 @@ def note_add(
     body = clean_text(text, "note", required=True)
     assert body is not None
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry_id = health.add_note(
             conn, NoteEntry(body, ask, when), zone=_zone_name(zones, when), now=now
         )
@@ -743,8 +741,8 @@ def note_done(
     from medtrack.store import health
 
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = health.get_note(conn, note_id)
         if entry.done_at is not None:
             raise Conflict(
