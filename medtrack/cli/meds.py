@@ -420,7 +420,9 @@ def _next_doses(med: Any, after: datetime, zones: Any, count: int = 3) -> str:
 
     found = medication_slots(med, after, after + timedelta(days=400), zones)[:count]
     return ", ".join(
-        slot.at.astimezone(zones.zone_at(slot.at)).strftime("%a %Y-%m-%d %H:%M") for slot in found
+        slot.at.astimezone(zones.zone_at(slot.at)).strftime("%a %Y-%m-%d %H:%M")
+        + zones.label(slot.at)
+        for slot in found
     )
 
 

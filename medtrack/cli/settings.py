@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
@@ -88,5 +89,19 @@ def config_set(
         now = common.now()
         repo.set_setting(conn, key, value, now=now)
         if key == "timezone":
-            repo.add_zone_change(conn, value, effective_at=now, now=now)
+            _change_zone(conn, value, now)
     common.say(f"{key} = {value}" + (" (from now on)" if key == "timezone" else ""))
+
+
+def _change_zone(conn: Any, zone: str, now: datetime) -> None:
+    """Record that `zone` is in force from now on. Times planned for later (a dose step
+    `--from` a date, a planned stop, a visit) were typed as wall times: they are reread
+    in the zone now in force, so a step planned at home for a day abroad starts at
+    midnight there, as if it had been typed there."""
+    from medtrack.core.schedule import reread
+    from medtrack.store import repo
+
+    before = common.zones(conn)
+    repo.add_zone_change(conn, zone, effective_at=now, now=now)
+    after = common.zones(conn)
+    repo.reread_planned(conn, now, lambda instant: reread(instant, before, after))

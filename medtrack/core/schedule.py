@@ -325,6 +325,14 @@ class ZoneTimeline:
         return moment
 
 
+def reread(instant: datetime, before: ZoneTimeline, after: ZoneTimeline) -> datetime:
+    """A planned instant moved so its wall time, read in `before`'s zone at that moment,
+    is read in `after`'s instead: a date planned at home for a day abroad starts at
+    midnight abroad once the trip is on the zone history. Returned in its new zone."""
+    wall = instant.astimezone(before.zone_at(instant)).replace(tzinfo=None)
+    return after.localize(wall)
+
+
 def zone_place(key: str) -> str:
     """The place an IANA zone is named after: `America/New_York` -> `New York`."""
     return key.rsplit("/", 1)[-1].replace("_", " ")
