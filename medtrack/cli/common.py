@@ -156,7 +156,8 @@ def _notice_zone(zone: str, instant: datetime) -> None:
         pass
     warn(
         f"note: this computer is on {machine}, medtrack on {zone}; if you are now in "
-        f"{machine}, run: medtrack config set timezone {machine}"
+        f"{machine}, run: medtrack config set timezone {machine} --since HH:MM "
+        "(the local time you arrived)"
     )
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

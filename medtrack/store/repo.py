@@ -176,6 +176,14 @@ def add_zone_change(
     )
 
 
+def drop_last_zone_change(conn: sqlite3.Connection) -> None:
+    """Remove the latest change of zone (config set timezone --since corrects it)."""
+    conn.execute(
+        "DELETE FROM zone_changes WHERE id = "
+        "(SELECT id FROM zone_changes ORDER BY effective_at DESC, id DESC LIMIT 1)"
+    )
+
+
 # Planned instants (typed as wall times) that a new zone rereads: table, column.
 _PLANNED = (
     ("regimens", "starts_at"),
