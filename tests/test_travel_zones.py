@@ -147,8 +147,9 @@ def test_zone_place_names() -> None:
 
 def test_westward_flight_across_midnight() -> None:
     """Berlin 2026-01-15 23:30 CET (22:30 UTC) to New York, landing 02:00 EST on the 16th
-    (07:00 UTC). Local dates: the 15th lasts from 23:00 UTC on the 14th (Berlin midnight)
-    to 05:00 UTC on the 16th (New York midnight), 30 hours; 23:00 on the 15th is 22:00 UTC
+    (07:00 UTC). Local dates: midnight starting the 16th came in Berlin (23:00 UTC, before
+    landing), so the 15th is an ordinary Berlin day and the 16th runs from there to New
+    York's midnight (05:00 UTC on the 17th), 30 hours; 23:00 on the 15th is 22:00 UTC
     in Berlin (before the change); 01:00 on the 16th is 00:00 UTC in Berlin, before
     landing, so still Berlin; so is 03:00 (02:00 UTC: in Berlin the clock showed 08:00 at
     landing, and wall times up to then are its first occurrence); 09:00 on the 16th read
@@ -167,7 +168,8 @@ def test_westward_flight_across_midnight() -> None:
     assert zones.instant(wall("2026-01-16T09:00")) == utc("2026-01-16T14:00")
     here = utc("2026-01-16T12:00").astimezone(ZoneInfo(NEW_YORK))
     assert parse_day_bound("2026-01-15", here, end=False, zones=zones) == utc("2026-01-14T23:00")
-    assert parse_day_bound("2026-01-15", here, end=True, zones=zones) == utc("2026-01-16T05:00")
+    assert parse_day_bound("2026-01-15", here, end=True, zones=zones) == utc("2026-01-15T23:00")
+    assert parse_day_bound("today", here, end=True, zones=zones) == utc("2026-01-17T05:00")
     assert parse_when("yesterday 23:00", here, zones=zones) == utc("2026-01-15T22:00")
 
 
