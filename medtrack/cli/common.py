@@ -177,7 +177,7 @@ def read_time(text: str, zones: Any, now: datetime, *, allow_future: bool = Fals
     try:
         return parse_when(text, local, allow_future=allow_future, zones=zones).astimezone(UTC)
     except AmbiguousTime as ambiguous:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if not (stdin_is_terminal() and is_terminal()):
             raise
         first, second = ambiguous.readings
         shown = [w.strftime("%Y-%m-%d %H:%M") + zones.label(w) for w in (first, second)]
@@ -218,6 +218,10 @@ def emit_json(value: Any) -> None:
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def console() -> Any:
