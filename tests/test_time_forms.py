@@ -187,21 +187,8 @@ def test_the_forms_read_by_the_zone_history() -> None:
 def med():
     runner = CliRunner()
     now = {"MEDTRACK_NOW": "2026-12-06T10:00:00+01:00"}
-    result = runner.invoke(
-        app,
-        [
-            "med",
-            "add",
-            "sertraline",
-            "--dose",
-            "50mg",
-            "--schedule",
-            "daily 08:00,21:00",
-            "--start",
-            "2026-12-01",
-        ],  # fmt: skip
-        env=now,
-    )
+    args = ["med", "add", "sertraline", "--dose", "50mg", "--schedule", "daily 08:00,21:00"]
+    result = runner.invoke(app, [*args, "--start", "2026-12-01"], env=now)
     assert result.exit_code == 0, result.output
     return runner, now
 
