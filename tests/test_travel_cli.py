@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from medtrack.cli import app
+from medtrack.cli import app, common
 
 runner = CliRunner()
 BERLIN, NEW_YORK = "Europe/Berlin", "America/New_York"
@@ -40,7 +40,9 @@ def taken_utc() -> list[str]:
 
 
 @pytest.fixture
-def before_the_trip():
+def before_the_trip(monkeypatch):
+    # The zone note is for a person at a terminal (stderr); CliRunner's is not one.
+    monkeypatch.setattr(common, "stderr_is_terminal", lambda: True)
     ok("2026-06-01T09:00:00+02:00", BERLIN, "med", "add", "sertraline", "--dose", "50mg",
        "--schedule", "daily 08:00,22:00", "--start", "2026-06-01")  # fmt: skip
     ok("2026-06-08T08:05:00+02:00", BERLIN, "take", "sertraline")
@@ -158,7 +160,7 @@ def test_since_before_the_last_change_is_refused(before_the_trip):
                "--since", "08:00").exit_code != 0  # fmt: skip
 
 
-def test_the_zone_note_is_never_with_json_and_comes_back_the_next_day(before_the_trip):
+def test_the_zone_note_is_never_with_json_and_comes_back_the_next_day(before_the_trip, monkeypatch):
     result = run("2026-06-09T12:40:00-04:00", NEW_YORK, "today", "--json")
     assert result.exit_code == 0 and result.stderr == ""
     json.loads(result.stdout)
@@ -167,5 +169,8 @@ def test_the_zone_note_is_never_with_json_and_comes_back_the_next_day(before_the
     assert "note:" in run("2026-06-10T07:00:00-04:00", NEW_YORK, "remind").stderr
     marker = Path(os.environ["MEDTRACK_DB"]).with_name(".medtrack.db.zone-notice")
     assert oct(marker.stat().st_mode & 0o777) == "0o600"
-    # Nothing is said where the zones agree.
+    # Nothing is said where the zones agree, nor where no person reads stderr (cron).
     assert run("2026-06-10T08:00:00+02:00", BERLIN, "take", "sertraline").stderr == ""
+    marker.unlink()
+    monkeypatch.setattr(common, "stderr_is_terminal", lambda: False)
+    assert run("2026-06-10T09:00:00-04:00", NEW_YORK, "today").stderr == ""

@@ -162,7 +162,7 @@ def root(
     common.OPTIONS.db = db
     common.OPTIONS.profile = profile
     # The commands of every day say when the machine's zone is not medtrack's (once a
-    # day, on stderr, never with --json, whose readers parse what they get).
+    # day, on stderr at a terminal, never with --json, whose readers parse what they get).
     common.OPTIONS.zone_notice = ctx.invoked_subcommand in ("today", "take", "remind")
     common.OPTIONS.pending_notice = None
     if common.OPTIONS.zone_notice:

@@ -141,7 +141,9 @@ def _notice_zone(zone: str, instant: datetime) -> None:
     medtrack reads times in: otherwise "taken 02:05, late by 6 h" is the first sign.
     The day is remembered in a small file beside the database."""
     machine = system_zone()
-    if machine == zone:
+    # For the person at a terminal: cron's and systemd's environment has no TZ of its
+    # own, and a daily mail about it would teach nothing.
+    if machine == zone or not stderr_is_terminal():
         return
     from zoneinfo import ZoneInfo
 
@@ -222,6 +224,10 @@ def is_terminal() -> bool:
 
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def console() -> Any:

@@ -341,12 +341,19 @@ class _Reader:
                 return am
         day = f"{day_word} " if day_word else ""
         hour = int(clock_text)
-        shown = [f"{w.strftime('%Y-%m-%d %H:%M')}" for w in (am, pm)]
+        shown = [w.strftime("%Y-%m-%d %H:%M") + self._place(w) for w in (am, pm)]
         raise AmbiguousTime(
             f"'{_shown(self.text)}' could be {shown[0]} or {shown[1]}: "
             f"type '{day}{hour % 12 or 12}am' or '{day}{hour % 12 or 12}pm'",
             (am, pm),
         )
+
+    def _place(self, when: datetime) -> str:
+        """` Berlin` when `when` is in another zone than now's (as the CLI prints it)."""
+        key = getattr(when.tzinfo, "key", None)
+        if key is None or key == getattr(self.zone, "key", None):
+            return ""
+        return " " + key.rsplit("/", 1)[-1].replace("_", " ")
 
     def _at(self, day_word: str, clock: time) -> datetime:
         if day_word in _WEEKDAY_WORDS:
