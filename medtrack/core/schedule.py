@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from medtrack.core.models import Schedule, ZoneChange
+from medtrack.core.timeparse import localize as localize  # re-exported for callers
 from medtrack.errors import BadSchedule
 
 ACCEPTED_FORMS = (
