@@ -232,8 +232,11 @@ def test_today_text_and_json(meds):
         "scheduled_for",
         "date",
         "time",
+        "zone",
+        "place",
         "status",
         "taken_at",
+        "taken_place",
         "timing",
         "skip_reason",
         "dose_id",
@@ -252,7 +255,9 @@ def test_today_text_and_json(meds):
             "uses_today": 1,
             "max_per_day": 2,
             "last_taken_at": "2026-11-23T07:00:00+01:00",
+            "last_taken_place": None,
             "next_allowed_at": "2026-11-23T13:00:00+01:00",
+            "next_allowed_place": None,
         }
     ]
     # Once the evening slot opens, the morning one is missed.
@@ -272,7 +277,9 @@ def test_log_json(meds):
         "status",
         "kind",
         "taken_at",
+        "place",
         "scheduled_for",
+        "slot_place",
         "amount",
         "unit",
         "skip_reason",

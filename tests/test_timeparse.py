@@ -153,7 +153,6 @@ def test_future_message_shows_local_iso() -> None:
         "   ",
         "banana",
         "yestrday",
-        "2030",
         "8",
         "25:00",
         "13pm",
@@ -165,7 +164,6 @@ def test_future_message_shows_local_iso() -> None:
         "banana 5",
         "march",
         "next monday",
-        "monday 9",
         "yesterday at",
         "2h",
         "ago",
@@ -186,7 +184,7 @@ def test_garbage_is_refused(text: str) -> None:
         parse_when(text, NOW, allow_future=True)
     message = caught.value.message
     assert message.startswith("can't read time '")
-    assert "use e.g. now, today, yesterday 21:00, 8am" in message
+    assert "use e.g. now, 8am, 20:30, 0930, noon, 9pm yesterday" in message
     assert "\n" not in message
 
 

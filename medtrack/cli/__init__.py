@@ -205,6 +205,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option(
@@ -230,6 +231,12 @@ def root(
     """
     common.OPTIONS.db = db
     common.OPTIONS.profile = profile
+    # The commands of every day say when the machine's zone is not medtrack's (once a
+    # day, on stderr at a terminal, never with --json, whose readers parse what they get).
+    common.OPTIONS.zone_notice = ctx.invoked_subcommand in ("today", "take", "remind")
+    common.OPTIONS.pending_notice = None
+    if common.OPTIONS.zone_notice:
+        ctx.call_on_close(common.flush_zone_notice)
     if db is not None or profile is not None:
         # Refuse `--profile ""` or `--profile ../x` even for a command that opens nothing.
         common.db_path()

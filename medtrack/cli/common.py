@@ -24,11 +24,15 @@ if TYPE_CHECKING:
 class GlobalOptions:
     """The root options (--db, --profile), set once by the root callback."""
 
-    __slots__ = ("db", "profile")
+    __slots__ = ("db", "pending_notice", "profile", "zone_notice")
 
     def __init__(self) -> None:
         self.db: str | None = None
         self.profile: str | None = None
+        # Set for the daily commands (today, take, remind) when not printing JSON.
+        self.zone_notice = False
+        # (zone in force now, now): said when the command ends, unless it printed JSON.
+        self.pending_notice: tuple[str, datetime] | None = None
 
 
 OPTIONS = GlobalOptions()
@@ -115,8 +119,83 @@ def zones(conn: sqlite3.Connection) -> Any:
 
     changes = repo.zone_changes(conn)
     if not changes:
-        return ZoneTimeline(system_zone())
-    return ZoneTimeline(changes[0].zone, changes)
+        return ZoneTimeline(system_zone(), now=now())
+    timeline = ZoneTimeline(changes[0].zone, changes, now=now())
+    if OPTIONS.zone_notice:
+        OPTIONS.zone_notice = False
+        OPTIONS.pending_notice = (timeline.here.key, now())
+    return timeline
+
+
+def flush_zone_notice() -> None:
+    """At the end of a daily command: the zone note, if one is due (see `_notice_zone`)."""
+    pending, OPTIONS.pending_notice = OPTIONS.pending_notice, None
+    if pending is not None:
+        _notice_zone(*pending)
+
+
+def _notice_zone(zone: str, instant: datetime) -> None:
+    """One line on stderr, at most once a day, when the machine's zone is not the zone
+    medtrack reads times in: otherwise "taken 02:05, late by 6 h" is the first sign.
+    The day is remembered in a small file beside the database."""
+    machine = system_zone()
+    # For the person at a terminal: cron's and systemd's environment has no TZ of its
+    # own, and a daily mail about it would teach nothing.
+    if machine == zone or not stderr_is_terminal():
+        return
+    from zoneinfo import ZoneInfo
+
+    day = instant.astimezone(ZoneInfo(zone)).date().isoformat()
+    mark = f"{day} {machine} {zone}"
+    path = db_path()
+    marker = path.with_name(f".{path.name}.zone-notice")
+    try:
+        if marker.read_text(encoding="utf-8").strip() == mark:
+            return
+    except OSError:
+        pass
+    warn(
+        f"note: this computer is on {machine}, medtrack on {zone}; if you are now in "
+        f"{machine}, run: medtrack config set timezone {machine} --since HH:MM "
+        "(the local time you arrived)"
+    )
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(mark + "\n")
+    except OSError:
+        pass  # the note shows again next time; nothing else depends on it
+
+
+def read_time(text: str, zones: Any, now: datetime, *, allow_future: bool = False) -> datetime:
+    """A typed time as a UTC instant: a wall time without an offset is read in the zone
+    the person was in at that moment (the zone history). An hour without am/pm that
+    could be either is asked about on a terminal, else refused showing both readings."""
+    from medtrack.core.timeparse import AmbiguousTime, parse_when
+
+    local = now.astimezone(zones.zone_at(now))
+    try:
+        return parse_when(text, local, allow_future=allow_future, zones=zones).astimezone(UTC)
+    except AmbiguousTime as ambiguous:
+        if not (stdin_is_terminal() and is_terminal()):
+            raise
+        first, second = ambiguous.readings
+        shown = [w.strftime("%Y-%m-%d %H:%M") + zones.label(w) for w in (first, second)]
+        answer = typer.prompt(
+            f"'{text}': 1) {shown[0]} or 2) {shown[1]}? [1/2]", err=True, default=""
+        ).strip()
+        if answer not in ("1", "2"):
+            raise
+        return (first if answer == "1" else second).astimezone(UTC)
+
+
+def day_bound(text: str, zones: Any, now: datetime, *, end: bool) -> datetime:
+    """`--since`/`--until`/`--from` text as a UTC instant: a day is its local midnight in
+    the zone in force on that day (or the next day's, with `end`)."""
+    from medtrack.core.timeparse import parse_day_bound
+
+    local = now.astimezone(zones.zone_at(now))
+    return parse_day_bound(text, local, end=end, zones=zones).astimezone(UTC)
 
 
 def local_date(instant: datetime, zones: Any) -> str:
@@ -136,6 +215,7 @@ def local_now(conn: sqlite3.Connection) -> datetime:
 def emit_json(value: Any) -> None:
     import json
 
+    OPTIONS.pending_notice = None  # a script reads this: no note, not even on stderr
     from medtrack.render.escaping import json_text
 
     typer.echo(json_text(json.dumps(value, indent=2, ensure_ascii=False, default=str)))
@@ -143,6 +223,14 @@ def emit_json(value: Any) -> None:
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def console() -> Any:

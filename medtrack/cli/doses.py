@@ -68,14 +68,10 @@ def setting_number(conn: sqlite3.Connection, key: str) -> int:
 
 def _when(at: str | None, conn: sqlite3.Connection, now: datetime) -> datetime:
     """`--at` as a UTC instant (future refused by parse_when), or now."""
-    from datetime import UTC
-
-    from medtrack.core.timeparse import parse_when
 
     if at is None:
         return now
-    zones = common.zones(conn)
-    return parse_when(at, now.astimezone(zones.zone_at(now))).astimezone(UTC)
+    return common.read_time(at, common.zones(conn), now)
 
 
 def _check_active(med: Medication, when: datetime, zones: ZoneTimeline) -> None:
@@ -538,10 +534,8 @@ def today(as_json: AsJson = False) -> None:
 
     Example: medtrack today --json
     """
-    from datetime import UTC
 
     from medtrack.core.slots import check_as_needed
-    from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.store import repo
 
@@ -549,8 +543,8 @@ def today(as_json: AsJson = False) -> None:
         zones = common.zones(conn)
         now = common.now()
         local_now = now.astimezone(zones.zone_at(now))
-        start = parse_day_bound("today", local_now, end=False).astimezone(UTC)
-        end = parse_day_bound("today", local_now, end=True).astimezone(UTC)
+        start = common.day_bound("today", zones, now, end=False)
+        end = common.day_bound("today", zones, now, end=True)
         meds = repo.load_medications(conn, include_stopped=False)
         # Records from two days back: the as-needed limits look at the day before.
         since = start - _AS_NEEDED_LOOKAROUND
@@ -629,9 +623,7 @@ def log(
 
     Example: medtrack log --days 7 --med sertraline --json
     """
-    from datetime import UTC
 
-    from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.render.symbols import plural
     from medtrack.store import repo
@@ -643,7 +635,7 @@ def log(
         now = common.now()
         local_now = now.astimezone(zones.zone_at(now))
         first = (local_now.date() - timedelta(days=days - 1)).isoformat()
-        start = parse_day_bound(first, local_now, end=False).astimezone(UTC)
+        start = common.day_bound(first, zones, now, end=False)
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
         judgements, records = _judged(conn, meds, start, now + timedelta(seconds=1), zones, now)
     items = []

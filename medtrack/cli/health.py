@@ -108,10 +108,8 @@ def _clock(conn: sqlite3.Connection) -> tuple[datetime, ZoneTimeline, datetime]:
     return now, zones, now.astimezone(zones.zone_at(now))
 
 
-def _when(text: str | None, now: datetime, local_now: datetime) -> datetime:
-    from medtrack.core.timeparse import parse_when
-
-    return now if text is None else parse_when(text, local_now)
+def _when(text: str | None, now: datetime, zones: ZoneTimeline) -> datetime:
+    return now if text is None else common.read_time(text, zones, now)
 
 
 def _zone_name(zones: ZoneTimeline, at: datetime) -> str:
@@ -256,8 +254,8 @@ def symptom_record(
     recorded = []
     # One transaction: all the entries of the command, or none.
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         for name, number, value_unit in values:
             entry = SymptomEntry(name, number, value_unit, when, text)
             entry_id = health.add_symptom(conn, entry, zone=_zone_name(zones, when), now=now)
@@ -354,8 +352,8 @@ def side_effect_add(
     level = parse_severity(severity) if severity is not None else None
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         medication = repo.find_medication(conn, med) if med is not None else None
         med_name = medication.name if medication else None
         current = match_open_side_effect(
@@ -415,8 +413,8 @@ def side_effect_resolve(
     what = clean_text(action, "action")
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         effect = health.get_side_effect(conn, effect_id)
         if not effect.open:
             raise Conflict(
@@ -508,8 +506,8 @@ def measure_record(
     measurement = parse_measurement(kind, value, unit)
     text = clean_text(note, "note")
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = MeasurementEntry(measurement, when, text)
         entry_id = health.add_measurement(conn, entry, zone=_zone_name(zones, when), now=now)
     common.say(f"Recorded {measurement.kind} {measurement} at {_short(zones, when)} (#{entry_id}).")
@@ -649,8 +647,8 @@ def checkin_take(
         )
     result = score(q, given, difficulty)
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = CheckinEntry(
             questionnaire=q.key,
             answers=result.answers,
@@ -747,8 +745,8 @@ def note_add(
     body = clean_text(text, "note", required=True)
     assert body is not None
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry_id = health.add_note(
             conn, NoteEntry(body, ask, when), zone=_zone_name(zones, when), now=now
         )
@@ -805,8 +803,8 @@ def note_done(
     from medtrack.store import health
 
     with common.unit_of_work(write=True) as conn:
-        now, zones, local_now = _clock(conn)
-        when = _when(at, now, local_now)
+        now, zones, _ = _clock(conn)
+        when = _when(at, now, zones)
         entry = health.get_note(conn, note_id)
         if entry.done_at is not None:
             raise Conflict(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from medtrack.cli import common
 from medtrack.errors import BadValue, Conflict, UsageError
+
+if TYPE_CHECKING:
+    from medtrack.core.schedule import ZoneTimeline
 
 app = typer.Typer(
     help="The personal medication record: add, change, stop and list medications.",
@@ -76,14 +79,14 @@ def _as_needed_limits(
         raise UsageError("--max-per-day and --min-interval apply to an 'as needed' schedule")
 
 
-def _start(text: str | None, local_now: datetime, *, default_midnight: bool) -> datetime:
-    from medtrack.core.timeparse import parse_day_bound
-
+def _start(
+    text: str | None, zones: ZoneTimeline, now: datetime, *, default_midnight: bool
+) -> datetime:
+    """`--start`/`--from`: a date is its midnight in the zone in force on that date, a
+    wall time is read in the zone one is in then (the zone history)."""
     if text is None:
-        if default_midnight:
-            return parse_day_bound("today", local_now, end=False)
-        return local_now
-    return parse_day_bound(text, local_now, end=False)
+        return common.day_bound("today", zones, now, end=False) if default_midnight else now
+    return common.day_bound(text, zones, now, end=False)
 
 
 @app.command("add")
@@ -162,8 +165,7 @@ def med_add(
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
-        starts_at = _start(start, local_now, default_midnight=True)
+        starts_at = _start(start, zones, now, default_midnight=True)
         regimen = Regimen(
             medication=name,
             dose=parsed_dose,
@@ -302,7 +304,6 @@ def med_refill(
 
     Example: medtrack med refill sertraline --qty 30
     """
-    from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text
     from medtrack.store import repo
     from medtrack.store import supply as supply_store
@@ -312,9 +313,8 @@ def med_refill(
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
         med = repo.find_medication(conn, name)
-        when = parse_when(at, local_now) if at else now
+        when = common.read_time(at, zones, now) if at else now
         assert med.id is not None
         supply_store.add_refill(conn, med.id, qty, at=when, note=note, now=now)
         refills = supply_store.refills_by_medication(conn, [med.id])[med.id]
@@ -426,11 +426,10 @@ def med_change(
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
         med = repo.find_medication(conn, name)
         if med.stopped_at is not None:
             raise Conflict(f"{med.name} is stopped; resume it first with 'medtrack med resume'")
-        at = _start(start, local_now, default_midnight=False)
+        at = _start(start, zones, now, default_midnight=False)
         first = min((r.starts_at for r in med.regimens), default=None)
         if first is not None and at < first:
             raise Conflict(
@@ -478,7 +477,9 @@ def _next_doses(med: Any, after: datetime, zones: Any, count: int = 3) -> str:
 
     found = medication_slots(med, after, after + timedelta(days=400), zones)[:count]
     return ", ".join(
-        slot.at.astimezone(zones.zone_at(slot.at)).strftime("%a %Y-%m-%d %H:%M") for slot in found
+        slot.at.astimezone(zones.zone_at(slot.at)).strftime("%a %Y-%m-%d %H:%M")
+        + zones.label(slot.at)
+        for slot in found
     )
 
 
@@ -492,18 +493,16 @@ def med_stop(
 
     Example: medtrack med stop lorazepam --reason "no longer needed"
     """
-    from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text
     from medtrack.store import repo
 
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
         med = repo.find_medication(conn, name)
         if med.stopped_at is not None:
             raise Conflict(f"{med.name} was already stopped on {local_text(med.stopped_at, zones)}")
-        when = parse_when(at, local_now, allow_future=True) if at else now
+        when = common.read_time(at, zones, now, allow_future=True) if at else now
         if med.regimens and when < med.regimens[0].starts_at:
             raise Conflict(f"{med.name} started after {local_text(when, zones)}")
         entries = repo.stop_medication(conn, med, at=when, reason=reason, now=now)
@@ -522,18 +521,16 @@ def med_resume(
 
     Example: medtrack med resume lorazepam
     """
-    from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text, schedule_words
     from medtrack.store import repo
 
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        local_now = now.astimezone(zones.zone_at(now))
         med = repo.find_medication(conn, name)
         if med.stopped_at is None or not med.regimens:
             raise Conflict(f"{med.name} is not stopped")
-        when = parse_when(at, local_now, allow_future=True) if at else now
+        when = common.read_time(at, zones, now, allow_future=True) if at else now
         if when < med.stopped_at:
             raise Conflict(
                 f"{med.name} was stopped on {local_text(med.stopped_at, zones)}; resume after that"

@@ -25,12 +25,10 @@ def window_bounds(
 ) -> tuple[Any, Any]:
     """[start, end) in UTC for `--since`/`--until` (a day given to --until is included
     whole), or from `default_start` up to now; refuses an empty or future window."""
-    from medtrack.core.timeparse import parse_day_bound
 
-    local_now = now.astimezone(zones.zone_at(now))
     if since:
-        start = parse_day_bound(since, local_now, end=False)
-        end = parse_day_bound(until, local_now, end=True) if until else now + _MOMENT
+        start = common.day_bound(since, zones, now, end=False)
+        end = common.day_bound(until, zones, now, end=True) if until else now + _MOMENT
     else:
         start, end = default_start, now + _MOMENT
     start, end = start.astimezone(UTC), end.astimezone(UTC)
@@ -69,7 +67,6 @@ def summary(
 
     Example: medtrack summary --since 2026-10-01 --until 2026-10-31 --json
     """
-    from medtrack.core.timeparse import parse_day_bound
     from medtrack.render import terminal
     from medtrack.store import repo
 
@@ -85,7 +82,7 @@ def summary(
         local_now = now.astimezone(zones.zone_at(now))
         first = local_now.date() - timedelta(days=(days or 30) - 1)
         start, end = window_bounds(
-            since, until, now, zones, parse_day_bound(first.isoformat(), local_now, end=False)
+            since, until, now, zones, common.day_bound(first.isoformat(), zones, now, end=False)
         )
         meds = [repo.find_medication(conn, med)] if med else repo.load_medications(conn)
         result = load_summary(conn, meds, start, end, now, zones)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import typer
 
@@ -115,15 +116,26 @@ def config_set(
         str, typer.Argument(help="Setting name.", autocompletion=common.complete_setting)
     ],
     value: Annotated[str, typer.Argument(help="New value.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            help="timezone only: when you arrived, in the new zone's local time "
+            "(default now), e.g. --since 07:30",
+        ),
+    ] = None,
 ) -> None:
-    """Change a setting; a new time zone applies from now on and leaves the past as it was.
+    """Change a setting; a new time zone applies from now on (or from --since) and leaves
+    the past as it was.
 
-    Example: medtrack config set timezone America/New_York
+    Example: medtrack config set timezone America/New_York --since 13:10
     """
     from medtrack.store import repo
 
     key = _check_key(key)
     value = _check_value(key, value)
+    if since is not None and key != "timezone":
+        raise BadValue("--since applies only to timezone")
     if key in SECRET_SETTINGS:
         from medtrack import ntfy
 
@@ -134,5 +146,77 @@ def config_set(
         now = common.now()
         repo.set_setting(conn, key, value, now=now)
         if key == "timezone":
-            repo.add_zone_change(conn, value, effective_at=now, now=now)
-    common.say(f"{key} = {value}" + (" (from now on)" if key == "timezone" else ""))
+            before_zone = common.zones(conn).zone_at(now).key
+            effective = _arrival(conn, value, since, now)
+            _change_zone(conn, value, effective, now)
+    if key != "timezone":
+        common.say(f"{key} = {value}")
+    elif since is None:
+        common.say(f"{key} = {value} (from now on)")
+        skipped = _skipped_walls(before_zone, value, now)
+        if skipped:
+            common.say(
+                f"Clocks here skipped {skipped}: a dose planned in those hours moves "
+                f"later by as much. If you arrived earlier, say when: "
+                f"medtrack config set timezone {value} --since HH:MM"
+            )
+    else:
+        from zoneinfo import ZoneInfo
+
+        shown = effective.astimezone(ZoneInfo(value)).strftime("%Y-%m-%d %H:%M")
+        common.say(f"{key} = {value} (from {shown})")
+
+
+def _skipped_walls(old: str, new: str, now: datetime) -> str:
+    """`02:31 to 08:31` when moving east from `old` to `new` now skips wall times, else ``."""
+    from zoneinfo import ZoneInfo
+
+    before, after = now.astimezone(ZoneInfo(old)), now.astimezone(ZoneInfo(new))
+    if after.replace(tzinfo=None) <= before.replace(tzinfo=None):
+        return ""
+    return f"{before.strftime('%H:%M')} to {after.strftime('%H:%M')}"
+
+
+def _arrival(conn: Any, zone: str, since: str | None, now: datetime) -> datetime:
+    """The instant the new zone applies from: now, or `--since` read as a local time of
+    the new zone (where one arrived), after the last change and not in the future."""
+    from zoneinfo import ZoneInfo
+
+    from medtrack.core.schedule import reread
+    from medtrack.core.timeparse import parse_when
+    from medtrack.store import repo
+
+    if since is None:
+        return now
+    at = parse_when(since, now.astimezone(ZoneInfo(zone))).astimezone(UTC)
+    changes = repo.zone_changes(conn)
+    if len(changes) > 1 and changes[-1].zone == zone and at < changes[-1].effective_at:
+        # Set on arrival without --since, now given: the arrival moves back, and what
+        # was planned after it is read again from the zone before.
+        old = common.zones(conn)
+        repo.drop_last_zone_change(conn)
+        back = common.zones(conn)
+        repo.reread_planned(conn, at, lambda instant: reread(instant, old, back))
+        changes = changes[:-1]
+    last = changes[-1].effective_at if changes else None
+    if last is not None and at <= last:
+        raise BadValue(
+            f"--since {since} is before the last change of zone "
+            f"({last.astimezone(ZoneInfo(changes[-1].zone)).strftime('%Y-%m-%d %H:%M')} "
+            f"{changes[-1].zone}); give a later time"
+        )
+    return at
+
+
+def _change_zone(conn: Any, zone: str, effective: datetime, now: datetime) -> None:
+    """Record that `zone` is in force from `effective` on. Times planned for later (a
+    dose step `--from` a date, a planned stop, a visit) were typed as wall times: they
+    are reread in the zone then in force, so a step planned at home for a day abroad
+    starts at midnight there, as if it had been typed there."""
+    from medtrack.core.schedule import reread
+    from medtrack.store import repo
+
+    before = common.zones(conn)
+    repo.add_zone_change(conn, zone, effective_at=effective, now=now)
+    after = common.zones(conn)
+    repo.reread_planned(conn, effective, lambda instant: reread(instant, before, after))

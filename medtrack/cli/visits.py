@@ -60,7 +60,6 @@ def visit_add(
     Example: medtrack visit add 2026-12-03T10:30 --with "Dr Okafor" --kind prescriber
     """
     from medtrack.core.health import Visit, clean_text, parse_visit_kind
-    from medtrack.core.timeparse import parse_when
     from medtrack.render.records import local_text
     from medtrack.store import health
 
@@ -70,7 +69,7 @@ def visit_add(
     with common.unit_of_work(write=True) as conn:
         zones = common.zones(conn)
         now = common.now()
-        at = parse_when(when, now.astimezone(zones.zone_at(now)), allow_future=True)
+        at = common.read_time(when, zones, now, allow_future=True)
         visit = Visit(at, who, visit_kind, text)
         visit_id = health.add_visit(conn, visit, zone=zones.zone_at(at).key, now=now)
     who_text = f" with {who}" if who else ""

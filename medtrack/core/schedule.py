@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from medtrack.core.models import Schedule, ZoneChange
-from medtrack.core.timeparse import localize
+from medtrack.core.timeparse import localize as localize  # re-exported for callers
 from medtrack.errors import BadSchedule
 
 if TYPE_CHECKING:
@@ -274,14 +274,20 @@ def parse_times_text(text: str | None) -> tuple[time, ...]:
 
 class ZoneTimeline:
     """Which IANA zone is in force when: travel changes the zone from a moment on,
-    and the past keeps the zone it was lived in."""
+    and the past keeps the zone it was lived in.
 
-    def __init__(self, default: str, changes: Sequence[ZoneChange] = ()) -> None:
+    `now`, when given, is the moment the person reads from: `here` is the zone in force
+    then, and `label` names another zone where a time printed in it could be misread."""
+
+    def __init__(
+        self, default: str, changes: Sequence[ZoneChange] = (), *, now: datetime | None = None
+    ) -> None:
         self.default = ZoneInfo(default)
         self.changes = [
             (change.effective_at, ZoneInfo(change.zone))
             for change in sorted(changes, key=lambda c: c.effective_at)
         ]
+        self.now = now
 
     def zone_at(self, instant: datetime) -> ZoneInfo:
         zone = self.default
@@ -290,25 +296,52 @@ class ZoneTimeline:
                 zone = changed
         return zone
 
+    @property
+    def here(self) -> ZoneInfo:
+        """The zone in force now (the latest change when no `now` was given)."""
+        if self.now is not None:
+            return self.zone_at(self.now)
+        return self.changes[-1][1] if self.changes else self.default
+
+    def label(self, instant: datetime) -> str:
+        """`""` when `instant` is in the zone in force now, else its place (`" Berlin"`)."""
+        zone = self.zone_at(instant)
+        return "" if zone.key == self.here.key else " " + zone_place(zone.key)
+
     def localize(self, naive: datetime) -> datetime:
-        """The instant of a wall time: read in the zone one was in, and if that moment is
-        after a change of zone, in the new zone. Each wall time gives exactly one instant,
-        so a travel day never doubles a dose."""
-        zone = self.default
-        for effective_at, changed in self.changes:
-            if localize(naive, zone) >= effective_at:
-                zone = changed
-        return localize(naive, zone)
+        """The instant of a wall time, in the zone in force then (see `instant`)."""
+        moment = self.instant(naive)
+        return moment.astimezone(self.zone_at(moment))
 
     def instant(self, naive: datetime) -> datetime:
-        """`localize`'s instant in UTC, in one conversion: with fold=0 a wall time in a gap
-        reads with the offset from before it (PEP 495), which is the instant of the wall
-        time moved forward by the gap, as `localize` gives it."""
-        zone = self.default
+        """The UTC instant of a wall time read in the zone one was in at that moment.
+
+        Each wall time gives exactly one instant, so a travel day never doubles a dose:
+        where a westward change makes wall times happen twice, the first (before the
+        change) is taken; where an eastward change skips them, the wall time moves
+        forward by the jump, read with the zone from before it, as a daylight-saving gap
+        does (with fold=0 a wall time in a gap reads with the offset from before it,
+        PEP 495, which is the instant of the wall time moved forward by the gap)."""
+        moment = naive.replace(tzinfo=self.default, fold=0).astimezone(UTC)
         for effective_at, changed in self.changes:
-            if naive.replace(tzinfo=zone, fold=0) >= effective_at:
-                zone = changed
-        return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+            if moment >= effective_at:
+                there = naive.replace(tzinfo=changed, fold=0).astimezone(UTC)
+                # Before the change in the new zone: a wall time the jump skipped.
+                moment = there if there >= effective_at else moment
+        return moment
+
+
+def reread(instant: datetime, before: ZoneTimeline, after: ZoneTimeline) -> datetime:
+    """A planned instant moved so its wall time, read in `before`'s zone at that moment,
+    is read in `after`'s instead: a date planned at home for a day abroad starts at
+    midnight abroad once the trip is on the zone history. Returned in its new zone."""
+    wall = instant.astimezone(before.zone_at(instant)).replace(tzinfo=None)
+    return after.localize(wall)
+
+
+def zone_place(key: str) -> str:
+    """The place an IANA zone is named after: `America/New_York` -> `New York`."""
+    return key.rsplit("/", 1)[-1].replace("_", " ")
 
 
 # Days of margin either side of a window when asking rrule for wall-clock days: a UTC

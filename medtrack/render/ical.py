@@ -102,18 +102,27 @@ def _stretches(
     for at, zone in bounds:
         old = previous_zone
 
-        def keep(slot: datetime, at: datetime = at, zone: ZoneInfo = zone, old=old) -> bool:
-            if slot >= at or old is None:
+        # Moving east skips wall times: those of the old zone's slots move on by the jump
+        # (core.schedule.ZoneTimeline.instant), so until the new zone's clock at the change
+        # comes round on the old zone's clock, a slot is still the old zone's.
+        skipped_to = at
+        if old is not None:
+            wall = at.astimezone(zone).replace(tzinfo=None)
+            skipped_to = max(at, wall.replace(tzinfo=old, fold=0).astimezone(UTC))
+
+        def keep(slot: datetime, zone: ZoneInfo = zone, old=old, to: datetime = skipped_to) -> bool:
+            if slot >= to or old is None:
                 return True
-            mine = slot.astimezone(zone).time().replace(second=0) in walls
-            theirs = slot.astimezone(old).time().replace(second=0) in walls
-            return mine and not theirs
+            return (
+                slot.astimezone(zone).time().replace(second=0) in walls
+                and slot.astimezone(old).time().replace(second=0) not in walls
+            )
 
         lo = at if old is None else max(regimen.starts_at, at - _MOVE_MARGIN)
         first = _first_slot(single, anchor, lo, regimen.ends_at, zones, keep)
         if first is not None:
             if stretches:
-                stretches[-1] = stretches[-1]._replace(until=min(first, at))
+                stretches[-1] = stretches[-1]._replace(until=min(first, skipped_to))
             stretches.append(_Stretch(zone, first, regimen.ends_at))
         previous_zone = zone
     # A stretch whose next one starts before its own first slot has no slot of its own.

@@ -10,11 +10,14 @@ from medtrack.core.schedule import ZoneTimeline, describe, times_text
 
 
 def local_text(instant: datetime | None, zones: ZoneTimeline, *, date_only: bool = False) -> str:
-    """An instant as the person reads it: local wall time in the zone in force then."""
+    """An instant as the person reads it: local wall time in the zone in force then, with
+    that zone's place when it is not the zone in force now (`2026-06-09 08:00 Berlin`)."""
     if instant is None:
         return ""
     local = instant.astimezone(zones.zone_at(instant))
-    return local.strftime("%Y-%m-%d") if date_only else local.strftime("%Y-%m-%d %H:%M")
+    if date_only:
+        return local.strftime("%Y-%m-%d")
+    return local.strftime("%Y-%m-%d %H:%M") + zones.label(instant)
 
 
 def iso_local(instant: datetime | None, zones: ZoneTimeline) -> str | None:

@@ -41,6 +41,7 @@ SPARK_WIDTH = 60
 
 
 def local(instant: datetime, zones: ZoneTimeline) -> datetime:
+    """The instant as the wall time of the zone in force then (a trip keeps its zones)."""
     return instant.astimezone(zones.zone_at(instant))
 
 
@@ -49,18 +50,31 @@ def iso(instant: datetime | None, zones: ZoneTimeline) -> str | None:
 
 
 def clock(instant: datetime, zones: ZoneTimeline) -> str:
-    return local(instant, zones).strftime("%H:%M")
+    """`08:00`, or `08:00 Berlin` when that moment was lived in another zone than now's,
+    so that no line reads as a time of the zone one is in now."""
+    return local(instant, zones).strftime("%H:%M") + zones.label(instant)
+
+
+def place(instant: datetime | None, zones: ZoneTimeline) -> str | None:
+    """For JSON: the place of the instant's zone when it is not the zone in force now."""
+    return None if instant is None else (zones.label(instant).strip() or None)
+
+
+def _with_place(text: str, where: str | None) -> str:
+    return f"{text} {where}" if where else text
 
 
 def when_text(instant: datetime, zones: ZoneTimeline, now: datetime) -> str:
-    """`08:04` today, `yesterday 21:00`, or `2026-11-20 21:00`."""
+    """`08:04` today, `yesterday 21:00`, or `2026-11-20 21:00` (each with the place of
+    its zone when that differs from now's: `yesterday 08:00 Berlin`). Today and
+    yesterday are local days: the instant's date in its zone against now's in now's."""
     day = local(instant, zones).date()
     today = local(now, zones).date()
     if day == today:
         return clock(instant, zones)
     if day == today - timedelta(days=1):
         return f"yesterday {clock(instant, zones)}"
-    return local(instant, zones).strftime("%Y-%m-%d %H:%M")
+    return local(instant, zones).strftime("%Y-%m-%d %H:%M") + zones.label(instant)
 
 
 def ago(instant: datetime, now: datetime) -> str:
@@ -135,9 +149,12 @@ def today_slot_dict(item: JudgedSlot, zones: ZoneTimeline) -> dict[str, Any]:
         "dose": str(item.slot.regimen.dose),
         "scheduled_for": iso(item.slot.at, zones),
         "date": item.slot.day.isoformat(),
-        "time": clock(item.slot.at, zones),
+        "time": local(item.slot.at, zones).strftime("%H:%M"),
+        "zone": zones.zone_at(item.slot.at).key,
+        "place": place(item.slot.at, zones),
         "status": "due" if item.status == "pending" else item.status,
         "taken_at": iso(record.taken_at, zones) if record and item.status == "taken" else None,
+        "taken_place": place(record.taken_at, zones) if record and item.status == "taken" else None,
         "timing": item.timing,
         "skip_reason": record.skip_reason if record and item.status == "skipped" else None,
         "dose_id": record.id if record else None,
@@ -159,7 +176,9 @@ def as_needed_today_dict(
         "uses_today": uses,
         "max_per_day": max_per_day,
         "last_taken_at": iso(last_taken, zones),
+        "last_taken_place": place(last_taken, zones),
         "next_allowed_at": iso(next_allowed, zones),
+        "next_allowed_place": place(next_allowed, zones),
     }
 
 
@@ -175,10 +194,14 @@ def today_rows(slots: Sequence[dict[str, Any]], today: date) -> list[list[str]]:
         # The JSON says "due" for a pending slot; the table words come from the vocabulary.
         status = slot_text("pending" if item["status"] == "due" else item["status"])
         if item["status"] == "taken":
-            status = slot_text("taken", item["taken_at"][11:16])
+            status = slot_text(
+                "taken", _with_place(item["taken_at"][11:16], item.get("taken_place"))
+            )
         elif item["status"] == "skipped":
             status = slot_text("skipped", f"({item['skip_reason'] or 'other'})")
-        rows.append([when, item["medication"], item["dose"], status])
+        rows.append(
+            [_with_place(when, item.get("place")), item["medication"], item["dose"], status]
+        )
     return rows
 
 
@@ -192,8 +215,10 @@ def as_needed_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
                 item["medication"],
                 item["dose"],
                 f"{item['uses_today']}{limit}",
-                item["last_taken_at"][11:16] if item["last_taken_at"] else "-",
-                nxt[11:16] if nxt else "now",
+                _with_place(item["last_taken_at"][11:16], item.get("last_taken_place"))
+                if item["last_taken_at"]
+                else "-",
+                _with_place(nxt[11:16], item.get("next_allowed_place")) if nxt else "now",
             ]
         )
     return rows
@@ -212,7 +237,9 @@ def log_dict(
         "status": record.status,
         "kind": kind,
         "taken_at": iso(record.taken_at, zones),
+        "place": place(record.taken_at, zones),
         "scheduled_for": iso(slot_at, zones),
+        "slot_place": place(slot_at, zones),
         "amount": record.amount,
         "unit": record.unit,
         "skip_reason": record.skip_reason,
@@ -229,11 +256,15 @@ def log_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
         status = item["status"]
         if item["skip_reason"]:
             status += f" ({item['skip_reason']})"
-        slot = item["scheduled_for"][11:16] if item["scheduled_for"] else item["kind"]
+        slot = (
+            _with_place(item["scheduled_for"][11:16], item.get("slot_place"))
+            if item["scheduled_for"]
+            else item["kind"]
+        )
         rows.append(
             [
                 str(item["id"]),
-                item["taken_at"][:16].replace("T", " "),
+                _with_place(item["taken_at"][:16].replace("T", " "), item.get("place")),
                 item["medication"],
                 amount.strip(),
                 status,
@@ -249,7 +280,8 @@ def log_rows(items: Sequence[dict[str, Any]]) -> list[list[str]]:
 
 def _stored_time(value: Any, zones: ZoneTimeline) -> str:
     try:
-        return local(from_utc_text(value), zones).strftime("%Y-%m-%d %H:%M")
+        instant = from_utc_text(value)
+        return local(instant, zones).strftime("%Y-%m-%d %H:%M") + zones.label(instant)
     except (TypeError, ValueError):
         return str(value)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -174,6 +174,48 @@ def add_zone_change(
         "INSERT INTO zone_changes (zone, effective_at, recorded_at) VALUES (?, ?, ?)",
         (zone, to_utc_text(effective_at), to_utc_text(now)),
     )
+
+
+def drop_last_zone_change(conn: sqlite3.Connection) -> None:
+    """Remove the latest change of zone (config set timezone --since corrects it)."""
+    conn.execute(
+        "DELETE FROM zone_changes WHERE id = "
+        "(SELECT id FROM zone_changes ORDER BY effective_at DESC, id DESC LIMIT 1)"
+    )
+
+
+# Planned instants (typed as wall times) that a new zone rereads: table, column.
+_PLANNED = (
+    ("regimens", "starts_at"),
+    ("regimens", "ends_at"),
+    ("medications", "stopped_at"),
+    ("visits", "at"),
+)
+
+
+def reread_planned(
+    conn: sqlite3.Connection, after: datetime, move: Callable[[datetime], datetime]
+) -> int:
+    """Move every planned instant later than `after` to `move(instant)`, so that a
+    planned date keeps its wall time in the zone in force when it arrives; a visit's
+    zone follows. Returns how many values moved."""
+    moved = 0
+    for table, column in _PLANNED:
+        rows = conn.execute(
+            f"SELECT id, {column} FROM {table} WHERE {column} > ?", (to_utc_text(after),)
+        ).fetchall()
+        for row_id, text in rows:
+            new = move(from_utc_text(text))
+            if to_utc_text(new) == text:
+                continue
+            conn.execute(
+                f"UPDATE {table} SET {column} = ? WHERE id = ?", (to_utc_text(new), row_id)
+            )
+            if table == "visits":
+                zone = getattr(new.tzinfo, "key", None)
+                conn.execute("UPDATE visits SET zone = ? WHERE id = ?", (zone, row_id))
+            moved += 1
+    return moved
 
 
 # --- medications and regimens --------------------------------------------------------
