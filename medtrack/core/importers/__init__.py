@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from medtrack.core import validate
 from medtrack.core.health import Measurement
 from medtrack.core.models import Dose, Schedule
 from medtrack.errors import BadValue
@@ -148,76 +149,66 @@ def clean_note(*parts: str | None) -> str | None:
     return " — ".join(kept) if kept else None
 
 
-# The rules every way in applies to a record's values (DESIGN, "one validation"): the
-# shared validator module (core/validate.py) was not on main when the importers were
-# written; these are its rules, to be replaced by calls to it once it is.
+# The rules every way in applies to a record's values are those of core.validate (DESIGN,
+# "one validation"): the words and limits the CLI, `import` and `check` use.
 NAME_LIMIT = 100
 TEXT_LIMIT = 2000
-MAX_AMOUNT = 1_000_000.0
-MAX_PER_DAY = 100
-EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)  # 1900-2199 local, a day of margin in UTC
-LATEST = datetime(2200, 1, 3, tzinfo=UTC)
-FUTURE_TOLERANCE = timedelta(minutes=1)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")  # all but tab
-_CONTROL_IN_NOTE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # tab, newline kept
 
 
 def check_plan(plan: ImportPlan, now: datetime) -> None:
-    """Refuse (BadValue, naming the entry) what the CLI would refuse: a control character
-    in a name (a note may hold tabs and newlines), a name over 100 characters or a note
-    over 2000, a time outside 1900-2199 or in the future, an amount above 1,000,000, an
-    as-needed maximum above 100 a day."""
+    """Refuse (BadValue, naming the entry) what the CLI would refuse, by core.validate: a
+    control character in a name (a note may hold tabs and newlines), a name over 100
+    characters or a note over 2000, a time outside the dates medtrack keeps or in the
+    future, an amount above 1,000,000, an as-needed maximum above 100 a day."""
     for medication in plan.medications:
         where = f"medication '{medication.name[:40]}'"
-        _text(where, "name", medication.name, NAME_LIMIT, _CONTROL)
-        _text(where, "purpose", medication.purpose, TEXT_LIMIT, _CONTROL_IN_NOTE)
-        _text(where, "stop reason", medication.stop_reason, TEXT_LIMIT, _CONTROL_IN_NOTE)
+        _named(where, _name, medication.name, "name")
+        _named(where, _note, medication.purpose, "purpose")
+        _named(where, _note, medication.stop_reason, "stop reason")
         for step in medication.steps:
-            _text(where, "unit", step.dose.unit, NAME_LIMIT, _CONTROL)
-            _amount(where, step.dose.amount)
-            _instant(where, "plan start", step.starts_at, None)
+            _named(where, _name, step.dose.unit, "unit")
+            _named(where, validate.dose_amount, step.dose.amount, step.dose.unit)
+            _named(where, validate.instant_in_span, step.starts_at, "the plan start")
             if step.ends_at is not None:
-                _instant(where, "plan end", step.ends_at, None)
-            if step.max_per_day is not None and not 1 <= step.max_per_day <= MAX_PER_DAY:
-                raise BadValue(f"{where}: at most {step.max_per_day} a day is over {MAX_PER_DAY}")
+                _named(where, validate.instant_in_span, step.ends_at, "the plan end")
+            if step.max_per_day is not None:
+                _named(where, validate.max_per_day, step.max_per_day)
     for kind in ("doses", "symptoms", "measurements", "checkins", "side_effects"):
         for record in getattr(plan, kind):
-            _text(record.where, "note", record.note, TEXT_LIMIT, _CONTROL_IN_NOTE)
-            _instant(record.where, "time", record.at, now)
+            _named(record.where, _note, record.note, "note")
+            _named(record.where, _past, record.at, now, "the time")
     for dose in plan.doses:
         if dose.amount is not None:
-            _text(dose.where, "unit", dose.amount.unit, NAME_LIMIT, _CONTROL)
-            _amount(dose.where, dose.amount.amount)
+            _named(dose.where, _name, dose.amount.unit, "unit")
+            _named(dose.where, validate.dose_amount, dose.amount.amount, dose.amount.unit)
     for symptom in plan.symptoms:
-        _text(symptom.where, "symptom name", symptom.name, NAME_LIMIT, _CONTROL)
-        _text(symptom.where, "unit", symptom.unit, NAME_LIMIT, _CONTROL)
+        _named(symptom.where, _name, symptom.name, "symptom name")
+        _named(symptom.where, _name, symptom.unit, "unit")
     for reading in plan.measurements:
-        _text(reading.where, "measurement", reading.measurement.kind, NAME_LIMIT, _CONTROL)
-        _text(reading.where, "unit", reading.measurement.unit, NAME_LIMIT, _CONTROL)
+        _named(reading.where, _name, reading.measurement.kind, "measurement")
+        _named(reading.where, _name, reading.measurement.unit, "unit")
     for effect in plan.side_effects:
-        _text(effect.where, "side effect", effect.name, NAME_LIMIT, _CONTROL)
-        _text(effect.where, "action", effect.action, TEXT_LIMIT, _CONTROL_IN_NOTE)
+        _named(effect.where, _name, effect.name, "side effect")
+        _named(effect.where, _note, effect.action, "action")
         if effect.resolved_at is not None:
-            _instant(effect.where, "resolution", effect.resolved_at, now)
+            _named(effect.where, _past, effect.resolved_at, now, "the resolution")
 
 
-def _text(where: str, what: str, text: str | None, limit: int, refused: re.Pattern) -> None:
-    if text is None:
-        return
-    found = refused.search(text)
-    if found:
-        raise BadValue(f"{where}: the {what} contains the control character {found.group()!r}")
-    if len(text) > limit:
-        raise BadValue(f"{where}: the {what} is longer than {limit} characters")
+def _named(where: str, check: Callable[..., object], *args: object) -> None:
+    """Run one validation on `args`; its refusal names the entry it is about."""
+    try:
+        check(*args)
+    except BadValue as exc:
+        raise BadValue(f"{where}: {exc.message}") from None
 
 
-def _amount(where: str, amount: float) -> None:
-    if not 0 < amount <= MAX_AMOUNT:
-        raise BadValue(f"{where}: the amount {amount:g} is not from above 0 to 1,000,000")
+def _name(value: str | None, what: str) -> None:
+    validate.text(value, what, max_length=NAME_LIMIT)
 
 
-def _instant(where: str, what: str, at: datetime, now: datetime | None) -> None:
-    if not EARLIEST <= at < LATEST:
-        raise BadValue(f"{where}: the {what} {at.date()} is outside the years 1900-2199")
-    if now is not None and at > now + FUTURE_TOLERANCE:
-        raise BadValue(f"{where}: the {what} {at.isoformat()} is in the future")
+def _note(value: str | None, what: str) -> None:
+    validate.text(value, what, multiline=True, max_length=TEXT_LIMIT)
+
+
+def _past(at: datetime, now: datetime, what: str) -> None:
+    validate.not_in_future(validate.instant_in_span(at, what), now, what)
