@@ -15,11 +15,10 @@ and counted in `skipped`.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from medtrack.core import validate
 from medtrack.core.health import Measurement
