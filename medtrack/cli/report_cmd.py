@@ -7,6 +7,7 @@ format but the terminal one touches rich (and that one prints plain text).
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,23 +51,46 @@ def load_report(
 def _load_report(since: str | None, until: str | None, audience: str) -> VisitReport:
     from medtrack import __version__
     from medtrack.cli.reports import load_summary, window_bounds
-    from medtrack.core.report import build_report, default_window
+    from medtrack.core.report import (
+        AUDIENCE_VISIT_KIND,
+        build_report,
+        default_window,
+        period_basis,
+    )
     from medtrack.store import health, repo
 
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
         now = common.now()
-        last = health.last_past_visit(conn, now)
-        default_start, _ = default_window(
-            now=now, zones=zones, last_visit=last.at if last else None
-        )
+        # The period starts at the last visit of the audience's own kind: a therapist
+        # visit in between must not shorten the prescriber's report.
+        last = health.last_past_visit(conn, now, kind=AUDIENCE_VISIT_KIND[audience])
+        last_at = last.at if last else None
+        default_start, _ = default_window(now=now, zones=zones, last_visit=last_at)
         start, end = window_bounds(since, until, now, zones, default_start)
+        basis = (
+            "as asked"
+            if since
+            else period_basis(audience=audience, last_visit=last_at, zones=zones)
+        )
+        # Safety looks back to the last prescriber visit whatever the period.
+        prescriber = health.last_past_visit(conn, now, kind="prescriber")
+        safety_since = min(start, prescriber.at) if prescriber else start
         meds = repo.load_medications(conn)
         summary = load_summary(conn, meds, start, end, now, zones)
+        as_needed = [m for m in meds if any(r.schedule.as_needed for r in m.regimens)]
+        safety_summary = (
+            load_summary(conn, as_needed, safety_since, end, now, zones)
+            if as_needed and safety_since < start
+            else None
+        )
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
+        peaks = health.side_effect_peaks(conn)
         measurements = health.measurements(conn, since=start)
         checkins = health.checkin_scores(conn, since=start)
+        # A year before the safety window: item 9's previous answer gives the trend.
+        phq9 = health.checkins(conn, since=safety_since - timedelta(days=365), questionnaire="phq9")
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")
@@ -86,6 +110,11 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         name=name,
         audience=audience,
         version=__version__,
+        basis=basis,
+        safety_since=safety_since,
+        phq9_answers=phq9,
+        side_effect_peaks=peaks,
+        safety_as_needed=None if safety_summary is None else safety_summary.as_needed,
     )
 
 

@@ -22,6 +22,10 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "drug_holiday_days": ("3", "consecutive scheduled days with no dose that make a holiday"),
     "name": (None, "your name, printed on reports"),
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
+    "crisis_line": (
+        None,
+        "crisis line shown after a PHQ-9 item 9 above 0 (default: by the zone's country)",
+    ),
 }
 
 

@@ -192,6 +192,24 @@ def side_effects(conn: sqlite3.Connection, *, open_only: bool = False) -> list[S
     return [_side_effect(row) for row in conn.execute(sql)]
 
 
+def side_effect_peaks(conn: sqlite3.Connection) -> dict[int, str]:
+    """The worst severity each side effect ever had, by id, from the before/after images
+    history keeps of every change (a severe one later updated to mild stays severe here)."""
+    rank = {"mild": 1, "moderate": 2, "severe": 3}
+    peaks: dict[int, str] = {}
+    rows = conn.execute(
+        "SELECT row_id, before, after FROM history WHERE table_name = 'side_effects'"
+    )
+    for row_id, before, after in rows:
+        for image in (before, after):
+            if not image or row_id is None:
+                continue
+            severity = json.loads(image).get("severity")
+            if rank.get(severity, 0) > rank.get(peaks.get(row_id, ""), 0):
+                peaks[row_id] = severity
+    return peaks
+
+
 def get_side_effect(conn: sqlite3.Connection, effect_id: int) -> SideEffect:
     row = conn.execute(f"{_SIDE_EFFECT_SELECT} WHERE s.id = ?", (effect_id,)).fetchone()
     if row is None:
@@ -406,10 +424,16 @@ def next_visit(conn: sqlite3.Connection, now: datetime) -> Visit | None:
     return None if row is None else _visit(row)
 
 
-def last_past_visit(conn: sqlite3.Connection, now: datetime) -> Visit | None:
-    """The latest visit at or before `now`: the default start of a report period."""
+def last_past_visit(
+    conn: sqlite3.Connection, now: datetime, kind: str | None = None
+) -> Visit | None:
+    """The latest visit at or before `now` (of `kind` when given): the default start of a
+    report period."""
+    where, params = "at <= ?", [to_utc_text(now)]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
     row = conn.execute(
-        "SELECT * FROM visits WHERE at <= ? ORDER BY at DESC, id DESC LIMIT 1",
-        (to_utc_text(now),),
+        f"SELECT * FROM visits WHERE {where} ORDER BY at DESC, id DESC LIMIT 1", params
     ).fetchone()
     return None if row is None else _visit(row)
