@@ -55,9 +55,10 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         AUDIENCE_VISIT_KIND,
         build_report,
         default_window,
+        is_injection,
         period_basis,
     )
-    from medtrack.store import health, repo
+    from medtrack.store import doses, health, repo
 
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
@@ -84,6 +85,15 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
             if as_needed and safety_since < start
             else None
         )
+        # The period's records: amounts (controlled totals, doses at another amount) and
+        # skip reasons; and each injection's last dose, however long ago.
+        records = doses.doses_between(conn, start, end, [m.id for m in meds if m.id])
+        last_given = {}
+        for med in meds:
+            if is_injection(med) and med.id is not None:
+                last = doses.last_taken(conn, med.id, before=min(end, now))
+                if last is not None:
+                    last_given[med.name] = last.taken_at
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
         peaks = health.side_effect_peaks(conn)
@@ -115,6 +125,8 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         phq9_answers=phq9,
         side_effect_peaks=peaks,
         safety_as_needed=None if safety_summary is None else safety_summary.as_needed,
+        records=records,
+        last_given=last_given,
     )
 
 

@@ -63,3 +63,13 @@ def positive_count(value: int | None, what: str) -> int | None:
     if value is not None and value < 1:
         raise BadValue(f"{what} must be at least 1")
     return value
+
+
+def dose_difference(planned: Dose, amount: float | None, unit: str | None) -> str | None:
+    """Words for a dose taken at another amount than the plan's ("5 mg instead of the
+    planned 0.5 mg"), else None: `take` asks before recording one, the report lists them."""
+    if amount is None:
+        return None
+    if unit not in (None, planned.unit) or not math.isclose(amount, planned.amount):
+        return f"{amount:g} {unit or planned.unit} instead of the planned {planned}"
+    return None

@@ -40,9 +40,10 @@ from medtrack.core.health import (
     Visit,
     symptom_series,
 )
+from medtrack.core.meds import dose_difference
 from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline, describe
-from medtrack.core.slots import local_day
+from medtrack.core.slots import DoseRecord, local_day, medication_slots
 
 AUDIENCES = ("prescriber", "therapist")
 
@@ -182,6 +183,48 @@ class MedicationRow(NamedTuple):
     prescriber: str | None
     since: date | None
     controlled: bool
+    per_day: str = "-"  # "200 mg a day", "50 mg every 4 weeks", "up to 1 mg a day"
+    dose_since: date | None = None  # on this dose (same amount, unbroken) since
+    form: str | None = None
+    route: str | None = None
+
+    @property
+    def form_route(self) -> str:
+        return ", ".join(x for x in (self.form, self.route) if x) or "-"
+
+
+class InjectionRow(NamedTuple):
+    medication: str
+    last_given: date | None
+    next_due: date | None
+    window: str  # the on-time window either side of the due time
+
+
+class ControlledRow(NamedTuple):
+    """A controlled medication's total taken in the period (recorded amounts)."""
+
+    medication: str
+    doses: int
+    total: str
+
+
+class InterruptionRow(NamedTuple):
+    """A run of scheduled days with no dose taken (a drug holiday as core.adherence
+    defines it), with the skip reasons recorded in it."""
+
+    medication: str
+    first: date
+    last: date
+    days: int
+    reasons: tuple[tuple[str, int], ...]
+
+
+class DoseEventRow(NamedTuple):
+    """An extra dose (no open slot) or a dose recorded at another amount than the plan."""
+
+    on: date
+    medication: str
+    what: str
 
 
 class ChangeRow(NamedTuple):
@@ -298,6 +341,10 @@ class VisitReport(NamedTuple):
     measurements: tuple[MeasurementSeries, ...]
     questions: tuple[QuestionRow, ...]
     footer: str
+    injections: tuple[InjectionRow, ...] = ()
+    controlled: tuple[ControlledRow, ...] = ()
+    interruptions: tuple[InterruptionRow, ...] = ()
+    dose_events: tuple[DoseEventRow, ...] = ()
 
 
 # --- formatting shared by every renderer -------------------------------------------------
@@ -358,6 +405,8 @@ def build_report(
     phq9_answers: Sequence[CheckinEntry] | None = None,
     side_effect_peaks: Mapping[int, str] | None = None,
     safety_as_needed: Sequence[AsNeededSummary] | None = None,
+    records: Sequence[DoseRecord] | None = None,
+    last_given: Mapping[str, datetime] | None = None,
 ) -> VisitReport:
     """The visit report for [start, end): every section computed once, in plain values.
 
@@ -481,6 +530,10 @@ def build_report(
             if n.ask and n.done_at is None
         ),
         footer=PATIENT_REPORTED.format(version=version),
+        injections=_injections(medications, last_given or {}, summary, end, now, zones),
+        controlled=_controlled(medications, records or (), start, end),
+        interruptions=_interruptions(summary, records or (), local_day),
+        dose_events=_dose_events(medications, summary, records or (), start, end, local_day),
     )
 
 
@@ -622,6 +675,10 @@ def _medication_rows(
                 prescriber=med.prescriber,
                 since=local_day(since) if since else None,
                 controlled=med.controlled,
+                per_day=amount_per_day(regimen),
+                dose_since=local_day(_dose_since(med, regimen)),
+                form=med.form,
+                route=route_of(med.form),
             )
         )
     # Prescription first, then over-the-counter, then supplements, each by name.
@@ -957,3 +1014,195 @@ def period_basis(
         return f"the last {days} days (no past {kind} visit recorded)"
     day = last_visit.astimezone(zones.zone_at(last_visit)).date()
     return f"since the last {kind} visit on {day.isoformat()}"
+
+
+# --- the medication record's extra columns (issue 19) ------------------------------------
+
+# Words in a medication's free-text form, and the route they mean (first match wins).
+_ROUTES = (
+    ("inject", "injection"),
+    ("depot", "injection"),
+    ("patch", "transdermal"),
+    ("inhal", "inhaled"),
+    ("nasal", "nasal"),
+    ("sublingual", "sublingual"),
+    ("buccal", "buccal"),
+    ("suppositor", "rectal"),
+    ("cream", "topical"),
+    ("gel", "topical"),
+    ("tablet", "oral"),
+    ("capsule", "oral"),
+    ("liquid", "oral"),
+    ("solution", "oral"),
+    ("syrup", "oral"),
+    ("drops", "oral"),
+    ("gummy", "oral"),
+    ("powder", "oral"),
+)
+
+
+def route_of(form: str | None) -> str | None:
+    """The route a form implies ("tablet" -> oral, "long-acting injection" -> injection)."""
+    text = (form or "").casefold()
+    return next((route for word, route in _ROUTES if word in text), None)
+
+
+def is_injection(med: Medication) -> bool:
+    return route_of(med.form) == "injection"
+
+
+def _rule_parts(rrule: str) -> dict[str, str]:
+    parts = {}
+    for piece in rrule.split(";"):
+        key, _, value = piece.partition("=")
+        parts[key.strip().upper()] = value.strip()
+    return parts
+
+
+def amount_per_day(regimen: Regimen) -> str:
+    """The planned amount a day ("200 mg a day"), or per period for a schedule slower than
+    weekly ("75 mg every 4 weeks"); "up to ..." for as needed with a maximum."""
+    dose = regimen.dose
+    if regimen.schedule.as_needed or not regimen.schedule.rrule:
+        if regimen.max_per_day:
+            return f"up to {num_text(dose.amount * regimen.max_per_day)} {dose.unit} a day"
+        return "as needed"
+    parts = _rule_parts(regimen.schedule.rrule)
+    freq = parts.get("FREQ", "")
+    interval = int(parts.get("INTERVAL", "1") or 1)
+    times = max(len(regimen.schedule.times), 1)
+    days_listed = len([d for d in parts.get("BYDAY", "").split(",") if d])
+    if freq == "HOURLY":
+        per_day = 24 / interval
+    elif freq == "DAILY":
+        per_day = times / interval
+    elif freq == "WEEKLY" and interval == 1 and days_listed != 1:
+        per_day = times * (days_listed or 1) / 7
+    elif freq in ("WEEKLY", "MONTHLY"):
+        each = f"{num_text(dose.amount * times * max(days_listed, 1))} {dose.unit}"
+        unit = "week" if freq == "WEEKLY" else "month"
+        every = f"every {interval} {unit}s" if interval > 1 else f"every {unit}"
+        return f"{each} {every}"
+    else:
+        return "-"
+    return f"{num_text(dose.amount * per_day)} {dose.unit} a day"
+
+
+def _dose_since(med: Medication, regimen: Regimen) -> datetime:
+    """When the unbroken run of regimens with this amount began (a schedule change alone
+    keeps "on this dose since")."""
+    index = med.regimens.index(regimen)
+    since = regimen.starts_at
+    while index > 0:
+        before = med.regimens[index - 1]
+        if before.dose != regimen.dose or before.ends_at != med.regimens[index].starts_at:
+            break
+        since = before.starts_at
+        index -= 1
+    return since
+
+
+def _injections(
+    medications: Sequence[Medication],
+    last_given: Mapping[str, datetime],
+    summary: Summary,
+    end: datetime,
+    now: datetime,
+    zones: ZoneTimeline,
+) -> tuple[InjectionRow, ...]:
+    rows = []
+    window = summary.on_time_window
+    hours = window.total_seconds() / 3600
+    window_text = f"± {num_text(hours / 24)} days" if hours >= 24 else f"± {num_text(hours)} h"
+    for med in medications:
+        if not is_injection(med) or (med.stopped_at is not None and med.stopped_at < end):
+            continue
+        after = min(end, now)
+        upcoming = medication_slots(med, after, after + timedelta(days=400), zones)[:1]
+        given = last_given.get(med.name)
+        rows.append(
+            InjectionRow(
+                medication=med.name,
+                last_given=local_day(given, zones) if given else None,
+                next_due=upcoming[0].day if upcoming else None,
+                window=window_text,
+            )
+        )
+    return tuple(rows)
+
+
+def _controlled(
+    medications: Sequence[Medication],
+    records: Sequence[DoseRecord],
+    start: datetime,
+    end: datetime,
+) -> tuple[ControlledRow, ...]:
+    rows = []
+    for med in medications:
+        if not med.controlled:
+            continue
+        totals: dict[str, float] = defaultdict(float)
+        count = 0
+        for r in records:
+            if r.medication != med.name or r.status != "taken" or not start <= r.taken_at < end:
+                continue
+            count += 1
+            planned = med.regimen_at(r.taken_at)
+            amount = r.amount if r.amount is not None else (planned.dose.amount if planned else 0)
+            unit = r.unit or (planned.dose.unit if planned else "")
+            totals[unit] += amount
+        total = " + ".join(f"{num_text(v)} {u}".strip() for u, v in sorted(totals.items()))
+        rows.append(ControlledRow(med.name, count, total or "0"))
+    return tuple(rows)
+
+
+def _interruptions(
+    summary: Summary, records: Sequence[DoseRecord], local_day
+) -> tuple[InterruptionRow, ...]:
+    rows = []
+    for m in summary.medications:
+        for holiday in m.holidays:
+            reasons: Counter[str] = Counter(
+                r.skip_reason or "no reason"
+                for r in records
+                if r.medication == m.medication
+                and r.status == "skipped"
+                and holiday.first <= local_day(r.taken_at) <= holiday.last
+            )
+            rows.append(
+                InterruptionRow(
+                    m.medication, holiday.first, holiday.last, holiday.days, _top(reasons)
+                )
+            )
+    return tuple(sorted(rows, key=lambda r: (r.first, r.medication)))
+
+
+def _dose_events(
+    medications: Sequence[Medication],
+    summary: Summary,
+    records: Sequence[DoseRecord],
+    start: datetime,
+    end: datetime,
+    local_day,
+) -> tuple[DoseEventRow, ...]:
+    rows = []
+    for m in summary.medications:
+        for day in m.days:
+            if day.extra:
+                doses = "dose" if day.extra == 1 else "doses"
+                rows.append(DoseEventRow(day.day, m.medication, f"{day.extra} extra {doses}"))
+    by_name = {med.name: med for med in medications}
+    for r in records:
+        med = by_name.get(r.medication)
+        if med is None or r.status != "taken" or not start <= r.taken_at < end:
+            continue
+        # The regimen the record was written against (around a dose change a slot's plan
+        # may differ from the one in force at the moment it was taken).
+        planned = next((g for g in med.regimens if g.id is not None and g.id == r.regimen_id), None)
+        planned = planned or med.regimen_at(r.taken_at)
+        if planned is None:
+            continue
+        differs = dose_difference(planned.dose, r.amount, r.unit)
+        if differs:
+            rows.append(DoseEventRow(local_day(r.taken_at), med.name, f"taken: {differs}"))
+    return tuple(sorted(rows, key=lambda r: (r.on, r.medication, r.what)))
