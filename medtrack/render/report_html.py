@@ -35,6 +35,7 @@ from medtrack.render.report_md import (
     header_lines,
     report_title,
     section_table,
+    sub_tables,
 )
 
 STYLE = """
@@ -190,7 +191,7 @@ def _section(report: VisitReport, key: str) -> str:
             out.append(f'<div class="safety" role="alert">{flags}</div>')
         else:
             out.append(f'<p class="none">{escape(table.empty)}</p>')
-    elif not table.rows and key != "adherence":
+    elif not table.rows and key not in ("adherence", "medications"):
         out.append(f'<p class="none">{escape(table.empty)}</p>')
     elif key == "questions":
         items = "".join(
@@ -209,8 +210,15 @@ def _section(report: VisitReport, key: str) -> str:
     elif key == "measurements":
         charts = [measurement_svg(m, first, last) for m in report.measurements]
         out.append(_table(table, "Trend", charts, numeric=(1,)))
-    else:
+    elif table.rows:
         out.append(_table(table))
+    else:
+        out.append(f'<p class="none">{escape(table.empty)}</p>')
+    for sub in sub_tables(report, key):
+        if sub.key == "as_needed" and key == "adherence":
+            continue  # drawn by _adherence, under the calendar
+        out.append(f"<h3>{escape(sub.title)}</h3>")
+        out.append(_table(sub, numeric=sub.numeric, css="narrow" if len(sub.columns) < 5 else ""))
     out.append("</section>")
     return "".join(out)
 
@@ -234,7 +242,7 @@ def _adherence(report: VisitReport, table: SectionTable) -> str:
     else:
         out.append(f'<p class="none">{escape(table.empty)}</p>')
     prn = as_needed_table(report)
-    if prn.rows:
+    if prn.rows:  # the first of the adherence sub-tables
         out.append(f"<h3>{escape(prn.title)}</h3>")
         out.append(_table(prn, numeric=(1, 2, 3, 4), css="narrow"))
     return "".join(out)

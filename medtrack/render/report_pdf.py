@@ -29,6 +29,7 @@ from medtrack.render.report_md import (
     header_lines,
     report_title,
     section_table,
+    sub_tables,
 )
 
 FAMILY = "medtrack-sans"
@@ -428,7 +429,8 @@ def drawn_characters(report: VisitReport, tables: dict[str, SectionTable]) -> se
     texts = [report_title(report), report.footer, adherence_note(report), _OWN_CHARACTERS]
     texts += [part for line in header_lines(report) for part in line]
     texts += [label for _, label in STRIP_LEGEND]
-    for table in (*tables.values(), as_needed_table(report)):
+    subs = [sub for key in report.sections for sub in sub_tables(report, key)]
+    for table in (*tables.values(), *subs):
         texts += (table.title, table.empty, *table.columns)
         texts += [cell for row in table.rows for cell in row]
     return set().union(*texts)
@@ -471,14 +473,17 @@ def _render(
             else:
                 w.paragraph(table.empty, grey=True)
             continue
+        subs = sub_tables(report, key)
         if not table.rows and key != "adherence":
             w.paragraph(table.empty, grey=True)
-            continue
+            if not subs:
+                continue
         if key == "questions":
             for text, asked in table.rows:
                 w.paragraph(f"•  {text}  (asked {asked})")
         elif key == "medications":
-            w.table(table, (40, 14, 48, 28, 28, 17))
+            if table.rows:
+                w.table(table, (30, 13, 20, 40, 20, 18, 36))
         elif key == "changes":
             w.table(table, (17, 25, 80, 55))
         elif key == "adherence":
@@ -521,6 +526,10 @@ def _render(
                 _line_chart(pdf, series.points, first, last, (x, y, CHART_W, CHART_H), low, high)
 
             w.table(table, (25, 12, 40, 25, 25), (1,), ("Trend", CHART_W + 2, measure_chart))
+        for sub in subs:
+            if sub.key == "as_needed":
+                continue  # drawn by _adherence, under the calendar
+            _sub_table(w, sub)
 
     pdf.ln(2)
     pdf.set_draw_color(150, 150, 150)
@@ -586,6 +595,18 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
         w.width = 110.0
         w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4))
         w.width = saved
+
+
+def _sub_table(w: _Writer, sub: SectionTable) -> None:
+    """A smaller table under its section: a bold title, then rows; narrow tables take
+    only the width they need."""
+    w.pdf.ln(0.8)
+    w.paragraph(sub.title, size=FONT_SIZE, bold=True)
+    widths = sub.widths or tuple(1.0 for _ in sub.columns)
+    saved = w.width
+    w.width = min(saved, sum(widths) * 1.1) if len(sub.columns) < 5 else saved
+    w.table(sub, widths, sub.numeric)
+    w.width = saved
 
 
 def _legend(w: _Writer) -> None:
