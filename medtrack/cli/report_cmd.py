@@ -56,6 +56,7 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         build_report,
         default_window,
         is_injection,
+        parse_better,
         period_basis,
     )
     from medtrack.store import doses, health, repo
@@ -104,10 +105,12 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")
+        better = parse_better(repo.get_setting(conn, "symptom_better"))
     return build_report(
         medications=meds,
         summary=summary,
         symptom_columns=symptoms,
+        symptom_better=better,
         side_effects=side_effects,
         measurements=measurements,
         checkins=checkins,

@@ -22,6 +22,11 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "drug_holiday_days": ("3", "consecutive scheduled days with no dose that make a holiday"),
     "name": (None, "your name, printed on reports"),
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
+    "symptom_better": (
+        None,
+        "which way is better per symptom, e.g. 'sleep=higher,appetite=lower' "
+        "(defaults: mood higher, anxiety lower...)",
+    ),
     "crisis_line": (
         None,
         "crisis line shown after a PHQ-9 item 9 above 0 (default: by the zone's country)",
@@ -39,6 +44,13 @@ def _check_key(key: str) -> str:
 def _check_value(key: str, value: str) -> str:
     if key == "timezone":
         return common.check_zone(value)
+    if key == "symptom_better":
+        from medtrack.core.report import parse_better
+
+        try:
+            parse_better(value)
+        except ValueError as error:
+            raise BadValue(f"symptom_better: {error}") from None
     numeric = key in ("on_time_window", "drug_holiday_days", "refill_warning_days")
     if numeric and (not value.isdigit() or not 1 <= int(value) <= 1440):
         raise BadValue(f"{key} takes a whole number from 1 to 1440")

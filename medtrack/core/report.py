@@ -97,6 +97,60 @@ STRIP_LEGEND = (
     ("not-due", "none due"),
 )
 
+# Which way is better for a symptom rating, by default (a setting, `symptom_better`, adds
+# or overrides: "sleep=higher,appetite=higher"). A name in neither shows its change alone.
+HIGHER_IS_BETTER = frozenset(
+    {
+        "mood",
+        "energy",
+        "sleep quality",
+        "focus",
+        "concentration",
+        "motivation",
+        "wellbeing",
+        "well-being",
+        "interest",
+        "enjoyment",
+        "hope",
+        "self-esteem",
+    }
+)
+LOWER_IS_BETTER = frozenset(
+    {
+        "anxiety",
+        "irritability",
+        "stress",
+        "pain",
+        "restlessness",
+        "agitation",
+        "craving",
+        "cravings",
+        "nausea",
+        "headache",
+        "panic",
+        "racing thoughts",
+        "tension",
+        "worry",
+        "rumination",
+        "fatigue",
+        "tiredness",
+        "dizziness",
+        "suicidal thoughts",
+        "paranoia",
+        "voices",
+        "tremor",
+        "akathisia",
+        "sadness",
+        "hopelessness",
+        "anger",
+        "obsessions",
+        "compulsions",
+    }
+)
+# The first and last this many days are compared (half the period when it is shorter
+# than twice this).
+COMPARE_DAYS = 14
+
 # At most this many points in a symptom or measurement chart (means of runs of days).
 CHART_POINTS = 120
 
@@ -294,6 +348,11 @@ class SymptomTrend(NamedTuple):
     direction: str  # up, down, steady, or "-" with too few entries
     points: tuple[tuple[date, float], ...]
     scale_max: float | None  # 10 for 0-10 ratings, else None (scale to the data)
+    days_with_data: int = 0
+    first_mean: float | None = None  # mean of the first two weeks of the period
+    last_mean: float | None = None  # mean of the last two weeks
+    better: str | None = None  # "higher", "lower", or None when not known
+    verdict: str = "-"  # better, worse, about the same, changed (no direction known)
 
 
 class ScorePoint(NamedTuple):
@@ -321,6 +380,7 @@ class MeasurementSeries(NamedTuple):
     low: str
     high: str
     points: tuple[tuple[date, float], ...]
+    change: str = "-"  # latest against the first value of the period
 
 
 class QuestionRow(NamedTuple):
@@ -388,6 +448,7 @@ def build_report(
     summary: Summary,
     symptoms: Iterable[SymptomEntry] = (),
     symptom_columns: Sequence[SymptomSeries] | None = None,
+    symptom_better: Mapping[str, str] | None = None,
     side_effects: Iterable[SideEffect] = (),
     measurements: Iterable[MeasurementEntry] = (),
     checkins: Iterable[CheckinEntry | CheckinScore] = (),
@@ -517,6 +578,7 @@ def build_report(
             local_days,
             first_day,
             days,
+            symptom_better or {},
         ),
         scores=_scores(checkin_list, local_day),
         measurements=_measurements(
@@ -880,12 +942,54 @@ def _chart_points(
     )
 
 
+def parse_better(text: str | None) -> dict[str, str]:
+    """The `symptom_better` setting ("sleep=higher, appetite=lower") as name -> direction;
+    raises ValueError naming the first bad part."""
+    found: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, way = part.partition("=")
+        way = way.strip().casefold()
+        if not sep or not name.strip() or way not in ("higher", "lower"):
+            raise ValueError(f"'{part.strip()}' is not NAME=higher or NAME=lower")
+        found[" ".join(name.split()).casefold()] = way
+    return found
+
+
+def better_direction(name: str, overrides: Mapping[str, str]) -> str | None:
+    key = name.casefold()
+    if key in overrides:
+        return overrides[key]
+    if key in HIGHER_IS_BETTER:
+        return "higher"
+    if key in LOWER_IS_BETTER:
+        return "lower"
+    return None
+
+
+def _verdict(first: float | None, last: float | None, better: str | None, threshold: float) -> str:
+    if first is None or last is None:
+        return "-"
+    change = last - first
+    if abs(change) < threshold:
+        return "about the same"
+    if better is None:
+        return "changed"
+    return "better" if (change > 0) == (better == "higher") else "worse"
+
+
 def _symptoms(
-    series: Sequence[SymptomSeries], local_days: LocalDays, first_day: date, days: int
+    series: Sequence[SymptomSeries],
+    local_days: LocalDays,
+    first_day: date,
+    days: int,
+    overrides: Mapping[str, str] | None = None,
 ) -> tuple[SymptomTrend, ...]:
     trends = []
     size = max(1, -(-days // CHART_POINTS))
     first = first_day.toordinal()
+    span = compare_days(days)
     for one in series:
         if not one.values:
             continue
@@ -897,12 +1001,23 @@ def _symptoms(
         threshold = 1.0 if one.unit is None else max(abs(average) * 0.05, 1e-9)
         # _chart_points over local days, bucketed by ordinal: the same runs, the same means.
         buckets: dict[int, list[float]] = defaultdict(list)
-        for ordinal, value in zip(local_days.ordinals(one.epochs), values, strict=True):
+        ordinals = local_days.ordinals(one.epochs)
+        early: list[float] = []
+        late: list[float] = []
+        for ordinal, value in zip(ordinals, values, strict=True):
             buckets[(ordinal - first) // size].append(value)
+            offset = ordinal - first
+            if 0 <= offset < span:
+                early.append(value)
+            if days - span <= offset < days:
+                late.append(value)
         points = tuple(
             (first_day + timedelta(days=index * size), sum(run) / len(run))
             for index, run in sorted(buckets.items())
         )
+        first_mean = sum(early) / len(early) if early else None
+        last_mean = sum(late) / len(late) if late else None
+        better = better_direction(one.name, overrides or {})
         trends.append(
             SymptomTrend(
                 name=one.name,
@@ -914,9 +1029,19 @@ def _symptoms(
                 direction=_direction(xy, threshold),
                 points=points,
                 scale_max=10.0 if one.unit is None else None,
+                days_with_data=len(set(ordinals)),
+                first_mean=first_mean,
+                last_mean=last_mean,
+                better=better,
+                verdict=_verdict(first_mean, last_mean, better, threshold),
             )
         )
     return tuple(trends)
+
+
+def compare_days(days: int) -> int:
+    """How many days at each end of a period of `days` the symptoms table compares."""
+    return COMPARE_DAYS if days >= 2 * COMPARE_DAYS else max(days // 2, 1)
 
 
 class LocalDays:
@@ -965,7 +1090,15 @@ def _measurements(
     entries: Sequence[MeasurementEntry], local_day, first_day: date, days: int
 ) -> tuple[MeasurementSeries, ...]:
     groups: dict[tuple[str, str], list[MeasurementEntry]] = defaultdict(list)
+    # Weight in one unit: the latest entry's, the others converted (kg and lb mixed would
+    # otherwise make two rows and two lines).
+    weights = [e for e in entries if e.measurement.kind == "weight"]
+    weight_unit = max(weights, key=lambda e: e.at).measurement.unit if weights else None
     for entry in entries:
+        m = entry.measurement
+        if m.kind == "weight" and m.unit != weight_unit and weight_unit in _TO_KG:
+            value = m.value * _TO_KG[m.unit] / _TO_KG[weight_unit]
+            entry = entry._replace(measurement=m._replace(value=value, unit=weight_unit))
         groups[(entry.measurement.kind, entry.measurement.unit)].append(entry)
     result = []
     for (kind, unit), items in sorted(groups.items()):
@@ -985,9 +1118,23 @@ def _measurements(
                 points=_chart_points(
                     ((local_day(e.at), e.measurement.value) for e in items), first_day, days
                 ),
+                change=_change_text(items, local_day),
             )
         )
     return tuple(result)
+
+
+_TO_KG = {"kg": 1.0, "lb": 0.45359237}
+
+
+def _change_text(items: Sequence[MeasurementEntry], local_day) -> str:
+    """The latest value against the period's first ("+1.4 kg since 2026-11-03")."""
+    if len(items) < 2 or items[0].measurement.value2 is not None:
+        return "-"
+    first, last = items[0].measurement, items[-1].measurement
+    delta = last.value - first.value
+    sign = "+" if delta > 0 else "" if delta < 0 else "±"
+    return f"{sign}{num_text(delta)} {last.unit} since {local_day(items[0].at).isoformat()}"
 
 
 # Which kind of past visit starts each audience's report by default.

@@ -203,7 +203,7 @@ def _section(report: VisitReport, key: str) -> str:
         out.append(_adherence(report, table))
     elif key == "symptoms":
         charts = [symptom_svg(t, first, last) for t in report.symptoms]
-        out.append(_table(table, "Chart", charts, numeric=(1, 2)))
+        out.append(_table(table, "Chart", charts, numeric=(1, 2, 3)))
     elif key == "scores":
         charts = [score_svg(s, first, last) for s in report.scores]
         out.append(_table(table, "Chart (bands shaded)", charts, numeric=(1,)))

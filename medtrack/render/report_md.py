@@ -17,7 +17,9 @@ from medtrack.core.report import (
     STRIP_LEGEND,
     AdherenceRow,
     MedicationRow,
+    SymptomTrend,
     VisitReport,
+    compare_days,
     num_text,
     pct_text,
     reasons_text,
@@ -135,15 +137,24 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                 )
             )
     elif key == "symptoms":
-        columns = ("Symptom", "Entries", "Average", "Range", "Direction")
+        span = compare_days(report.header.days)
+        columns = (
+            "Symptom",
+            "Days with data",
+            f"First {span} days",
+            f"Last {span} days",
+            "Change",
+            "Range",
+        )
         for trend in report.symptoms:
             rows.append(
                 (
                     symptom_label(trend),
-                    str(trend.count),
-                    num_text(trend.average),
+                    f"{trend.days_with_data} of {report.header.days}",
+                    _mean_text(trend.first_mean),
+                    _mean_text(trend.last_mean),
+                    change_text(trend),
                     f"{num_text(trend.low)}-{num_text(trend.high)}",
-                    trend.direction,
                 )
             )
     elif key == "scores":
@@ -161,13 +172,14 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                 scores = f"last {len(shown)}: {scores}"
             rows.append((series.name, str(len(series.points)), score_change_text(series), scores))
     elif key == "measurements":
-        columns = ("Measurement", "Entries", "Latest", "Lowest", "Highest")
+        columns = ("Measurement", "Entries", "Latest", "Change", "Lowest", "Highest")
         for m in report.measurements:
             rows.append(
                 (
                     m.label,
                     str(m.count),
                     f"{m.latest} ({m.latest_on.isoformat()})",
+                    m.change,
                     m.low,
                     m.high,
                 )
@@ -184,6 +196,23 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
     if key == "medications" and not rows and any(m.kind in KIND_NOTE for m in report.medications):
         empty = "No prescribed medications recorded."
     return SectionTable(key, title, columns, tuple(rows), empty)
+
+
+def _mean_text(value: float | None) -> str:
+    return "-" if value is None else num_text(value)
+
+
+def change_text(trend: SymptomTrend) -> str:
+    """ "+4.7, better (higher is better)"; the verdict alone says nothing without a
+    direction."""
+    if trend.first_mean is None or trend.last_mean is None:
+        return "-"
+    delta = trend.last_mean - trend.first_mean
+    sign = "+" if delta > 0 else ""
+    text = f"{sign}{num_text(delta)}, {trend.verdict}"
+    if trend.better is not None:
+        text += f" ({trend.better} is better)"
+    return text
 
 
 def _medication_cells(med: MedicationRow) -> tuple[str, ...]:

@@ -497,7 +497,8 @@ def _render(
                 low, high = value_range([v for _, v in trend.points], trend.scale_max)
                 _line_chart(pdf, trend.points, first, last, (x, y, CHART_W, CHART_H), low, high)
 
-            w.table(table, (40, 14, 15, 15, 18), (1, 2), ("Chart", CHART_W + 2, symptom_chart))
+            chart = ("Chart", CHART_W + 2, symptom_chart)
+            w.table(table, (28, 14, 14, 14, 32, 12), (1, 2, 3), chart)
         elif key == "scores":
 
             def score_chart(index: int, x: float, y: float) -> None:
@@ -525,7 +526,8 @@ def _render(
                 low, high = value_range([v for _, v in series.points], None)
                 _line_chart(pdf, series.points, first, last, (x, y, CHART_W, CHART_H), low, high)
 
-            w.table(table, (25, 12, 40, 25, 25), (1,), ("Trend", CHART_W + 2, measure_chart))
+            chart = ("Trend", CHART_W + 2, measure_chart)
+            w.table(table, (22, 11, 34, 30, 20, 20), (1,), chart)
         for sub in subs:
             if sub.key == "as_needed":
                 continue  # drawn by _adherence, under the calendar
