@@ -313,7 +313,7 @@ def test_empty_period_renders_in_every_format():
 
 def test_therapist_order_puts_symptoms_and_barriers_first():
     report = make_report(audience="therapist")
-    assert report.sections[:3] == ("safety", "symptoms", "adherence")
+    assert report.sections[:4] == ("safety", "timeline", "symptoms", "adherence")
     flat = " ".join(render_text(report).split())
     assert flat.index("Symptoms") < flat.index("Adherence") < flat.index("Current medications")
     assert "VISIT REPORT FOR THE THERAPIST" in flat

@@ -79,8 +79,8 @@ def test_first_and_last_two_weeks_with_the_better_direction():
     assert (anxiety.first_mean, anxiety.last_mean, anxiety.verdict) == (6, 8, "worse")
     assert (trends["sleep"].better, trends["sleep"].verdict) == (None, "changed")
     md = render_markdown(report())
-    assert "| mood (0-10) | 11 of 30 | 2.6 | 7.3 | +4.7, better (higher is better) | 2-8 |" in md
-    assert "| anxiety (0-10) | 2 of 30 | 6 | 8 | +2, worse (lower is better) | 6-8 |" in md
+    assert "| mood (0-10) | 11 of 30 | 2.6 | 7.3 | +4.7, better | higher | 2-8 |" in md
+    assert "| anxiety (0-10) | 2 of 30 | 6 | 8 | +2, worse | lower | 6-8 |" in md
 
 
 def test_the_setting_gives_a_direction():
@@ -94,7 +94,7 @@ def test_weight_in_one_unit_with_its_change():
     (weight,) = report().measurements
     assert (weight.unit, weight.count, weight.latest) == ("kg", 3, "73 kg")
     assert weight.high == "73 kg" and weight.low == "72 kg"
-    assert weight.change == "+1 kg since 2026-11-03"
+    assert weight.change == "+1 kg from 2026-11-03"
     # 160 lb is 72.57 kg, drawn as such.
     assert weight.points[1][1] == pytest.approx(160 * 0.45359237)
 

@@ -54,6 +54,7 @@ SECTION_ORDER: dict[str, tuple[str, ...]] = {
         "safety",
         "medications",
         "changes",
+        "timeline",
         "adherence",
         "side_effects",
         "symptoms",
@@ -63,6 +64,7 @@ SECTION_ORDER: dict[str, tuple[str, ...]] = {
     ),
     "therapist": (
         "safety",
+        "timeline",
         "symptoms",
         "adherence",
         "scores",
@@ -76,6 +78,7 @@ SECTION_ORDER: dict[str, tuple[str, ...]] = {
 
 SECTION_TITLES: dict[str, str] = {
     "safety": "Safety flags",
+    "timeline": "Timeline",
     "medications": "Current medications",
     "changes": "Changes in this period",
     "adherence": "Adherence",
@@ -388,6 +391,38 @@ class QuestionRow(NamedTuple):
     asked: date
 
 
+class TimelineEvent(NamedTuple):
+    """A dated mark on the timeline: a plan change, a zone change, or a day with a dose
+    missed or skipped."""
+
+    on: date
+    kind: str  # change, zone, missed, skipped
+    text: str
+
+
+class TimelineRow(NamedTuple):
+    """The compact text form: one run of days (a week, or longer for long periods)."""
+
+    first: date
+    last: date
+    symptoms: tuple[str, ...]  # the mean of each timeline symptom, "-" without data
+    scores: str
+    missed: str
+    events: str
+
+
+class Timeline(NamedTuple):
+    """Symptoms, scores, plan and zone changes and missed or skipped days on one date axis
+    (as eMoods' monthly chart and the NIMH life-chart method line them up)."""
+
+    first: date
+    last: date
+    ticks: tuple[date, ...]
+    symptoms: tuple[str, ...]  # names of the symptom lines drawn (at most TIMELINE_SYMPTOMS)
+    events: tuple[TimelineEvent, ...]
+    rows: tuple[TimelineRow, ...]
+
+
 class VisitReport(NamedTuple):
     header: Header
     sections: tuple[str, ...]
@@ -402,6 +437,7 @@ class VisitReport(NamedTuple):
     questions: tuple[QuestionRow, ...]
     footer: str
     injections: tuple[InjectionRow, ...] = ()
+    timeline: Timeline | None = None
     controlled: tuple[ControlledRow, ...] = ()
     interruptions: tuple[InterruptionRow, ...] = ()
     dose_events: tuple[DoseEventRow, ...] = ()
@@ -555,7 +591,7 @@ def build_report(
             if c.questionnaire == "phq9" and c.at < end
         ]
 
-    return VisitReport(
+    report = VisitReport(
         header=header,
         sections=SECTION_ORDER[audience],
         safety=_safety(
@@ -592,11 +628,18 @@ def build_report(
             if n.ask and n.done_at is None
         ),
         footer=PATIENT_REPORTED.format(version=version),
+        timeline=None,
         injections=_injections(medications, last_given or {}, summary, end, now, zones),
         controlled=_controlled(medications, records or (), start, end),
         interruptions=_interruptions(summary, records or (), local_day),
         dose_events=_dose_events(medications, summary, records or (), start, end, local_day),
     )
+    zone_events = tuple(
+        TimelineEvent(local_day(at), "zone", f"zone {zone.key}")
+        for at, zone in zones.changes
+        if start <= at < end
+    )
+    return report._replace(timeline=_timeline(report, zone_events))
 
 
 class _Phq9(NamedTuple):
@@ -1134,7 +1177,7 @@ def _change_text(items: Sequence[MeasurementEntry], local_day) -> str:
     first, last = items[0].measurement, items[-1].measurement
     delta = last.value - first.value
     sign = "+" if delta > 0 else "" if delta < 0 else "±"
-    return f"{sign}{num_text(delta)} {last.unit} since {local_day(items[0].at).isoformat()}"
+    return f"{sign}{num_text(delta)} {last.unit} from {local_day(items[0].at).isoformat()}"
 
 
 # Which kind of past visit starts each audience's report by default.
@@ -1353,3 +1396,87 @@ def _dose_events(
         if differs:
             rows.append(DoseEventRow(local_day(r.taken_at), med.name, f"taken: {differs}"))
     return tuple(sorted(rows, key=lambda r: (r.on, r.medication, r.what)))
+
+
+# --- the timeline (issue 19, item 6) -------------------------------------------------------
+
+# At most this many symptom lines on the timeline (the most recorded ones): more is noise.
+TIMELINE_SYMPTOMS = 3
+# The text form has at most about this many rows: a week each, or longer runs of days.
+TIMELINE_ROWS = 9
+
+
+def _ticks(first: date, last: date) -> tuple[date, ...]:
+    """Dates for the axis: each Monday for up to ~10 weeks, else the first of each month
+    (or of every few months), so a label never crowds its neighbour."""
+    days = (last - first).days + 1
+    if days <= 70:
+        start = first + timedelta(days=(7 - first.weekday()) % 7)
+        return tuple(start + timedelta(days=7 * i) for i in range((last - start).days // 7 + 1))
+    months = []
+    year, month = first.year, first.month
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        day = date(year, month, 1)
+        if day > last:
+            break
+        months.append(day)
+    step = max(1, -(-len(months) // 8))
+    return tuple(months[::step])
+
+
+def _timeline(report: VisitReport, zone_events: Sequence[TimelineEvent]) -> Timeline:
+    h = report.header
+    first, last = h.period_start, h.period_end
+    events: list[TimelineEvent] = list(zone_events)
+    for change in report.changes:
+        detail = f" {change.detail}" if change.detail else ""
+        events.append(
+            TimelineEvent(change.on, "change", f"{change.medication} {change.what}{detail}")
+        )
+    adherence = report.adherence
+    if adherence.cell_days == 1:
+        for row in adherence.rows:
+            for day, state in zip(adherence.strip_days, row.strip, strict=True):
+                if state in ("missed", "skipped"):
+                    events.append(TimelineEvent(day, state, row.medication))
+    events.sort(key=lambda e: (e.on, e.kind, e.text))
+    shown = sorted(report.symptoms, key=lambda t: (-t.count, t.name))[:TIMELINE_SYMPTOMS]
+    days = (last - first).days + 1
+    size = max(7, -(-days // TIMELINE_ROWS))
+    rows = []
+    for offset in range(0, days, size):
+        lo = first + timedelta(days=offset)
+        hi = min(lo + timedelta(days=size - 1), last)
+        means = []
+        for trend in shown:
+            inside = [v for d, v in trend.points if lo <= d <= hi]
+            means.append(num_text(sum(inside) / len(inside)) if inside else "-")
+        scores = "; ".join(
+            f"{series.name} {p.total}" + (" (item 9)" if p.flagged else "")
+            for series in report.scores
+            for p in series.points
+            if lo <= p.on <= hi
+        )
+        missed = Counter(
+            e.kind for e in events if lo <= e.on <= hi and e.kind in ("missed", "skipped")
+        )
+        missed_text = ", ".join(f"{missed[k]} {k}" for k in ("missed", "skipped") if missed[k])
+        notes = "; ".join(
+            f"{e.on.strftime('%m-%d')} {e.text}"
+            for e in events
+            if lo <= e.on <= hi and e.kind in ("change", "zone")
+        )
+        rows.append(
+            TimelineRow(lo, hi, tuple(means), scores or "-", missed_text or "-", notes or "-")
+        )
+    return Timeline(
+        first=first,
+        last=last,
+        ticks=_ticks(first, last),
+        symptoms=tuple(t.name for t in shown),
+        events=tuple(events),
+        rows=tuple(rows),
+    )

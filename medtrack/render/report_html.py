@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 from html import escape
-from operator import add
 
 from medtrack.core.report import (
     STRIP_LEGEND,
@@ -25,6 +24,7 @@ from medtrack.render.charts import (
     hex_color,
     line_points,
     score_y,
+    strip_marks,
     value_range,
 )
 from medtrack.render.escaping import html_attribute, html_text
@@ -59,8 +59,8 @@ td.num { text-align: right; white-space: nowrap; }
 .safety p { margin: 2px 0; font-weight: 600; }
 .none { color: #555; margin: 2px 0; }
 .note { color: #555; font-size: 7.5pt; margin: 2px 0; }
-.legend span { display: inline-block; width: 8px; height: 8px; margin: 0 3px 0 8px;
-  vertical-align: -1px; }
+.legend span { display: inline-block; margin: 0 3px 0 8px; vertical-align: -1px; }
+.legend svg { display: inline; }
 svg { display: block; }
 ul { margin: 2px 0; padding-left: 16px; }
 footer { margin-top: 8px; font-size: 7.5pt; color: #444; border-top: 1px solid #999;
@@ -89,25 +89,46 @@ def _svg(width: float, height: float, body: str, label: str) -> str:
 def strip_svg(states: Sequence[str], label: str) -> str:
     if not states:
         return ""
-    # Every strip of a report has as many cells, so each cell's text up to its colour is
-    # formatted once per report, not once per medication (a decade: 11 strips of 522).
-    heads = _strip_heads(len(states))
-    rects = "".join(map(add, heads, map(_STRIP_FILLS.__getitem__, states)))
-    return _svg(STRIP_WIDTH, STRIP_HEIGHT, rects, label)
+    # Every strip of a report has as many cells, so each cell's marks are formatted once
+    # per report and state, not once per medication (a decade: 11 strips of 522).
+    cells = _strip_cells(len(states))
+    return _svg(
+        STRIP_WIDTH, STRIP_HEIGHT, "".join(cells[i][s] for i, s in enumerate(states)), label
+    )
 
 
-# A cell's fill attribute and the end of its rect, by state.
-_STRIP_FILLS = {state: f'{hex_color(rgb)}"/>' for state, rgb in STRIP_COLORS.items()}
+STRIP_STROKE = 1.0
+
+
+def _marks_svg(state: str, x: float, y: float, w: float, h: float) -> str:
+    color = hex_color(STRIP_COLORS[state])
+    out = []
+    for kind, mx, my, mw, mh in strip_marks(state, x, y, w, h, STRIP_STROKE):
+        paint = (
+            f'fill="{color}"'
+            if kind == "fill"
+            else f'fill="none" stroke="{color}" stroke-width="{STRIP_STROKE:g}"'
+        )
+        out.append(f'<rect x="{mx:.2f}" y="{my:.2f}" width="{mw:.2f}" height="{mh:.2f}" {paint}/>')
+    return "".join(out)
 
 
 @lru_cache(maxsize=8)
-def _strip_heads(count: int) -> tuple[str, ...]:
-    """The text of each of `count` strip cells up to its colour."""
+def _strip_cells(count: int) -> tuple[dict[str, str], ...]:
+    """For each of `count` strip cells, its marks by state."""
     cell = STRIP_WIDTH / count
-    width = f"{max(cell - 0.6, 0.4):.2f}"
+    width = max(cell - min(1.0, cell * 0.2), 0.4)
     return tuple(
-        f'<rect x="{i * cell:.2f}" y="0" width="{width}" height="{STRIP_HEIGHT:g}" fill="'
+        {state: _marks_svg(state, i * cell, 0, width, STRIP_HEIGHT) for state in STRIP_COLORS}
         for i in range(count)
+    )
+
+
+def legend_svg(state: str) -> str:
+    """A legend key as a small SVG: it prints (a CSS background does not by default)."""
+    return (
+        f'<svg width="6" height="{STRIP_HEIGHT:g}" viewBox="0 0 6 {STRIP_HEIGHT:g}" '
+        f'aria-hidden="true">{_marks_svg(state, 0, 0, 6, STRIP_HEIGHT)}</svg>'
     )
 
 
@@ -234,8 +255,7 @@ def _adherence(report: VisitReport, table: SectionTable) -> str:
         label = f"Calendar from {report.header.period_start.isoformat()}"
         out.append(_table(table, label, strips, numeric=(1, 2, 3, 4)))
         legend = "".join(
-            f'<span style="background:{hex_color(STRIP_COLORS[state])}"></span>{escape(text)}'
-            for state, text in STRIP_LEGEND
+            f"<span>{legend_svg(state)}</span>{escape(text)}" for state, text in STRIP_LEGEND
         )
         out.append(f'<p class="note legend">{legend}</p>')
         out.append(f'<p class="note">{escape(adherence_note(report))}</p>')

@@ -35,6 +35,7 @@ KIND_NOTE = {"otc": "over the counter", "supplement": "supplement"}
 
 EMPTY = {
     "safety": "None in this period.",
+    "timeline": "Nothing to show on a timeline in this period.",
     "medications": "No current medications recorded.",
     "changes": "No changes in this period.",
     "adherence": "No scheduled doses in this period.",
@@ -144,6 +145,7 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
             f"First {span} days",
             f"Last {span} days",
             "Change",
+            "Better if",
             "Range",
         )
         for trend in report.symptoms:
@@ -154,6 +156,7 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                     _mean_text(trend.first_mean),
                     _mean_text(trend.last_mean),
                     change_text(trend),
+                    trend.better or "-",
                     f"{num_text(trend.low)}-{num_text(trend.high)}",
                 )
             )
@@ -184,6 +187,16 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                     m.high,
                 )
             )
+    elif key == "timeline" and report.timeline is not None:
+        tl = report.timeline
+        columns = ("Days", *tl.symptoms, "PHQ-9, GAD-7", "Missed, skipped", "Changes")
+        for row in tl.rows:
+            span = row.first.strftime("%m-%d") + (
+                f" to {row.last.strftime('%m-%d')}" if row.last != row.first else ""
+            )
+            if tl.first.year != tl.last.year:
+                span = f"{row.first.isoformat()} to {row.last.isoformat()}"
+            rows.append((span, *row.symptoms, row.scores, row.missed, row.events))
     elif key == "questions":
         columns = ("Question", "Asked")
         rows = [(q.text, q.asked.isoformat()) for q in report.questions]
@@ -203,16 +216,13 @@ def _mean_text(value: float | None) -> str:
 
 
 def change_text(trend: SymptomTrend) -> str:
-    """ "+4.7, better (higher is better)"; the verdict alone says nothing without a
-    direction."""
+    """ "+4.7, better": the last two weeks' mean against the first's, judged by the
+    symptom's better direction ("changed" where none is known)."""
     if trend.first_mean is None or trend.last_mean is None:
         return "-"
     delta = trend.last_mean - trend.first_mean
     sign = "+" if delta > 0 else ""
-    text = f"{sign}{num_text(delta)}, {trend.verdict}"
-    if trend.better is not None:
-        text += f" ({trend.better} is better)"
-    return text
+    return f"{sign}{num_text(delta)}, {trend.verdict}"
 
 
 def _medication_cells(med: MedicationRow) -> tuple[str, ...]:
@@ -339,8 +349,8 @@ def as_needed_table(report: VisitReport) -> SectionTable:
 def adherence_note(report: VisitReport) -> str:
     cell = "day" if report.adherence.cell_days == 1 else "week"
     return (
-        f"Taken = doses recorded as taken / doses due; on time = within the on-time window. "
-        f"{CONVENTIONAL_THRESHOLD}% is the conventional threshold used in studies. "
+        f"Taken = doses taken / doses due; on time = within the on-time window. "
+        f"{CONVENTIONAL_THRESHOLD}% is the conventional threshold in studies. "
         f"Calendar: one mark per {cell}."
     )
 

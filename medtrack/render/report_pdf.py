@@ -13,12 +13,14 @@ from typing import Any
 
 from medtrack.core.report import STRIP_LEGEND, VisitReport
 from medtrack.render.charts import (
-    BAND_COLORS,
     LINE_COLOR,
     STRIP_COLORS,
-    band_rects,
+    TEXT_GREY,
+    TIMELINE_LINES,
+    change_labels,
+    day_x,
     line_points,
-    score_y,
+    strip_marks,
     value_range,
 )
 from medtrack.render.escaping import visible
@@ -81,9 +83,9 @@ COMMON_RANGES = (
 )
 _LATIN1_FALLBACKS = {"→": "->", "–": "-", "—": "-", "…": "...", "’": "'", "“": '"', "”": '"'}
 
-MARGIN = 12.0
+MARGIN = 10.0
 FONT_SIZE = 7.5
-LINE_H = 3.3
+LINE_H = 3.1
 HEAD_SIZE = 9.5
 STRIP_W = 46.0
 NUMBER_GAP = 2.0
@@ -136,13 +138,13 @@ class _Writer:
     def heading(self, title: str) -> None:
         self.ensure(12)
         pdf = self.pdf
-        pdf.ln(1.6)
+        pdf.ln(1.0)
         self.font(HEAD_SIZE, bold=True)
-        pdf.cell(self.width, 4.6, self.text(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(self.width, 4.2, self.text(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(150, 150, 150)
         pdf.set_line_width(0.2)
         pdf.line(MARGIN, pdf.get_y(), MARGIN + self.width, pdf.get_y())
-        pdf.ln(0.8)
+        pdf.ln(0.6)
 
     def paragraph(
         self, value: str, size: float = FONT_SIZE, bold: bool = False, grey: bool = False
@@ -238,6 +240,7 @@ class _Writer:
         widths: Sequence[float],
         numeric: Sequence[int] = (),
         chart: tuple[str, float, Callable[[int, float, float], None]] | None = None,
+        chart_h: float = CHART_H + 1,
     ) -> None:
         """Rows of wrapped text cells; `chart` adds a last column drawn by a callback
         given the row index and the cell's top-left corner."""
@@ -253,7 +256,7 @@ class _Writer:
             self.color((68, 68, 68) if bold else (17, 17, 17))
             room = [w - (NUMBER_GAP if i in numeric else 0) for i, w in enumerate(all_widths)]
             height = max(self.line_count(c, w) for c, w in zip(cells, room, strict=True))
-            row_h = max(height * LINE_H, CHART_H + 1 if chart and index is not None else 0)
+            row_h = max(height * LINE_H, chart_h if chart and index is not None else 0)
             self.ensure(row_h + 0.5)
             top = pdf.get_y()
             x = MARGIN
@@ -273,7 +276,7 @@ class _Writer:
         self.font(FONT_SIZE)
         first = rows[0] if rows else columns
         first_h = max(self.line_count(c, w) for c, w in zip(first, all_widths, strict=True))
-        self.ensure(2 * LINE_H + max(first_h * LINE_H, CHART_H + 1 if chart else 0) + 1)
+        self.ensure(2 * LINE_H + max(first_h * LINE_H, chart_h if chart else 0) + 1)
         draw(columns, True, None)
         for index, row in enumerate(rows):
             draw(row, False, index)
@@ -339,13 +342,27 @@ def break_lines(
     return lines
 
 
+STRIP_H = 2.6
+STRIP_STROKE = 0.25
+
+
 def _strip(pdf: Any, states: Sequence[str], x: float, y: float, width: float) -> None:
     if not states:
         return
     cell = width / len(states)
+    gap = min(0.3, cell * 0.2)
+    pdf.set_line_width(STRIP_STROKE)
     for i, state in enumerate(states):
-        pdf.set_fill_color(*STRIP_COLORS[state])
-        pdf.rect(x + i * cell, y, max(cell - 0.25, 0.15), 2.6, style="F")
+        _cell_marks(pdf, state, x + i * cell, y, max(cell - gap, 0.15), STRIP_H)
+
+
+def _cell_marks(pdf: Any, state: str, x: float, y: float, w: float, h: float) -> None:
+    """One strip cell: its shape (strip_marks) in its colour, so print and colour-blind
+    readers tell the states apart by shape too."""
+    pdf.set_fill_color(*STRIP_COLORS[state])
+    pdf.set_draw_color(*STRIP_COLORS[state])
+    for kind, mx, my, mw, mh in strip_marks(state, x, y, w, h, STRIP_STROKE):
+        pdf.rect(mx, my, mw, mh, style="F" if kind == "fill" else "D")
 
 
 def _line_chart(
@@ -429,7 +446,9 @@ def drawn_characters(report: VisitReport, tables: dict[str, SectionTable]) -> se
     texts = [report_title(report), report.footer, adherence_note(report), _OWN_CHARACTERS]
     texts += [part for line in header_lines(report) for part in line]
     texts += [label for _, label in STRIP_LEGEND]
+    texts += _timeline_texts(report)
     subs = [sub for key in report.sections for sub in sub_tables(report, key)]
+    texts += [_one_line(sub) for sub in subs if sub.key == "controlled"]
     for table in (*tables.values(), *subs):
         texts += (table.title, table.empty, *table.columns)
         texts += [cell for row in table.rows for cell in row]
@@ -478,12 +497,16 @@ def _render(
             w.paragraph(table.empty, grey=True)
             if not subs:
                 continue
+        if key == "timeline":
+            if report.timeline is not None:
+                _timeline(w, report)
+            continue
         if key == "questions":
             for text, asked in table.rows:
                 w.paragraph(f"•  {text}  (asked {asked})")
         elif key == "medications":
             if table.rows:
-                w.table(table, (30, 13, 20, 40, 20, 18, 36))
+                w.table(table, (32, 13, 24, 46, 18, 20, 50))
         elif key == "changes":
             w.table(table, (17, 25, 80, 55))
         elif key == "adherence":
@@ -491,34 +514,10 @@ def _render(
         elif key == "side_effects":
             w.table(table, (25, 15, 24, 17, 28, 60))
         elif key == "symptoms":
-
-            def symptom_chart(index: int, x: float, y: float) -> None:
-                trend = report.symptoms[index]
-                low, high = value_range([v for _, v in trend.points], trend.scale_max)
-                _line_chart(pdf, trend.points, first, last, (x, y, CHART_W, CHART_H), low, high)
-
-            chart = ("Chart", CHART_W + 2, symptom_chart)
-            w.table(table, (28, 14, 14, 14, 32, 12), (1, 2, 3), chart)
+            # Their lines are on the timeline, on the same axis as everything else.
+            w.table(table, (40, 16, 14, 14, 30, 14, 12), (1, 2, 3))
         elif key == "scores":
-
-            def score_chart(index: int, x: float, y: float) -> None:
-                series = report.scores[index]
-                box = (x, y, CHART_W, CHART_H)
-                for bx, by, bw, bh, label in band_rects(series.bands, series.max_total, box):
-                    pdf.set_fill_color(*BAND_COLORS[label])
-                    pdf.rect(bx, by, bw, bh, style="F")
-                span = max((last - first).days, 1)
-                placed = [
-                    (
-                        x + 1 + (CHART_W - 2) * (p.on - first).days / span,
-                        score_y(p.total, series.max_total, box),
-                    )
-                    for p in series.points
-                ]
-                _draw_line(pdf, placed)
-
-            chart = ("Chart (bands shaded)", CHART_W + 2, score_chart)
-            w.table(table, (20, 17, 40, 52), (1,), chart)
+            w.table(table, (30, 16, 50, 80), (1,))
         elif key == "measurements":
 
             def measure_chart(index: int, x: float, y: float) -> None:
@@ -527,7 +526,7 @@ def _render(
                 _line_chart(pdf, series.points, first, last, (x, y, CHART_W, CHART_H), low, high)
 
             chart = ("Trend", CHART_W + 2, measure_chart)
-            w.table(table, (22, 11, 34, 30, 20, 20), (1,), chart)
+            w.table(table, (24, 15, 40, 36, 24, 24), (1,), chart)
         for sub in subs:
             if sub.key == "as_needed":
                 continue  # drawn by _adherence, under the calendar
@@ -581,10 +580,11 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
         rows = list(adherence.rows) + ([adherence.overall] if adherence.overall else [])
 
         def strip(index: int, x: float, y: float) -> None:
-            _strip(pdf, rows[index].strip, x, y + 0.3, STRIP_W)
+            _strip(pdf, rows[index].strip, x, y + 0.1, STRIP_W)
 
         label = f"Calendar from {report.header.period_start.isoformat()}"
-        w.table(table, (24, 26, 15, 14, 16, 40), (1, 2, 3, 4), (label, STRIP_W + 2, strip))
+        chart = (label, STRIP_W + 2, strip)
+        w.table(table, (22, 27, 13, 13, 15, 48), (1, 2, 3, 4), chart, chart_h=STRIP_H + 0.9)
         _legend(w)
         w.paragraph(adherence_note(report), size=6.5, grey=True)
     else:
@@ -599,10 +599,174 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
         w.width = saved
 
 
+TL_SYMPTOM_H = 10.0
+TL_LANE_H = 3.4
+TL_LABEL_W = 20.0
+
+
+def _marker(pdf: Any, shape: str, x: float, y: float, r: float) -> None:
+    if shape == "square":
+        pdf.rect(x - r, y - r, 2 * r, 2 * r, style="F")
+    elif shape == "triangle":
+        pdf.polygon([(x - r, y + r), (x + r, y + r), (x, y - r)], style="F")
+    else:
+        pdf.circle(x, y, r, style="F")
+
+
+TL_WORDS = ("symptoms", "0-10 (10 top)", "missed/skipped", "  totals: ! = item 9 above 0")
+
+
+def _timeline_texts(report: VisitReport) -> list[str]:
+    """Every text the timeline draws (for the font look-ahead)."""
+    tl = report.timeline
+    if tl is None:
+        return []
+    texts = [*TL_WORDS, *tl.symptoms, "0123456789!-"]
+    texts += [series.name for series in report.scores]
+    texts += [f"{n}: {e.on.isoformat()} {e.text}" for n, e in change_labels(tl.events)]
+    texts += [tick.isoformat() for tick in tl.ticks]
+    return texts
+
+
+def _timeline(w: _Writer, report: VisitReport) -> None:
+    """Symptom lines, PHQ-9/GAD-7 totals, missed and skipped days and numbered plan and
+    zone changes on one date axis with ticks; a key under it names each line and change."""
+    pdf = w.pdf
+    tl = report.timeline
+    assert tl is not None
+    lanes = len(report.scores) + 1
+    height = TL_SYMPTOM_H + lanes * TL_LANE_H + 3.2
+    labels = change_labels(tl.events)
+    w.ensure(height + 4 + 3.2 * (1 + -(-len(labels) // 2)))
+    top = pdf.get_y() + 0.6
+    x0 = MARGIN + TL_LABEL_W
+    width = w.width - TL_LABEL_W
+
+    def x_of(day: date) -> float:
+        return day_x(day, tl.first, tl.last, x0, width)
+
+    w.font(6)
+    w.color(TEXT_GREY)
+    # The symptom lane: 0-10 ratings, a light frame and grid at 5.
+    pdf.set_fill_color(246, 246, 246)
+    pdf.rect(x0, top, width, TL_SYMPTOM_H, style="F")
+    pdf.set_draw_color(210, 210, 210)
+    pdf.set_line_width(0.15)
+    pdf.line(x0, top + TL_SYMPTOM_H / 2, x0 + width, top + TL_SYMPTOM_H / 2)
+    pdf.text(MARGIN, top + 2.2, w.text(TL_WORDS[0]))
+    pdf.text(MARGIN, top + 4.6, w.text(TL_WORDS[1]))
+    by_name = {t.name: t for t in report.symptoms}
+    for index, name in enumerate(tl.symptoms):
+        trend = by_name[name]
+        color, dash, shape = TIMELINE_LINES[index]
+        low, high = value_range([v for _, v in trend.points], trend.scale_max)
+        span = (high - low) or 1
+        placed = [
+            (x_of(day), top + TL_SYMPTOM_H - 0.6 - (TL_SYMPTOM_H - 1.2) * (v - low) / span)
+            for day, v in trend.points
+        ]
+        pdf.set_draw_color(*color)
+        pdf.set_fill_color(*color)
+        pdf.set_line_width(0.35)
+        if dash:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        if len(placed) > 1:
+            pdf.polyline(placed)
+        pdf.set_dash_pattern()
+        for x, y in placed:
+            _marker(pdf, shape, x, y, 0.45)
+    y = top + TL_SYMPTOM_H
+    # One lane per questionnaire: its totals printed at their dates.
+    for series in report.scores:
+        pdf.set_draw_color(225, 225, 225)
+        pdf.line(x0, y + TL_LANE_H, x0 + width, y + TL_LANE_H)
+        w.font(6)
+        w.color(TEXT_GREY)
+        pdf.text(MARGIN, y + 2.4, w.text(series.name))
+        for point in series.points:
+            w.font(6.5, bold=point.flagged)
+            w.color((17, 17, 17))
+            label = w.text(f"{point.total}" + ("!" if point.flagged else ""))
+            pdf.text(x_of(point.on) - w.string_width(label) / 2, y + 2.5, label)
+        y += TL_LANE_H
+    # The doses lane: each day with a dose missed (empty frame) or skipped (dash).
+    w.font(6)
+    w.color(TEXT_GREY)
+    pdf.text(MARGIN, y + 2.4, w.text(TL_WORDS[2]))
+    worst: dict[date, str] = {}
+    for event in tl.events:
+        if event.kind == "missed" or (event.kind == "skipped" and event.on not in worst):
+            worst[event.on] = event.kind
+    cell = width / ((tl.last - tl.first).days + 1)
+    pdf.set_line_width(STRIP_STROKE)
+    for day, state in worst.items():
+        _cell_marks(pdf, state, x_of(day) - cell * 0.35, y + 0.5, cell * 0.7, STRIP_H)
+    y += TL_LANE_H
+    # Plan and zone changes: a numbered mark through every lane.
+    pdf.set_draw_color(60, 60, 60)
+    pdf.set_line_width(0.2)
+    for number, event in labels:
+        x = x_of(event.on)
+        pdf.set_dash_pattern(dash=0.6, gap=0.6)
+        pdf.line(x, top, x, y)
+        pdf.set_dash_pattern()
+        w.font(6, bold=True)
+        w.color((17, 17, 17))
+        pdf.text(x + 0.5, top + 2.2, number)
+    # The axis: a tick and the date at each tick day.
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(x0, y, x0 + width, y)
+    w.font(6)
+    w.color(TEXT_GREY)
+    for tick in tl.ticks:
+        x = x_of(tick) - cell / 2
+        pdf.line(x, y, x, y + 0.8)
+        label = tick.strftime("%m-%d") if tl.first.year == tl.last.year else tick.isoformat()
+        pdf.text(x - w.string_width(label) / 2, y + 2.9, label)
+    y += 3.4
+    # The key: each symptom line as drawn, then each numbered change.
+    x = MARGIN
+    for index, name in enumerate(tl.symptoms):
+        color, dash, shape = TIMELINE_LINES[index]
+        pdf.set_draw_color(*color)
+        pdf.set_fill_color(*color)
+        pdf.set_line_width(0.35)
+        if dash:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        pdf.line(x, y + 1.2, x + 6, y + 1.2)
+        pdf.set_dash_pattern()
+        _marker(pdf, shape, x + 3, y + 1.2, 0.45)
+        w.font(6.5)
+        w.color((17, 17, 17))
+        text = w.text(name)
+        pdf.text(x + 7, y + 2.1, text)
+        x += 9 + w.string_width(text) + 3
+    text = w.text(TL_WORDS[3])
+    if report.scores:
+        pdf.text(x, y + 2.1, text)
+    y += 3.2
+    pdf.set_xy(MARGIN, y)
+    w.color()
+    for start in range(0, len(labels), 2):
+        pair = labels[start : start + 2]
+        line = "     ".join(f"{n}: {e.on.isoformat()} {e.text}" for n, e in pair)
+        w.paragraph(line, size=6.5)
+    pdf.set_xy(MARGIN, max(pdf.get_y(), y) + 0.4)
+
+
+def _one_line(sub: SectionTable) -> str:
+    items = "; ".join(f"{name} {doses} doses, {total}" for name, doses, total in sub.rows)
+    return f"{sub.title}: {items}."
+
+
 def _sub_table(w: _Writer, sub: SectionTable) -> None:
     """A smaller table under its section: a bold title, then rows; narrow tables take
     only the width they need."""
-    w.pdf.ln(0.8)
+    w.pdf.ln(0.4)
+    if sub.key == "controlled":
+        # One line: a table of two or three rows would cost a third of a section.
+        w.paragraph(_one_line(sub))
+        return
     w.paragraph(sub.title, size=FONT_SIZE, bold=True)
     widths = sub.widths or tuple(1.0 for _ in sub.columns)
     saved = w.width
@@ -616,9 +780,9 @@ def _legend(w: _Writer) -> None:
     w.font(6.5)
     w.color((85, 85, 85))
     x, y = MARGIN, pdf.get_y() + 0.6
+    pdf.set_line_width(STRIP_STROKE)
     for state, label in STRIP_LEGEND:
-        pdf.set_fill_color(*STRIP_COLORS[state])
-        pdf.rect(x, y + 0.4, 2.2, 2.2, style="F")
+        _cell_marks(pdf, state, x, y + 0.2, 1.6, STRIP_H)
         pdf.set_xy(x + 2.8, y)
         text = w.text(label)
         pdf.cell(w.string_width(text) + 1, 3, text)
