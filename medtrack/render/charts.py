@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import NamedTuple
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -190,8 +191,22 @@ def day_x(day: date, first: date, last: date, x: float, width: float) -> float:
     return x + width * ((day - first).days + 0.5) / days
 
 
-def change_labels(events: Sequence) -> list[tuple[str, object]]:
-    """Numbered labels for the plan and zone changes of a timeline: ("1", event), ...;
-    the chart marks the number and a key under it says what it was."""
-    marked = [e for e in events if e.kind in ("change", "zone")]
-    return [(str(i + 1), e) for i, e in enumerate(marked)]
+class ChangeMark(NamedTuple):
+    """The plan and zone changes of one day: the chart marks the number, the key says what."""
+
+    number: str
+    on: date
+    text: str
+
+
+def change_labels(events: Sequence) -> list[ChangeMark]:
+    """One numbered mark per day with plan or zone changes (eight medications changed the
+    same day make one mark, not eight printed over each other)."""
+    days: dict[date, list[str]] = {}
+    for e in events:
+        if e.kind in ("change", "zone"):
+            days.setdefault(e.on, []).append(e.text)
+    return [
+        ChangeMark(str(i + 1), day, "; ".join(texts))
+        for i, (day, texts) in enumerate(sorted(days.items()))
+    ]

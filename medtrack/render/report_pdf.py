@@ -485,6 +485,18 @@ def _render(
     first, last = report.header.period_start, report.header.period_end
     for key in report.sections:
         table = tables[key]
+        if _empty(report, key, table):
+            # "Measurements: none in this period." on one line, not a heading and a line.
+            w.ensure(8)
+            pdf.ln(1.0)
+            w.font(HEAD_SIZE - 1.5, bold=True)
+            title = w.text(f"{table.title}: ")
+            pdf.cell(w.string_width(title) + 0.5, 4.2, title)
+            w.font(FONT_SIZE)
+            w.color((85, 85, 85))
+            pdf.cell(0, 4.2, w.text(table.empty), new_x="LMARGIN", new_y="NEXT")
+            w.color()
+            continue
         w.heading(table.title)
         if key == "safety":
             if table.rows:
@@ -623,7 +635,9 @@ def _timeline_texts(report: VisitReport) -> list[str]:
         return []
     texts = [*TL_WORDS, *tl.symptoms, "0123456789!-"]
     texts += [series.name for series in report.scores]
-    texts += [f"{n}: {e.on.isoformat()} {e.text}" for n, e in change_labels(tl.events)]
+    texts.append(
+        "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in change_labels(tl.events))
+    )
     texts += [tick.isoformat() for tick in tl.ticks]
     return texts
 
@@ -705,8 +719,8 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
     # Plan and zone changes: a numbered mark through every lane.
     pdf.set_draw_color(60, 60, 60)
     pdf.set_line_width(0.2)
-    for number, event in labels:
-        x = x_of(event.on)
+    for number, on, _ in labels:
+        x = x_of(on)
         pdf.set_dash_pattern(dash=0.6, gap=0.6)
         pdf.line(x, top, x, y)
         pdf.set_dash_pattern()
@@ -719,7 +733,7 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
     w.font(6)
     w.color(TEXT_GREY)
     for tick in tl.ticks:
-        x = x_of(tick) - cell / 2
+        x = x_of(tick)
         pdf.line(x, y, x, y + 0.8)
         label = tick.strftime("%m-%d") if tl.first.year == tl.last.year else tick.isoformat()
         pdf.text(x - w.string_width(label) / 2, y + 2.9, label)
@@ -747,11 +761,18 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
     y += 3.2
     pdf.set_xy(MARGIN, y)
     w.color()
-    for start in range(0, len(labels), 2):
-        pair = labels[start : start + 2]
-        line = "     ".join(f"{n}: {e.on.isoformat()} {e.text}" for n, e in pair)
-        w.paragraph(line, size=6.5)
+    if labels:
+        w.paragraph(
+            "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in labels), size=6.5
+        )
     pdf.set_xy(MARGIN, max(pdf.get_y(), y) + 0.4)
+
+
+def _empty(report: VisitReport, key: str, table: SectionTable) -> bool:
+    """A section with nothing to show (no rows, no sub-tables; safety always shows)."""
+    if key in ("safety", "adherence", "timeline") or table.rows:
+        return False
+    return not sub_tables(report, key)
 
 
 def _one_line(sub: SectionTable) -> str:
