@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
+
 from medtrack.core.adherence import summarize
 from medtrack.core.health import CheckinEntry, NoteEntry, SideEffect, SymptomEntry
 from medtrack.core.models import Dose, Medication, Regimen, Schedule
@@ -175,3 +177,53 @@ def test_one_timeline_on_one_axis():
 def test_a_busy_month_with_eight_medications_fits_one_a4_page():
     data = render_pdf(busy_month())
     assert len(re.findall(rb"/Type\s*/Page\b", data)) == 1
+
+
+def _cjk_report():
+    zones = ZoneTimeline("Europe/Berlin")
+    med = Medication(
+        "舍曲林",
+        regimens=(
+            Regimen("舍曲林", Dose(50, "mg"), Schedule("FREQ=DAILY", (time(8),)),
+                    datetime(2026, 10, 1, tzinfo=UTC)),
+        ),
+    )  # fmt: skip
+    records = [DoseRecord("舍曲林", datetime(2026, 11, 20, 7, 5, tzinfo=UTC), "taken")]
+    summary = summarize([med], records, start=START, end=END, now=NOW, zones=zones)
+    return build_report(
+        medications=[med], summary=summary, start=START, end=END, now=NOW, zones=zones
+    )
+
+
+def _text_of(data: bytes) -> str:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    return " ".join(page.extract_text() for page in PdfReader(BytesIO(data)).pages)
+
+
+def test_a_name_no_font_has_is_marked_and_warned(monkeypatch):
+    import medtrack.render.report_pdf as report_pdf
+
+    monkeypatch.setattr(report_pdf, "fallback_font", lambda chars: None)
+    warnings: list[str] = []
+    text = _text_of(render_pdf(_cjk_report(), warn=warnings.append))
+    # Never blank: the marker stands where the name's characters would be, and the rest
+    # of its row is still drawn.
+    assert "\ufffd\ufffd\ufffd" in text and "50 mg a day" in text
+    assert len(warnings) == 1 and "舍" in warnings[0] and "\ufffd" in warnings[0]
+
+
+def test_a_name_a_system_font_has_is_drawn_with_it():
+    import medtrack.render.report_pdf as report_pdf
+
+    found = report_pdf.fallback_font(set("舍曲林"))
+    if found is None:
+        # CI has no CJK font; the marker-and-warning path above runs everywhere.
+        pytest.skip("no font with these characters on this machine (fontconfig)")
+    warnings: list[str] = []
+    data = render_pdf(_cjk_report(), warn=warnings.append)
+    text = _text_of(data)
+    assert "舍曲林" in text and "50 mg a day" in text and "\ufffd" not in text
+    assert warnings == []

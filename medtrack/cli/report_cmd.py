@@ -137,7 +137,7 @@ def render(report: VisitReport, fmt: str) -> str | bytes:
     if fmt == "pdf":
         from medtrack.render.report_pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, warn=common.warn)
     if fmt == "html":
         from medtrack.render.report_html import render_html
 

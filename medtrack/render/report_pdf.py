@@ -108,8 +108,12 @@ def find_font() -> tuple[Path, Path] | None:
 class _Writer:
     """Draws the report on an fpdf document, keeping track of the font in use."""
 
-    def __init__(self, pdf: Any, unicode: bool) -> None:
+    def __init__(self, pdf: Any, unicode: bool, missing: frozenset[str] = frozenset()) -> None:
         self.pdf = pdf
+        # Characters no font at hand has: drawn as MISSING_MARK, never as blank space.
+        self.missing = missing
+        # Characters drawn from a fallback font (then every line is drawn as a cell).
+        self.fallback: frozenset[str] = frozenset()
         self.family = FAMILY if unicode else "helvetica"
         self.unicode = unicode
         self.width = pdf.w - 2 * MARGIN
@@ -122,6 +126,8 @@ class _Writer:
         # Every text drawn passes here: stored control characters are shown, not drawn
         # as missing glyphs (fpdf would also name them raw in a warning on stderr).
         value = visible(value, keep="\n")
+        if self.missing and not self.missing.isdisjoint(value):
+            value = "".join(MISSING_MARK if c in self.missing else c for c in value)
         self.seen.update(value)
         if self.unicode:
             return value
@@ -219,8 +225,14 @@ class _Writer:
         last = len(lines) - 1
         for index, line in enumerate(lines):
             after = new_x if index == last else "LEFT"
-            if not line or pdf.will_page_break(height):
+            uses_fallback = bool(self.fallback) and not self.fallback.isdisjoint(line)
+            if not line or pdf.will_page_break(height) or uses_fallback:
+                # fpdf applies fallback fonts in cells only.
                 pdf.cell(width, height, line, align=align, new_x=after, new_y="NEXT")
+                if uses_fallback:
+                    # After a fallback run fpdf 2.8 leaves the page on the fallback's font
+                    # selection while believing its own is set: select it again.
+                    pdf.current_font_is_set_on_page = False
                 continue
             # Where fpdf's cell writes a line: after the padding (or right-aligned before it),
             # on the baseline 0.3 of the font size below the middle of the cell.
@@ -391,7 +403,43 @@ def _draw_line(pdf: Any, placed: Sequence[tuple[float, float]]) -> None:
         pdf.circle(x, y, 0.35, style="F")
 
 
-def render_pdf(report: VisitReport) -> bytes:
+# Shown for a character that neither the embedded font nor any font fontconfig finds has.
+MISSING_MARK = "\ufffd"
+
+
+def fallback_font(chars: set[str]) -> Path | None:
+    """A TrueType font on this system with every one of `chars`, as fontconfig matches
+    one (absent fontconfig, or with no such font: None)."""
+    import shutil
+    import subprocess
+
+    fc_match = shutil.which("fc-match")
+    if fc_match is None or not chars:
+        return None
+    charset = " ".join(f"{ord(c):x}" for c in sorted(chars))
+    try:
+        found = subprocess.run(
+            [fc_match, "--format=%{file}", f":charset={charset}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(found) if found else None
+    if path is None or path.suffix.lower() not in (".ttf", ".otf") or not path.is_file():
+        return None
+    from fontTools.ttLib import TTFont
+
+    try:
+        cmap = TTFont(str(path), lazy=True).getBestCmap() or {}
+    except Exception:
+        return None
+    return path if all(ord(c) in cmap for c in chars) else None
+
+
+def render_pdf(report: VisitReport, warn: Callable[[str], None] | None = None) -> bytes:
     """The report as PDF bytes.
 
     Drawn with the smallest shipped cut of DejaVu Sans that holds every character the report
@@ -408,7 +456,7 @@ def render_pdf(report: VisitReport) -> bytes:
         content, seen = _render(report, files, tables)
         if all(covered(char, ranges) for char in seen):
             return content
-    return _render(report, font, tables)[0]
+    return _render(report, font, tables, warn)[0]
 
 
 Ranges = Sequence[tuple[int, int]]
@@ -456,10 +504,15 @@ def drawn_characters(report: VisitReport, tables: dict[str, SectionTable]) -> se
 
 
 def _render(
-    report: VisitReport, font: tuple[Path, Path] | None, tables: dict[str, SectionTable]
+    report: VisitReport,
+    font: tuple[Path, Path] | None,
+    tables: dict[str, SectionTable],
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[bytes, set[str]]:
     """The PDF drawn with `font` (Helvetica when None) from the report's `tables`, and every
-    character drawn."""
+    character drawn. Characters the font lacks (a medication named in Chinese with DejaVu)
+    are drawn from a system font that has them, found through fontconfig, else shown as
+    MISSING_MARK with a warning."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -470,13 +523,33 @@ def _render(
     pdf.set_title(f"{title}, {report.header.period_text}")
     pdf.set_creator(f"medtrack {report.header.version}")
     pdf.set_lang("en")
+    missing: frozenset[str] = frozenset()
+    fallback: frozenset[str] = frozenset()
     if font is not None:
         pdf.add_font(FAMILY, "", str(font[0]))
         pdf.add_font(FAMILY, "B", str(font[1]))
+        cmap = pdf.fonts[FAMILY.lower()].cmap
+        lacking = {
+            c for c in drawn_characters(report, tables) if ord(c) >= 0x20 and ord(c) not in cmap
+        }
+        other = fallback_font(lacking) if lacking else None
+        if other is not None:
+            pdf.add_font("fallback", "", str(other))
+            pdf.set_fallback_fonts(["fallback"])
+            fallback = frozenset(lacking)
+        elif lacking:
+            missing = frozenset(lacking)
+            if warn is not None:
+                shown = "".join(sorted(lacking))[:20]
+                warn(
+                    f"warning: no font found for {shown}: the PDF shows {MISSING_MARK} in "
+                    "their place (install a font with them, e.g. fonts-noto-cjk)"
+                )
     pdf.add_page()
     # Narrow cell padding: the tables are dense and every millimetre counts on one page.
     pdf.c_margin = 0.6
-    w = _Writer(pdf, unicode=font is not None)
+    w = _Writer(pdf, unicode=font is not None, missing=missing)
+    w.fallback = fallback
 
     w.font(14, bold=True)
     pdf.cell(w.width, 6.5, w.text(title), new_x="LMARGIN", new_y="NEXT")
