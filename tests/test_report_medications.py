@@ -132,7 +132,7 @@ def test_medication_list_answers_the_first_questions(patient):
     assert lam.form_route == "tablet, oral"
     ari = meds["aripiprazole"]
     assert ari.per_day == "400 mg every 4 weeks"
-    assert ari.form_route == "long-acting injection, injection"
+    assert ari.form_route == "long-acting injection"  # the form names its route
     (inj,) = report.injections
     assert (inj.medication, inj.last_given, inj.next_due) == (
         "aripiprazole",

@@ -247,6 +247,9 @@ class MedicationRow(NamedTuple):
 
     @property
     def form_route(self) -> str:
+        """ "tablet, oral"; the form alone where it names its route ("injection")."""
+        if self.form and self.route and self.route in self.form.casefold():
+            return self.form
         return ", ".join(x for x in (self.form, self.route) if x) or "-"
 
 

@@ -642,7 +642,8 @@ def _meta(w: _Writer, lines: Sequence[tuple[str, str]]) -> None:
 def _safety_box(w: _Writer, flags: Sequence[str]) -> None:
     pdf = w.pdf
     w.font(8, bold=True)
-    text = "\n".join(w.text(f) for f in flags)
+    # A bullet before each flag: several flags must not read as one paragraph.
+    text = "\n".join(w.text(f"•  {f}") for f in flags)
     lines = w.lines(text, w.width - 4)
     if lines is None:
         lines = pdf.multi_cell(w.width - 4, 3.6, text, dry_run=True, output="LINES")
