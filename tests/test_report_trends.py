@@ -104,3 +104,19 @@ def test_config_refuses_a_bad_direction(monkeypatch):
     result = runner.invoke(app, ["config", "set", "symptom_better", "sleep=up"])
     assert result.exit_code != 0 and "symptom_better" in result.stderr
     assert runner.invoke(app, ["config", "set", "symptom_better", "sleep=higher"]).exit_code == 0
+
+
+def test_bmi_beside_the_latest_weight_when_a_height_is_set():
+    from medtrack.core.report import bmi_text
+
+    # 73 kg at 172 cm: 73 / 1.72^2 = 24.68 -> 24.7; 160 lb = 72.57 kg -> 24.5.
+    assert bmi_text(Measurement("weight", 73.0, None, "kg"), 172) == "BMI 24.7"
+    assert bmi_text(Measurement("weight", 160.0, None, "lb"), 172) == "BMI 24.5"
+    assert bmi_text(Measurement("weight", 73.0, None, "kg"), None) is None
+    runner = CliRunner()
+    env = {"MEDTRACK_NOW": "2026-12-01T10:00:00+01:00"}
+    assert runner.invoke(app, ["config", "set", "height", "tall"], env=env).exit_code != 0
+    assert runner.invoke(app, ["config", "set", "height", "172"], env=env).exit_code == 0
+    runner.invoke(app, ["measure", "record", "weight", "73kg", "--at", "2026-11-30 07:00"], env=env)
+    out = runner.invoke(app, ["report", "--format", "md"], env=env).stdout
+    assert "| Weight | 1 | 73 kg (2026-11-30), BMI 24.7 |" in out

@@ -106,6 +106,7 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")
         better = parse_better(repo.get_setting(conn, "symptom_better"))
+        height = repo.get_setting(conn, "height")
     return build_report(
         medications=meds,
         summary=summary,
@@ -130,6 +131,7 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         safety_as_needed=None if safety_summary is None else safety_summary.as_needed,
         records=records,
         last_given=last_given,
+        height_cm=float(height) if height else None,
     )
 
 

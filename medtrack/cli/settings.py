@@ -22,6 +22,7 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "drug_holiday_days": ("3", "consecutive scheduled days with no dose that make a holiday"),
     "name": (None, "your name, printed on reports"),
     "refill_warning_days": ("7", "warn when supply runs out within this many days"),
+    "height": (None, "your height in cm, for BMI beside weight in the report"),
     "symptom_better": (
         None,
         "which way is better per symptom, e.g. 'sleep=higher,appetite=lower' "
@@ -44,6 +45,13 @@ def _check_key(key: str) -> str:
 def _check_value(key: str, value: str) -> str:
     if key == "timezone":
         return common.check_zone(value)
+    if key == "height":
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0
+        if not 50 <= number <= 250:
+            raise BadValue("height takes a number of centimetres from 50 to 250, e.g. 172")
     if key == "symptom_better":
         from medtrack.core.report import parse_better
 

@@ -32,6 +32,7 @@ from medtrack.core.adherence import (
 from medtrack.core.health import (
     CheckinEntry,
     CheckinScore,
+    Measurement,
     MeasurementEntry,
     NoteEntry,
     SideEffect,
@@ -387,6 +388,7 @@ class MeasurementSeries(NamedTuple):
     high: str
     points: tuple[tuple[date, float], ...]
     change: str = "-"  # latest against the first value of the period
+    bmi: str | None = None  # of the latest weight, when a height is set
 
 
 class QuestionRow(NamedTuple):
@@ -507,6 +509,7 @@ def build_report(
     safety_as_needed: Sequence[AsNeededSummary] | None = None,
     records: Sequence[DoseRecord] | None = None,
     last_given: Mapping[str, datetime] | None = None,
+    height_cm: float | None = None,
 ) -> VisitReport:
     """The visit report for [start, end): every section computed once, in plain values.
 
@@ -621,7 +624,7 @@ def build_report(
         ),
         scores=_scores(checkin_list, local_day),
         measurements=_measurements(
-            [m for m in measurements if inside(m.at)], local_day, first_day, days
+            [m for m in measurements if inside(m.at)], local_day, first_day, days, height_cm
         ),
         questions=tuple(
             QuestionRow(text=n.text, asked=local_day(n.at))
@@ -1133,7 +1136,11 @@ def _measure_text(entry: MeasurementEntry) -> str:
 
 
 def _measurements(
-    entries: Sequence[MeasurementEntry], local_day, first_day: date, days: int
+    entries: Sequence[MeasurementEntry],
+    local_day,
+    first_day: date,
+    days: int,
+    height_cm: float | None = None,
 ) -> tuple[MeasurementSeries, ...]:
     groups: dict[tuple[str, str], list[MeasurementEntry]] = defaultdict(list)
     # Weight in one unit: the latest entry's, the others converted (kg and lb mixed would
@@ -1165,9 +1172,18 @@ def _measurements(
                     ((local_day(e.at), e.measurement.value) for e in items), first_day, days
                 ),
                 change=_change_text(items, local_day),
+                bmi=bmi_text(items[-1].measurement, height_cm) if kind == "weight" else None,
             )
         )
     return tuple(result)
+
+
+def bmi_text(weight: Measurement, height_cm: float | None) -> str | None:
+    """Body-mass index of a weight (kg or lb) at a height in cm: kg / m², one decimal."""
+    if not height_cm or weight.unit not in _TO_KG:
+        return None
+    kg = weight.value * _TO_KG[weight.unit]
+    return f"BMI {num_text(kg / (height_cm / 100) ** 2)}"
 
 
 _TO_KG = {"kg": 1.0, "lb": 0.45359237}

@@ -181,7 +181,7 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                 (
                     m.label,
                     str(m.count),
-                    f"{m.latest} ({m.latest_on.isoformat()})",
+                    f"{m.latest} ({m.latest_on.isoformat()})" + (f", {m.bmi}" if m.bmi else ""),
                     m.change,
                     m.low,
                     m.high,
