@@ -227,3 +227,30 @@ def test_a_name_a_system_font_has_is_drawn_with_it():
     text = _text_of(data)
     assert "舍曲林" in text and "50 mg a day" in text and "\ufffd" not in text
     assert warnings == []
+
+
+def test_a_table_that_fits_on_a_page_is_never_split():
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from medtrack.core.health import Measurement, MeasurementEntry
+
+    # Twelve lab values (one row each, with its chart) after a full page of the busy month:
+    # their table would start at the foot of page one.
+    labs = [
+        MeasurementEntry(Measurement(f"lab{i:02d}", 1.0 + i, None, "mg/L"),
+                         datetime(2026, 11, 10 + i, tzinfo=UTC))
+        for i in range(12)
+    ]  # fmt: skip
+    summary = summarize([], [], start=START, end=END, now=NOW, zones=ZoneTimeline("UTC"))
+    base = build_report(
+        medications=[], summary=summary, measurements=labs, start=START, end=END, now=NOW,
+        zones=ZoneTimeline("Europe/Berlin"),
+    )  # fmt: skip
+    report = busy_month()._replace(measurements=base.measurements)
+    pages = [p.extract_text() for p in PdfReader(BytesIO(render_pdf(report))).pages]
+    assert len(pages) == 2
+    holding = [i for i, text in enumerate(pages) if "lab00" in text or "lab11" in text]
+    # The whole table, first row to last, with its column names, is on the second page.
+    assert holding == [1] and "Highest" in pages[1] and "Highest" not in pages[0]

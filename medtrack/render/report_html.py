@@ -77,7 +77,7 @@ footer { margin-top: 8px; font-size: 7.5pt; color: #444; border-top: 1px solid #
   .note { font-size: 7pt; margin: 1px 0; }
   footer { margin-top: 4px; }
   h2 { break-after: avoid; }
-  tr, .safety, svg { break-inside: avoid; }
+  tr, .safety, svg, table { break-inside: avoid; }
 }
 """
 

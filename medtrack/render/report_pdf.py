@@ -289,6 +289,16 @@ class _Writer:
         first = rows[0] if rows else columns
         first_h = max(self.line_count(c, w) for c, w in zip(first, all_widths, strict=True))
         self.ensure(2 * LINE_H + max(first_h * LINE_H, chart_h if chart else 0) + 1)
+        # And a table that fits on a page is never split: it starts on the next page
+        # whole. (Past a page's worth of rows it cannot be kept together anyway.)
+        page = pdf.h - 2 * MARGIN
+        if len(rows) * LINE_H < page:
+            total = 2 * LINE_H + 1
+            for row in rows:
+                lines = max(self.line_count(c, w) for c, w in zip(row, all_widths, strict=True))
+                total += max(lines * LINE_H, chart_h if chart else 0) + 0.4
+            if total < page - 12:
+                self.ensure(total)
         draw(columns, True, None)
         for index, row in enumerate(rows):
             draw(row, False, index)
