@@ -45,6 +45,7 @@ from medtrack.core.meds import dose_difference
 from medtrack.core.models import Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline, describe
 from medtrack.core.slots import DoseRecord, local_day, medication_slots
+from medtrack.core.supply import doses_per_day
 
 AUDIENCES = ("prescriber", "therapist")
 
@@ -1260,40 +1261,27 @@ def is_injection(med: Medication) -> bool:
     return route_of(med.form) == "injection"
 
 
-def _rule_parts(rrule: str) -> dict[str, str]:
-    parts = {}
-    for piece in rrule.split(";"):
-        key, _, value = piece.partition("=")
-        parts[key.strip().upper()] = value.strip()
-    return parts
-
-
 def amount_per_day(regimen: Regimen) -> str:
-    """The planned amount a day ("200 mg a day"), or per period for a schedule slower than
-    weekly ("75 mg every 4 weeks"); "up to ..." for as needed with a maximum."""
+    """The planned amount a day ("200 mg a day"), or per period for a schedule no more
+    often than weekly ("400 mg every 4 weeks"); "up to ..." for as needed with a maximum.
+    The doses a day are core.supply's `doses_per_day`, the one count of them."""
     dose = regimen.dose
     if regimen.schedule.as_needed or not regimen.schedule.rrule:
         if regimen.max_per_day:
             return f"up to {num_text(dose.amount * regimen.max_per_day)} {dose.unit} a day"
         return "as needed"
-    parts = _rule_parts(regimen.schedule.rrule)
-    freq = parts.get("FREQ", "")
-    interval = int(parts.get("INTERVAL", "1") or 1)
-    times = max(len(regimen.schedule.times), 1)
-    days_listed = len([d for d in parts.get("BYDAY", "").split(",") if d])
-    if freq == "HOURLY":
-        per_day = 24 / interval
-    elif freq == "DAILY":
-        per_day = times / interval
-    elif freq == "WEEKLY" and interval == 1 and days_listed != 1:
-        per_day = times * (days_listed or 1) / 7
-    elif freq in ("WEEKLY", "MONTHLY"):
-        each = f"{num_text(dose.amount * times * max(days_listed, 1))} {dose.unit}"
-        unit = "week" if freq == "WEEKLY" else "month"
-        every = f"every {interval} {unit}s" if interval > 1 else f"every {unit}"
-        return f"{each} {every}"
-    else:
+    per_day = doses_per_day(regimen.schedule)
+    if per_day <= 0:
         return "-"
+    parts = dict(p.split("=", 1) for p in regimen.schedule.rrule.upper().split(";") if "=" in p)
+    freq, interval = parts.get("FREQ", ""), int(parts.get("INTERVAL", "1") or 1)
+    if freq == "WEEKLY" and per_day * 7 <= 1 + 1e-9:
+        every = f"every {interval} weeks" if interval > 1 else "a week"
+        return f"{num_text(dose.amount * per_day * 7 * interval)} {dose.unit} {every}"
+    if freq == "MONTHLY":
+        every = f"every {interval} months" if interval > 1 else "a month"
+        per_month = per_day * 364 / 12 * interval
+        return f"{num_text(dose.amount * per_month)} {dose.unit} {every}"
     return f"{num_text(dose.amount * per_day)} {dose.unit} a day"
 
 
