@@ -88,7 +88,9 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         )
         # The period's records: amounts (controlled totals, doses at another amount) and
         # skip reasons; and each injection's last dose, however long ago.
-        records = doses.doses_between(conn, start, end, [m.id for m in meds if m.id])
+        records = health.report_dose_records(
+            conn, start, end, [m.id for m in meds if m.controlled and m.id is not None]
+        )
         last_given = {}
         for med in meds:
             if is_injection(med) and med.id is not None:

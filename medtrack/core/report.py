@@ -1389,13 +1389,14 @@ def _dose_events(
                 doses = "dose" if day.extra == 1 else "doses"
                 rows.append(DoseEventRow(day.day, m.medication, f"{day.extra} extra {doses}"))
     by_name = {med.name: med for med in medications}
+    by_id = {g.id: g for med in medications for g in med.regimens if g.id is not None}
     for r in records:
         med = by_name.get(r.medication)
         if med is None or r.status != "taken" or not start <= r.taken_at < end:
             continue
         # The regimen the record was written against (around a dose change a slot's plan
         # may differ from the one in force at the moment it was taken).
-        planned = next((g for g in med.regimens if g.id is not None and g.id == r.regimen_id), None)
+        planned = by_id.get(r.regimen_id) if r.regimen_id is not None else None
         planned = planned or med.regimen_at(r.taken_at)
         if planned is None:
             continue

@@ -25,6 +25,7 @@ from medtrack.core.health import (
     Visit,
 )
 from medtrack.core.health import symptom_series as series_of_entries
+from medtrack.core.slots import DoseRecord
 from medtrack.core.timeparse import from_utc_text, to_utc_text
 from medtrack.errors import NotFound
 from medtrack.store import repo
@@ -437,3 +438,33 @@ def last_past_visit(
         f"SELECT * FROM visits WHERE {where} ORDER BY at DESC, id DESC LIMIT 1", params
     ).fetchone()
     return None if row is None else _visit(row)
+
+
+# --- the visit report's dose reads ---------------------------------------------------------
+
+
+def report_dose_records(
+    conn: sqlite3.Connection,
+    start: datetime,
+    end: datetime,
+    controlled_ids: list[int],
+) -> list[DoseRecord]:
+    """The records of [start, end) the visit report reads beyond the adherence figures:
+    every skip (its reason), every dose of a controlled medication (the total taken), and
+    every dose recorded at an amount other than its regimen's. A decade holds some
+    150,000 records; these are a few hundred of them."""
+    from medtrack.store.doses import _COLUMNS, _record, _rows
+
+    controlled = ",".join("?" * len(controlled_ids)) or "NULL"
+    sql = (
+        f"SELECT {_COLUMNS} FROM doses d JOIN medications m ON m.id = d.medication_id "
+        "LEFT JOIN regimens r ON r.id = d.regimen_id "
+        "WHERE d.taken_at >= ? AND d.taken_at < ? AND ("
+        "d.status = 'skipped' "
+        f"OR d.medication_id IN ({controlled}) "
+        "OR (d.amount IS NOT NULL AND (r.id IS NULL OR d.amount != r.dose_amount "
+        "OR COALESCE(d.unit, r.dose_unit) != r.dose_unit))"
+        ") ORDER BY d.taken_at, d.id"
+    )
+    params = [to_utc_text(start), to_utc_text(end), *controlled_ids]
+    return [_record(row) for row in _rows(conn, sql, params)]
