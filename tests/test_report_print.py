@@ -254,3 +254,34 @@ def test_a_table_that_fits_on_a_page_is_never_split():
     holding = [i for i, text in enumerate(pages) if "lab00" in text or "lab11" in text]
     # The whole table, first row to last, with its column names, is on the second page.
     assert holding == [1] and "Highest" in pages[1] and "Highest" not in pages[0]
+
+
+def test_a_long_period_counts_rather_than_lists():
+    from medtrack.core.adherence import AsNeededSummary
+    from medtrack.core.report import _as_needed_row, _safety
+
+    days = [(datetime(2026, 1, 1, tzinfo=UTC).date() + timedelta(days=3 * i), 3) for i in range(20)]
+    days[4] = (days[4][0], 5)
+    prn = AsNeededSummary("lorazepam", 60, 1.0, 20, 2, tuple(days), above_max=tuple(days))
+    (flag,) = _safety((), START, (), (_as_needed_row(prn),), lambda at: at.date())
+    assert flag.text == (
+        "lorazepam: above the as-needed maximum of 2 a day on 20 days from 2026-01-01 to "
+        "2026-02-27 (at most 5 doses in a day); the latest: 2026-02-15 (3), 2026-02-18 (3), "
+        "2026-02-21 (3), 2026-02-24 (3), 2026-02-27 (3)."
+    )
+    # Weekly PHQ-9 over a year: the totals become a line on the timeline, not a smear of
+    # overlapping numbers; item 9 above 0 stays marked.
+    checkins = [
+        CheckinEntry("phq9", (0,) * 9, None, 5 + i % 7, "mild", i == 30,
+                     datetime(2025, 12, 1, tzinfo=UTC) + timedelta(days=7 * i))
+        for i in range(52)
+    ]  # fmt: skip
+    start = datetime(2025, 12, 1, tzinfo=UTC)
+    summary = summarize([], [], start=start, end=END, now=NOW, zones=ZoneTimeline("UTC"))
+    report = build_report(
+        medications=[], summary=summary, checkins=checkins, start=start, end=END, now=NOW,
+        zones=ZoneTimeline("UTC"),
+    )  # fmt: skip
+    svg = render_html(report).split('class="timeline">')[1].split("</svg>")[0]
+    assert svg.count("<polyline") == 1 and svg.count("<polygon") == 1
+    assert ">5<" not in svg  # no total printed

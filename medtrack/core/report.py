@@ -175,6 +175,10 @@ SAFETY_ITEM9_TEXT = (
 )
 
 SEVERITY_RANK = {"mild": 1, "moderate": 2, "severe": 3}
+# Days above an as-needed maximum are each named up to this many per medication; past it
+# (a long period) the flag counts them and names the latest few.
+OVER_MAX_LISTED = 8
+OVER_MAX_LATEST = 5
 
 SCORE_BANDS: dict[str, tuple[str, int, tuple[tuple[int, int, str], ...]]] = {
     # Kroenke 2001 and Spitzer 2006 cut points, as in core.questionnaires.
@@ -721,7 +725,12 @@ def _safety(
         flags.append(SafetyFlag("item9", text, day))
     for row in side_rows:
         with_med = f" (with {row.medication})" if row.medication else ""
-        now_text = f"now {row.severity}, {row.status}"
+        if row.resolved is None:
+            now_text = f"now {row.severity}, ongoing"
+        elif row.severity == "severe":
+            now_text = row.status
+        else:
+            now_text = f"{row.status} (then {row.severity})"
         note = f" Note: {row.note}" if row.note else ""
         action = f" Action: {row.action}." if row.action else ""
         flags.append(
@@ -733,6 +742,23 @@ def _safety(
             )
         )
     for prn in as_needed:
+        if len(prn.above_max) > OVER_MAX_LISTED:
+            # A long period: the count, the span, the worst day and the latest days.
+            first, last = prn.above_max[0][0], prn.above_max[-1][0]
+            most = max(count for _, count in prn.above_max)
+            latest = ", ".join(
+                f"{day.isoformat()} ({count})" for day, count in prn.above_max[-OVER_MAX_LATEST:]
+            )
+            flags.append(
+                SafetyFlag(
+                    "as_needed_over_max",
+                    f"{prn.medication}: above the as-needed maximum of {prn.max_per_day} a day "
+                    f"on {len(prn.above_max)} days from {first.isoformat()} to "
+                    f"{last.isoformat()} (at most {most} doses in a day); the latest: {latest}.",
+                    last,
+                )
+            )
+            continue
         for day, count in prn.above_max:
             flags.append(
                 SafetyFlag(
@@ -1403,10 +1429,31 @@ def _dose_events(
         differs = dose_difference(planned.dose, r.amount, r.unit)
         if differs:
             rows.append(DoseEventRow(local_day(r.taken_at), med.name, f"taken: {differs}"))
-    return tuple(sorted(rows, key=lambda r: (r.on, r.medication, r.what)))
+    rows.sort(key=lambda r: (r.on, r.medication, r.what))
+    if len(rows) <= DOSE_EVENTS_LISTED:
+        return tuple(rows)
+    # A long period lists them per medication, counted, rather than a page of dates.
+    groups: dict[tuple[str, bool], list[DoseEventRow]] = defaultdict(list)
+    for row in rows:
+        groups[(row.medication, row.what.startswith("taken:"))].append(row)
+    summary_rows = []
+    for (name, other_amount), items in sorted(groups.items()):
+        days = len({i.on for i in items})
+        span = f"{items[0].on.isoformat()} to {items[-1].on.isoformat()}"
+        if other_amount:
+            what = f"{len(items)} doses at another amount than the plan ({span})"
+        else:
+            extra = sum(int(i.what.split()[0]) for i in items)
+            what = f"{extra} extra doses on {days} days ({span})"
+        summary_rows.append(DoseEventRow(items[0].on, name, what))
+    return tuple(summary_rows)
 
 
 # --- the timeline (issue 19, item 6) -------------------------------------------------------
+
+# Past this many extra doses and doses at another amount, the report counts them per
+# medication instead of listing each day.
+DOSE_EVENTS_LISTED = 15
 
 # At most this many symptom lines on the timeline (the most recorded ones): more is noise.
 TIMELINE_SYMPTOMS = 3

@@ -6,6 +6,7 @@ the text formats use the same scaling for their block-character sparklines.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
@@ -199,6 +200,11 @@ class ChangeMark(NamedTuple):
     text: str
 
 
+# Past this many days with changes the timeline marks them without numbers, and the key
+# points to the changes table instead of listing them all again.
+CHANGE_MARKS_LISTED = 12
+
+
 def change_labels(events: Sequence) -> list[ChangeMark]:
     """One numbered mark per day with plan or zone changes (eight medications changed the
     same day make one mark, not eight printed over each other)."""
@@ -210,3 +216,10 @@ def change_labels(events: Sequence) -> list[ChangeMark]:
         ChangeMark(str(i + 1), day, "; ".join(texts))
         for i, (day, texts) in enumerate(sorted(days.items()))
     ]
+
+
+def too_close(xs: Sequence[float], gap: float) -> bool:
+    """True when two neighbouring x positions are nearer than `gap`: printed totals would
+    overlap there, so the timeline draws the scores as a line instead."""
+    ordered = sorted(xs)
+    return any(b - a < gap for a, b in itertools.pairwise(ordered))

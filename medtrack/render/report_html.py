@@ -15,6 +15,7 @@ from medtrack.core.report import (
     VisitReport,
 )
 from medtrack.render.charts import (
+    CHANGE_MARKS_LISTED,
     LINE_COLOR,
     STRIP_COLORS,
     TEXT_GREY,
@@ -24,6 +25,7 @@ from medtrack.render.charts import (
     hex_color,
     line_points,
     strip_marks,
+    too_close,
     value_range,
 )
 from medtrack.render.escaping import html_attribute, html_text
@@ -223,12 +225,30 @@ def timeline_svg(report: VisitReport) -> str:
     y = TL_SYMPTOM_H
     for series in report.scores:
         out.append(f'<text x="0" y="{y + 9:g}" class="tl">{escape(series.name)}</text>')
-        for point in series.points:
-            weight = ' font-weight="700"' if point.flagged else ""
+        xs = [x_of(point.on) for point in series.points]
+        if too_close(xs, 18.0):
+            # Too many to print each total: a line of them across the lane, item 9 above
+            # 0 as a filled triangle (as the PDF draws it).
+            pts = [
+                (x, y + TL_LANE_H - 1.5 - (TL_LANE_H - 3) * p.total / series.max_total)
+                for x, p in zip(xs, series.points, strict=True)
+            ]
+            coords = " ".join(f"{x:.1f},{py:.1f}" for x, py in pts)
             out.append(
-                f'<text x="{x_of(point.on):.1f}" y="{y + 9.5:g}" text-anchor="middle" '
-                f'class="tlv"{weight}>{point.total}{"!" if point.flagged else ""}</text>'
+                f'<polyline points="{coords}" fill="none" stroke="#111111" stroke-width="0.8"/>'
             )
+            out.extend(
+                _marker_svg("triangle", x, py, "#111111")
+                for (x, py), p in zip(pts, series.points, strict=True)
+                if p.flagged
+            )
+        else:
+            for x, point in zip(xs, series.points, strict=True):
+                weight = ' font-weight="700"' if point.flagged else ""
+                out.append(
+                    f'<text x="{x:.1f}" y="{y + 9.5:g}" text-anchor="middle" '
+                    f'class="tlv"{weight}>{point.total}{"!" if point.flagged else ""}</text>'
+                )
         y += TL_LANE_H
         out.append(
             f'<line x1="{TL_LABEL:g}" y1="{y:g}" x2="{TL_W:g}" y2="{y:g}" stroke="#e1e1e1" '
@@ -242,13 +262,16 @@ def timeline_svg(report: VisitReport) -> str:
     for day, state in worst.items():
         out.append(_marks_svg(state, x_of(day) - cell * 0.35, y + 2, cell * 0.7, STRIP_HEIGHT))
     y += TL_LANE_H
-    for number, on, _ in change_labels(tl.events):
+    marks = change_labels(tl.events)
+    numbered = len(marks) <= CHANGE_MARKS_LISTED
+    for number, on, _ in marks:
         x = x_of(on)
         out.append(
             f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{y:g}" stroke="#3c3c3c" '
             'stroke-width="0.7" stroke-dasharray="2 2"/>'
-            f'<text x="{x + 2:.1f}" y="9" class="tlv" font-weight="700">{number}</text>'
         )
+        if numbered:
+            out.append(f'<text x="{x + 2:.1f}" y="9" class="tlv" font-weight="700">{number}</text>')
     out.append(
         f'<line x1="{TL_LABEL:g}" y1="{y:g}" x2="{TL_W:g}" y2="{y:g}" stroke="#787878" '
         'stroke-width="0.7"/>'
@@ -280,10 +303,12 @@ def timeline_svg(report: VisitReport) -> str:
         )
     if report.scores:
         key.append("<span>totals: ! = item 9 above 0</span>")
-    changes = "".join(
-        f"<li>{m.number}: {m.on.isoformat()} {html_text(m.text)}</li>"
-        for m in change_labels(tl.events)
-    )
+    changes = "".join(f"<li>{m.number}: {m.on.isoformat()} {html_text(m.text)}</li>" for m in marks)
+    if not numbered:
+        changes = (
+            f"<li>Dashed lines: {len(marks)} days with plan or zone changes, listed under "
+            "Changes in this period.</li>"
+        )
     listed = f'<ol class="note changes">{changes}</ol>' if changes else ""
     return f'{chart}<p class="note legend">{"".join(key)}</p>{listed}'
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from medtrack.core.report import STRIP_LEGEND, VisitReport
 from medtrack.render.charts import (
+    CHANGE_MARKS_LISTED,
     LINE_COLOR,
     STRIP_COLORS,
     TEXT_GREY,
@@ -21,6 +22,7 @@ from medtrack.render.charts import (
     day_x,
     line_points,
     strip_marks,
+    too_close,
     value_range,
 )
 from medtrack.render.escaping import visible
@@ -709,6 +711,17 @@ def _marker(pdf: Any, shape: str, x: float, y: float, r: float) -> None:
         pdf.circle(x, y, r, style="F")
 
 
+def _change_key(labels: Sequence[Any]) -> str:
+    """The key under the timeline: each numbered day of changes, or past
+    CHANGE_MARKS_LISTED of them, a count and a pointer to the changes table."""
+    if len(labels) > CHANGE_MARKS_LISTED:
+        return (
+            f"Dashed lines: {len(labels)} days with plan or zone changes, listed under "
+            "Changes in this period."
+        )
+    return "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in labels)
+
+
 TL_WORDS = ("symptoms", "0-10 (10 top)", "missed/skipped", "  totals: ! = item 9 above 0")
 
 
@@ -781,11 +794,27 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
         w.font(6)
         w.color(TEXT_GREY)
         pdf.text(MARGIN, y + 2.4, w.text(series.name))
-        for point in series.points:
-            w.font(6.5, bold=point.flagged)
-            w.color((17, 17, 17))
-            label = w.text(f"{point.total}" + ("!" if point.flagged else ""))
-            pdf.text(x_of(point.on) - w.string_width(label) / 2, y + 2.5, label)
+        xs = [x_of(point.on) for point in series.points]
+        if too_close(xs, 5.0):
+            # Too many to print each total: a line of them across the lane (0 at its
+            # foot, the maximum at its top), item 9 above 0 as a filled triangle.
+            placed = [
+                (x, y + TL_LANE_H - 0.4 - (TL_LANE_H - 0.8) * p.total / series.max_total)
+                for x, p in zip(xs, series.points, strict=True)
+            ]
+            pdf.set_draw_color(17, 17, 17)
+            pdf.set_fill_color(17, 17, 17)
+            pdf.set_line_width(0.2)
+            pdf.polyline(placed)
+            for (x, py), point in zip(placed, series.points, strict=True):
+                if point.flagged:
+                    _marker(pdf, "triangle", x, py, 0.6)
+        else:
+            for x, point in zip(xs, series.points, strict=True):
+                w.font(6.5, bold=point.flagged)
+                w.color((17, 17, 17))
+                label = w.text(f"{point.total}" + ("!" if point.flagged else ""))
+                pdf.text(x - w.string_width(label) / 2, y + 2.5, label)
         y += TL_LANE_H
     # The doses lane: each day with a dose missed (empty frame) or skipped (dash).
     w.font(6)
@@ -808,9 +837,10 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
         pdf.set_dash_pattern(dash=0.6, gap=0.6)
         pdf.line(x, top, x, y)
         pdf.set_dash_pattern()
-        w.font(6, bold=True)
-        w.color((17, 17, 17))
-        pdf.text(x + 0.5, top + 2.2, number)
+        if len(labels) <= CHANGE_MARKS_LISTED:
+            w.font(6, bold=True)
+            w.color((17, 17, 17))
+            pdf.text(x + 0.5, top + 2.2, number)
     # The axis: a tick and the date at each tick day.
     pdf.set_draw_color(120, 120, 120)
     pdf.line(x0, y, x0 + width, y)
@@ -846,9 +876,7 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
     pdf.set_xy(MARGIN, y)
     w.color()
     if labels:
-        w.paragraph(
-            "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in labels), size=6.5
-        )
+        w.paragraph(_change_key(labels), size=6.5)
     pdf.set_xy(MARGIN, max(pdf.get_y(), y) + 0.4)
 
 
