@@ -266,9 +266,12 @@ def timeline_svg(report: VisitReport) -> str:
     numbered = len(marks) <= CHANGE_MARKS_LISTED
     for number, on, _ in marks:
         x = x_of(on)
+        # Hundreds of changes: a short tick on the top edge each, not a line through all.
+        low = y if numbered else 5
+        dash = ' stroke-dasharray="2 2"' if numbered else ""
         out.append(
-            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{y:g}" stroke="#3c3c3c" '
-            'stroke-width="0.7" stroke-dasharray="2 2"/>'
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{low:g}" stroke="#3c3c3c" '
+            f'stroke-width="0.7"{dash}/>'
         )
         if numbered:
             out.append(f'<text x="{x + 2:.1f}" y="9" class="tlv" font-weight="700">{number}</text>')
@@ -306,8 +309,8 @@ def timeline_svg(report: VisitReport) -> str:
     changes = "".join(f"<li>{m.number}: {m.on.isoformat()} {html_text(m.text)}</li>" for m in marks)
     if not numbered:
         changes = (
-            f"<li>Dashed lines: {len(marks)} days with plan or zone changes, listed under "
-            "Changes in this period.</li>"
+            f"<li>Ticks on the top edge: {len(marks)} days with plan or zone changes, "
+            "listed under Changes in this period.</li>"
         )
     listed = f'<ol class="note changes">{changes}</ol>' if changes else ""
     return f'{chart}<p class="note legend">{"".join(key)}</p>{listed}'

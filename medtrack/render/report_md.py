@@ -220,9 +220,10 @@ def change_text(trend: SymptomTrend) -> str:
     symptom's better direction ("changed" where none is known)."""
     if trend.first_mean is None or trend.last_mean is None:
         return "-"
-    delta = trend.last_mean - trend.first_mean
-    sign = "+" if delta > 0 else ""
-    return f"{sign}{num_text(delta)}, {trend.verdict}"
+    delta = num_text(trend.last_mean - trend.first_mean)
+    if delta in ("0", "-0"):
+        return f"0, {trend.verdict}"
+    return f"{'' if delta.startswith('-') else '+'}{delta}, {trend.verdict}"
 
 
 def _medication_cells(med: MedicationRow) -> tuple[str, ...]:

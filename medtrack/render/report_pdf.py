@@ -255,9 +255,11 @@ class _Writer:
         numeric: Sequence[int] = (),
         chart: tuple[str, float, Callable[[int, float, float], None]] | None = None,
         chart_h: float = CHART_H + 1,
+        title: str | None = None,
     ) -> None:
         """Rows of wrapped text cells; `chart` adds a last column drawn by a callback
-        given the row index and the cell's top-left corner."""
+        given the row index and the cell's top-left corner; `title`, a bold line kept
+        with the table."""
         pdf = self.pdf
         columns = list(table.columns) + ([chart[0]] if chart else [])
         all_widths = list(widths) + ([chart[1]] if chart else [])
@@ -290,17 +292,20 @@ class _Writer:
         self.font(FONT_SIZE)
         first = rows[0] if rows else columns
         first_h = max(self.line_count(c, w) for c, w in zip(first, all_widths, strict=True))
-        self.ensure(2 * LINE_H + max(first_h * LINE_H, chart_h if chart else 0) + 1)
+        title_h = LINE_H + 0.4 if title else 0.0
+        self.ensure(title_h + 2 * LINE_H + max(first_h * LINE_H, chart_h if chart else 0) + 1)
         # And a table that fits on a page is never split: it starts on the next page
         # whole. (Past a page's worth of rows it cannot be kept together anyway.)
         page = pdf.h - 2 * MARGIN
         if len(rows) * LINE_H < page:
-            total = 2 * LINE_H + 1
+            total = title_h + 2 * LINE_H + 1
             for row in rows:
                 lines = max(self.line_count(c, w) for c, w in zip(row, all_widths, strict=True))
                 total += max(lines * LINE_H, chart_h if chart else 0) + 0.4
             if total < page - 12:
                 self.ensure(total)
+        if title:
+            self.paragraph(title, size=FONT_SIZE, bold=True)
         draw(columns, True, None)
         for index, row in enumerate(rows):
             draw(row, False, index)
@@ -570,6 +575,9 @@ def _render(
     first, last = report.header.period_start, report.header.period_end
     for key in report.sections:
         table = tables[key]
+        if key == "timeline" and report.timeline is not None:
+            # Never the heading alone at a page's foot, the chart on the next page.
+            w.ensure(_timeline_height(report) + 8)
         if _empty(report, key, table):
             # "Measurements: none in this period." on one line, not a heading and a line.
             w.ensure(8)
@@ -690,10 +698,9 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
     prn = as_needed_table(report)
     if prn.rows:
         pdf.ln(0.8)
-        w.paragraph(prn.title, size=FONT_SIZE, bold=True)
         saved = w.width
         w.width = 110.0
-        w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4))
+        w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4), title=prn.title)
         w.width = saved
 
 
@@ -716,8 +723,8 @@ def _change_key(labels: Sequence[Any]) -> str:
     CHANGE_MARKS_LISTED of them, a count and a pointer to the changes table."""
     if len(labels) > CHANGE_MARKS_LISTED:
         return (
-            f"Dashed lines: {len(labels)} days with plan or zone changes, listed under "
-            "Changes in this period."
+            f"Ticks on the top edge: {len(labels)} days with plan or zone changes, listed "
+            "under Changes in this period."
         )
     return "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in labels)
 
@@ -739,16 +746,21 @@ def _timeline_texts(report: VisitReport) -> list[str]:
     return texts
 
 
+def _timeline_height(report: VisitReport) -> float:
+    """Room the timeline takes: its lanes, axis, key and a few lines of numbered changes."""
+    lanes = len(report.scores) + 1
+    marks = len(change_labels(report.timeline.events)) if report.timeline else 0
+    return TL_SYMPTOM_H + lanes * TL_LANE_H + 3.2 + 4 + 3.2 * (1 + min(marks, 4))
+
+
 def _timeline(w: _Writer, report: VisitReport) -> None:
     """Symptom lines, PHQ-9/GAD-7 totals, missed and skipped days and numbered plan and
     zone changes on one date axis with ticks; a key under it names each line and change."""
     pdf = w.pdf
     tl = report.timeline
     assert tl is not None
-    lanes = len(report.scores) + 1
-    height = TL_SYMPTOM_H + lanes * TL_LANE_H + 3.2
     labels = change_labels(tl.events)
-    w.ensure(height + 4 + 3.2 * (1 + -(-len(labels) // 2)))
+    w.ensure(_timeline_height(report))
     top = pdf.get_y() + 0.6
     x0 = MARGIN + TL_LABEL_W
     width = w.width - TL_LABEL_W
@@ -834,6 +846,11 @@ def _timeline(w: _Writer, report: VisitReport) -> None:
     pdf.set_line_width(0.2)
     for number, on, _ in labels:
         x = x_of(on)
+        if len(labels) > CHANGE_MARKS_LISTED:
+            # Hundreds of changes: a short tick on the top edge each, not a line through
+            # every lane.
+            pdf.line(x, top, x, top + 1.5)
+            continue
         pdf.set_dash_pattern(dash=0.6, gap=0.6)
         pdf.line(x, top, x, y)
         pdf.set_dash_pattern()
@@ -900,11 +917,10 @@ def _sub_table(w: _Writer, sub: SectionTable) -> None:
         # One line: a table of two or three rows would cost a third of a section.
         w.paragraph(_one_line(sub))
         return
-    w.paragraph(sub.title, size=FONT_SIZE, bold=True)
     widths = sub.widths or tuple(1.0 for _ in sub.columns)
     saved = w.width
     w.width = min(saved, sum(widths) * 1.1) if len(sub.columns) < 5 else saved
-    w.table(sub, widths, sub.numeric)
+    w.table(sub, widths, sub.numeric, title=sub.title)
     w.width = saved
 
 
