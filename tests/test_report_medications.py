@@ -191,3 +191,19 @@ def test_amount_a_day_and_route_by_hand():
     assert dose_difference(Dose(0.5, "mg"), 5, "mg") == "5 mg instead of the planned 0.5 mg"
     assert dose_difference(Dose(0.5, "mg"), 0.5, "mg") is None
     assert dose_difference(Dose(0.5, "mg"), None, None) is None
+
+
+def test_take_at_another_dose_on_a_terminal_asks_and_records_on_yes(patient, monkeypatch):
+    from medtrack.cli import doses as doses_cli
+
+    monkeypatch.setattr(doses_cli, "_stdin_is_terminal", lambda: True)
+    count = len(ok("log", "--json").stdout)
+    refused = run("take", "lorazepam", "--dose", "5mg", input="n\n")
+    assert refused.exit_code == 1
+    assert "lorazepam: 5 mg instead of the planned 0.5 mg. Record it anyway?" in refused.output
+    assert len(ok("log", "--json").stdout) == count
+    taken = run("take", "lorazepam", "--dose", "5mg", input="y\n")
+    assert taken.exit_code == 0, taken.output
+    report = load_report()
+    events = [e.what for e in report.dose_events if e.medication == "lorazepam"]
+    assert "taken: 5 mg instead of the planned 0.5 mg" in events
