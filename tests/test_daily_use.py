@@ -237,7 +237,11 @@ def test_weight_in_pounds_and_kilograms_is_one_series_in_the_persons_unit():
     assert [(r["value"], r["unit"]) for r in records] == [(72.4, "kg"), (160.0, "lb")]
     report = ok("report", "--since", "10 days ago").stdout
     weight = next(line.split() for line in report.splitlines() if "Weight" in line)
-    assert weight == ["Weight", "2", "72.6", "kg", "(2026-12-05)", "72.4", "kg", "72.6", "kg"]
+    # One series in kg: the latest, its change from the first in the period, low, high.
+    assert weight == [
+        "Weight", "2", "72.6", "kg", "(2026-12-05)",
+        "+0.2", "kg", "from", "2026-12-01", "72.4", "kg", "72.6", "kg",
+    ]  # fmt: skip
     refused = run("config", "set", "weight_unit", "stone")
     assert refused.exit_code == 1 and "kg or lb" in refused.stderr
 

@@ -224,3 +224,51 @@ def test_streamed_bundle_is_the_whole_bundle_text():
     streamed = "".join(bundle_json_chunks(lazy, exported_at=at, medtrack_version="0.1.0"))
     assert streamed == whole + "\n"
     assert len(json.loads(streamed)["entry"]) == 4
+
+
+def test_loinc_displays_intended_difficulty_and_narratives():
+    record()
+    ok("med", "add", "clozapine", "--dose", "12.5mg", "--schedule", "daily 21:00",
+       "--start", "2026-11-30")  # fmt: skip
+    ok("checkin", "take", "phq9", "--answers", "1,1,1,1,1,1,1,1,1,2", "--at", "2026-11-23 09:00")
+    bundle = export_bundle()
+    statements = {
+        s["medicationCodeableConcept"]["text"]: s for s in by_type(bundle, "MedicationStatement")
+    }
+    # Starts next week: intended, not active; the others keep their status.
+    assert statements["clozapine"]["status"] == "intended"
+    assert statements["sertraline"]["status"] == "active"
+    observations = by_type(bundle, "Observation")
+    displays = {
+        c["code"]: c["display"]
+        for o in observations
+        for part in [o["code"], *[x["code"] for x in o.get("component", [])]]
+        for c in part.get("coding", [])
+    }
+    assert displays["44261-6"] == (
+        "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"
+    )
+    assert displays["70274-6"] == (
+        "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"
+    )
+    assert displays["29463-7"] == "Body weight"
+    # The PHQ-9 difficulty answer (2 = very difficult) travels as its own component.
+    phq9 = [
+        o for o in observations
+        if o["code"].get("coding", [{}])[0].get("code") == "44261-6"
+        and len(o["component"]) == 10
+    ]  # fmt: skip
+    assert len(phq9) == 1
+    difficulty = phq9[0]["component"][-1]
+    assert difficulty["code"]["coding"][0]["code"] == "69722-7"
+    assert difficulty["valueCodeableConcept"] == {"text": "Very difficult"}
+    assert (
+        "Item 9" in phq9[0]["text"]["div"]
+        and "Difficulty: Very difficult" in phq9[0]["text"]["div"]
+    )
+    for entry in bundle["entry"]:
+        text = entry["resource"]["text"]
+        assert text["status"] == "generated" and text["div"].startswith("<div xmlns=")
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)

@@ -15,7 +15,10 @@ from helpers import dump
 from typer.testing import CliRunner
 
 from medtrack.cli import app
-from medtrack.core.questionnaires import SAFETY_MESSAGE
+from medtrack.core.questionnaires import safety_message
+
+# The tests run in Berlin (conftest), so the message names the German line.
+SAFETY_MESSAGE = safety_message(None, "Europe/Berlin")
 
 runner = CliRunner()
 NOW = "2026-11-23T14:30:00+01:00"
@@ -161,6 +164,14 @@ def test_item9_flag_end_to_end():
     flag_line = table.splitlines()[0]
     assert flag_line.startswith("FLAGGED: PHQ-9 #1 on 2026-11-23")
     assert "item 9" in table
+
+
+def test_crisis_line_setting_replaces_the_table_entry():
+    ok("config", "set", "crisis_line", "Krisendienst 0800 655 3000")
+    out = ok("checkin", "phq9", "--answers", "0,0,0,0,0,0,0,0,1").stdout
+    assert "Krisendienst 0800 655 3000" in out
+    assert "TelefonSeelsorge" not in out and "988" not in out
+    assert "your local emergency number (112)" in out
 
 
 def test_gad7_and_zero_item9_never_flag():

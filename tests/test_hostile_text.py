@@ -255,16 +255,16 @@ def test_markdown_report_escapes_html_and_keeps_notes_in_their_cells(hostile):
     assert "script" not in tags.tags and "img" not in tags.tags and "a" not in tags.tags
     assert not [name for name, _ in tags.attributes if name.startswith("on")]
     # No heading came from stored text: the title and the nine sections only.
-    assert tags.tags.count("h1") == 1 and tags.tags.count("h2") == 9
+    assert tags.tags.count("h1") == 1 and tags.tags.count("h2") == 10
     text = "".join(tags.text)
     for name in (RED, UNBALANCED, RICH_LINK, SCRIPT, FORMULA):
         assert name in text, name
     # The purpose with newlines and pipes stays in its cell: the medications table has one
-    # row per medication and six cells in each.
+    # row per medication and seven cells in each.
     table = html.split("<h2>Current medications</h2>")[1].split("</table>")[0]
     rows = table.split("<tr>")[2:]
     assert len(rows) == len(NAMES)
-    assert all(row.count("<td>") == 6 for row in rows)
+    assert all(row.count("<td>") == 7 for row in rows)
     assert "&lt;img src=x onerror=alert(1)&gt;<br>| x | y |<br># Injected purpose" in table
     # The question is one list item, its lines joined by <br>, nothing turned into markup.
     questions = html.split("<h2>Questions for this visit</h2>")[1]

@@ -5,14 +5,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medtrack.core.questionnaires import (
+    CRISIS_LINES,
     GAD7,
     PHQ9,
     QUESTIONNAIRES,
-    SAFETY_MESSAGE,
     Questionnaire,
     band_for,
     get_questionnaire,
     parse_answers,
+    safety_message,
     score,
 )
 from medtrack.errors import BadValue
@@ -257,17 +258,38 @@ def test_parse_refusal_mentions_optional_difficulty_for_phq9_only() -> None:
 # --- the safety message ---------------------------------------------------------------------
 
 
-def test_safety_message_says_what_it_must() -> None:
-    text = SAFETY_MESSAGE
+@pytest.mark.parametrize(
+    ("setting", "zone", "emergency", "line"),
+    [
+        (None, "America/New_York", "(911)", "call or text 988 (988 Suicide & Crisis Lifeline)"),
+        (None, "Europe/Berlin", "(112)", "0800 111 0 111 or 0800 111 0 222 (TelefonSeelsorge"),
+        (None, "Europe/London", "(999)", "116 123 (Samaritans"),
+        (None, "Asia/Kolkata", "your local emergency number now", None),
+        ("Tele-Hilfe 555 0100", "Europe/Berlin", "(112)", "Tele-Hilfe 555 0100"),
+        ("Tele-Hilfe 555 0100", "Asia/Kolkata", "local emergency number now", "Tele-Hilfe"),
+    ],
+)
+def test_safety_message_says_what_it_must(setting, zone, emergency, line) -> None:
+    text = safety_message(setting, zone)
     assert "prescriber or care team" in text
-    assert "emergency number" in text
-    assert "988" in text and "Suicide & Crisis Lifeline" in text
+    assert emergency in text
+    if line is None:
+        assert "crisis line" not in text and "988" not in text
+    else:
+        assert line in text
+    if zone != "America/New_York":
+        assert "988" not in text  # the US line is not offered in Berlin or Delhi
     assert "does not give medical advice" in text
     assert "flagged this check-in" in text
     # A few short lines that fit an 80-column terminal.
-    assert len(text.splitlines()) <= 8
+    assert len(text.splitlines()) <= 10
     assert all(len(line) <= 80 for line in text.splitlines())
     assert "!" not in text
+
+
+def test_every_crisis_line_names_its_source() -> None:
+    for country, entry in CRISIS_LINES.items():
+        assert entry.country == country and entry.source.startswith("https://")
 
 
 # --- properties -----------------------------------------------------------------------------

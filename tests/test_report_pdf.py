@@ -145,9 +145,9 @@ def fonts_used(monkeypatch):
     used: list[str] = []
     draw = report_pdf._render
 
-    def spy(report, font, tables):
+    def spy(report, font, tables, *warn):
         used.append(font[0].name)
-        return draw(report, font, tables)
+        return draw(report, font, tables, *warn)
 
     monkeypatch.setattr(report_pdf, "_render", spy)
     return used
@@ -184,8 +184,8 @@ def test_the_look_ahead_holds_every_character_drawn(monkeypatch, name):
     seen: list[set[str]] = []
     draw = report_pdf._render
 
-    def spy(report, font, tables):
-        content, drawn = draw(report, font, tables)
+    def spy(report, font, tables, *warn):
+        content, drawn = draw(report, font, tables, *warn)
         seen.append(drawn)
         return content, drawn
 

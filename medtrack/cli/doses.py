@@ -113,6 +113,7 @@ def _take_one(
     source: str = "cli",
 ) -> None:
     """Record one dose of `med` at `when`, or add a question when it needs confirmation."""
+    from medtrack.core.meds import dose_difference
     from medtrack.core.slots import check_as_needed, timing_of
     from medtrack.render import terminal
     from medtrack.store import doses
@@ -122,6 +123,12 @@ def _take_one(
     assert regimen is not None and med.id is not None
     dose = amount or regimen.dose
     zone = zones.zone_at(when).key
+    # A dose other than the plan's (0.5 mg planned, --dose 5mg typed) is asked about first,
+    # like an extra dose (issue 19).
+    other = amount and dose_difference(regimen.dose, amount.amount, amount.unit)
+    if other and not (yes or confirmed):
+        outcome.questions.append(f"{med.name}: {other}")
+        return
     if regimen.schedule.as_needed:
         span = max(
             _AS_NEEDED_LOOKAROUND, (regimen.min_interval or timedelta(0)) + timedelta(days=1)

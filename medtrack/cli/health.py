@@ -627,12 +627,12 @@ def checkin_take(
     """
     from medtrack.core.health import CheckinEntry, clean_text
     from medtrack.core.questionnaires import (
-        SAFETY_MESSAGE,
         get_questionnaire,
         parse_answers,
+        safety_message,
         score,
     )
-    from medtrack.store import health
+    from medtrack.store import health, repo
 
     q = get_questionnaire(questionnaire)
     text = clean_text(note, "note")
@@ -660,13 +660,15 @@ def checkin_take(
             note=text,
         )
         entry_id = health.add_checkin(conn, entry, zone=_zone_name(zones, when), now=now)
+        crisis_line = repo.get_setting(conn, "crisis_line")
+        zone_now = _zone_name(zones, now)
     common.say(
         f"{q.name} total {result.total} of {q.max_total}: {result.band} "
         f"(check-in #{entry_id}, {_short(zones, when)})."
     )
     if result.safety_flag:
         common.say("")
-        common.say(SAFETY_MESSAGE)
+        common.say(safety_message(crisis_line, zone_now))
 
 
 @checkin_app.command("list")

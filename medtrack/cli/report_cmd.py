@@ -7,6 +7,7 @@ format but the terminal one touches rich (and that one prints plain text).
 from __future__ import annotations
 
 import gc
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -52,32 +53,71 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
     from medtrack.cli.health import measurement_units
     from medtrack.cli.reports import load_summary, window_bounds
     from medtrack.core.health import one_series_per_kind
-    from medtrack.core.report import build_report, default_window
-    from medtrack.store import health, repo
+    from medtrack.core.report import (
+        AUDIENCE_VISIT_KIND,
+        build_report,
+        default_window,
+        is_injection,
+        parse_better,
+        period_basis,
+    )
+    from medtrack.store import doses, health, repo
 
     with common.unit_of_work() as conn:
         zones = common.zones(conn)
         now = common.now()
-        last = health.last_past_visit(conn, now)
-        default_start, _ = default_window(
-            now=now, zones=zones, last_visit=last.at if last else None
-        )
+        # The period starts at the last visit of the audience's own kind: a therapist
+        # visit in between must not shorten the prescriber's report.
+        last = health.last_past_visit(conn, now, kind=AUDIENCE_VISIT_KIND[audience])
+        last_at = last.at if last else None
+        default_start, _ = default_window(now=now, zones=zones, last_visit=last_at)
         start, end = window_bounds(since, until, now, zones, default_start)
+        basis = (
+            "as asked"
+            if since
+            else period_basis(audience=audience, last_visit=last_at, zones=zones)
+        )
+        # Safety looks back to the last prescriber visit whatever the period.
+        prescriber = health.last_past_visit(conn, now, kind="prescriber")
+        safety_since = min(start, prescriber.at) if prescriber else start
         meds = repo.load_medications(conn)
         summary = load_summary(conn, meds, start, end, now, zones)
+        as_needed = [m for m in meds if any(r.schedule.as_needed for r in m.regimens)]
+        safety_summary = (
+            load_summary(conn, as_needed, safety_since, end, now, zones)
+            if as_needed and safety_since < start
+            else None
+        )
+        # The period's records: amounts (controlled totals, doses at another amount) and
+        # skip reasons; and each injection's last dose, however long ago.
+        records = health.report_dose_records(
+            conn, start, end, [m.id for m in meds if m.controlled and m.id is not None]
+        )
+        last_given = {}
+        for med in meds:
+            if is_injection(med) and med.id is not None:
+                last = doses.last_taken(conn, med.id, before=min(end, now))
+                if last is not None:
+                    last_given[med.name] = last.taken_at
         symptoms = health.symptom_series(conn, start=start, end=end)
         side_effects = health.side_effects(conn)
+        peaks = health.side_effect_peaks(conn)
         measurements = one_series_per_kind(
             health.measurements(conn, since=start), measurement_units(conn)
         )
         checkins = health.checkin_scores(conn, since=start)
+        # A year before the safety window: item 9's previous answer gives the trend.
+        phq9 = health.checkins(conn, since=safety_since - timedelta(days=365), questionnaire="phq9")
         questions = health.notes(conn, open_only=True)
         next_visit = health.next_visit(conn, now)
         name = repo.get_setting(conn, "name")
+        better = parse_better(repo.get_setting(conn, "symptom_better"))
+        height = repo.get_setting(conn, "height")
     return build_report(
         medications=meds,
         summary=summary,
         symptom_columns=symptoms,
+        symptom_better=better,
         side_effects=side_effects,
         measurements=measurements,
         checkins=checkins,
@@ -90,6 +130,14 @@ def _load_report(since: str | None, until: str | None, audience: str) -> VisitRe
         name=name,
         audience=audience,
         version=__version__,
+        basis=basis,
+        safety_since=safety_since,
+        phq9_answers=phq9,
+        side_effect_peaks=peaks,
+        safety_as_needed=None if safety_summary is None else safety_summary.as_needed,
+        records=records,
+        last_given=last_given,
+        height_cm=float(height) if height else None,
     )
 
 
@@ -97,7 +145,7 @@ def render(report: VisitReport, fmt: str) -> str | bytes:
     if fmt == "pdf":
         from medtrack.render.report_pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, warn=common.warn)
     if fmt == "html":
         from medtrack.render.report_html import render_html
 

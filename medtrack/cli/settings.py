@@ -26,6 +26,16 @@ SETTINGS: dict[str, tuple[str | None, str]] = {
     "notify": (None, 'where remind sends reminders when --notify is not given, e.g. "ntfy:URL"'),
     "ntfy_token": (None, "ntfy access token; kept in a file of its own, 0600, never shown"),
     "weight_unit": (None, "kg or lb: weights are shown (and charted) in it, converted"),
+    "height": (None, "your height in cm, for BMI beside weight in the report"),
+    "symptom_better": (
+        None,
+        "which way is better per symptom, e.g. 'sleep=higher,appetite=lower' "
+        "(defaults: mood higher, anxiety lower...)",
+    ),
+    "crisis_line": (
+        None,
+        "crisis line shown after a PHQ-9 item 9 above 0 (default: by the zone's country)",
+    ),
 }
 # Never stored in the database (so never in an export or a backup): see medtrack.ntfy.
 SECRET_SETTINGS = ("ntfy_token",)
@@ -61,9 +71,27 @@ def _check_value(key: str, value: str) -> str:
         from medtrack.core.health import check_weight_unit
 
         return check_weight_unit(value)
-    from medtrack.core.validate import setting
+    from medtrack.core import validate
 
-    return setting(key, value)
+    if key == "height":
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0.0
+        if not 50 <= number <= 250:
+            raise BadValue("height takes a number of centimetres from 50 to 250, e.g. 172")
+        return value.strip()
+    if key == "symptom_better":
+        from medtrack.core.report import parse_better
+
+        try:
+            parse_better(value)
+        except ValueError as error:
+            raise BadValue(f"symptom_better: {error}") from None
+        return value
+    if key == "crisis_line":
+        return validate.text(value, "crisis line", required=True, max_length=200) or value
+    return validate.setting(key, value)
 
 
 @app.command("get")

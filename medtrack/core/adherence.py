@@ -170,6 +170,9 @@ class AsNeededSummary(NamedTuple):
     days_above_max: int
     max_per_day: int | None
     per_day: tuple[tuple[date, int], ...]
+    # Each local day above the maximum in force that day, with its count (the report's
+    # safety block names them).
+    above_max: tuple[tuple[date, int], ...] = ()
 
 
 class Overall(NamedTuple):
@@ -465,6 +468,7 @@ def as_needed_summary(
         days_above_max=len(above),
         max_per_day=shown.max_per_day,
         per_day=tuple(sorted(per_day.items())),
+        above_max=tuple((day, per_day[day]) for day in sorted(above)),
     )
 
 

@@ -96,3 +96,13 @@ def match_medication_name(typed: str, names: Sequence[str]) -> str | None:
     if len(starting) > 1:
         raise AmbiguousMedication(typed, starting)
     return starting[0] if starting else None
+
+
+def dose_difference(planned: Dose, amount: float | None, unit: str | None) -> str | None:
+    """Words for a dose taken at another amount than the plan's ("5 mg instead of the
+    planned 0.5 mg"), else None: `take` asks before recording one, the report lists them."""
+    if amount is None:
+        return None
+    if unit not in (None, planned.unit) or not math.isclose(amount, planned.amount):
+        return f"{amount:g} {unit or planned.unit} instead of the planned {planned}"
+    return None

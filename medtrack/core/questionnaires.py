@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
 from medtrack.errors import BadValue
 
@@ -179,17 +179,184 @@ GAD7 = Questionnaire(
 QUESTIONNAIRES: dict[str, Questionnaire] = {q.key: q for q in (PHQ9, GAD7)}
 
 # Shown right after a check-in whose PHQ-9 item 9 is above 0. It acknowledges, points to
-# people who can help, and says what medtrack did; it gives no advice on treatment.
+# people who can help, and says what medtrack did; it gives no advice on treatment. It
+# speaks to the person; the visit report words the same flag for the clinician.
 SAFETY_MESSAGE = (
     "You said you have had thoughts that you would be better off dead\n"
     "or of hurting yourself. Thank you for answering honestly.\n"
     "Please contact your prescriber or care team soon to tell them.\n"
     "If this is an emergency, or you think you might act on these thoughts,\n"
-    "call your local emergency number now.\n"
-    "In the US you can call or text 988 (Suicide & Crisis Lifeline) at any time.\n"
+    "call {emergency} now.\n"
+    "{crisis}"
     "medtrack does not give medical advice. It has flagged this check-in\n"
     "so your reports show it at the top."
 )
+
+
+class CrisisLine(NamedTuple):
+    country: str
+    emergency: str  # the emergency number
+    line: str  # a free crisis line, as its service names it
+    source: str  # where the number was checked
+
+
+# A small table, each entry with the page it was checked against (2026). A person whose
+# country is not here, or who prefers another line, sets `config set crisis_line ...`.
+CRISIS_LINES: dict[str, CrisisLine] = {
+    "US": CrisisLine(
+        "US", "911", "call or text 988 (988 Suicide & Crisis Lifeline)", "https://988lifeline.org"
+    ),
+    "CA": CrisisLine(
+        "CA", "911", "call or text 988 (9-8-8 Suicide Crisis Helpline)", "https://988.ca"
+    ),
+    "GB": CrisisLine(
+        "GB", "999", "call 116 123 (Samaritans, free, any time)", "https://www.samaritans.org"
+    ),
+    "IE": CrisisLine(
+        "IE",
+        "112 or 999",
+        "call 116 123 (Samaritans, free, any time)",
+        "https://www.samaritans.org/ireland/",
+    ),
+    "DE": CrisisLine(
+        "DE",
+        "112",
+        "call 0800 111 0 111 or 0800 111 0 222 (TelefonSeelsorge, free, any time)",
+        "https://www.telefonseelsorge.de",
+    ),
+    "AT": CrisisLine(
+        "AT",
+        "112 or 144",
+        "call 142 (TelefonSeelsorge, free, any time)",
+        "https://www.telefonseelsorge.at",
+    ),
+    "CH": CrisisLine(
+        "CH",
+        "112 or 144",
+        "call 143 (Die Dargebotene Hand / La Main Tendue)",
+        "https://www.143.ch",
+    ),
+    "FR": CrisisLine(
+        "FR",
+        "112 or 15",
+        "call 3114 (numéro national de prévention du suicide)",
+        "https://3114.fr",
+    ),
+    "NL": CrisisLine(
+        "NL", "112", "call 113 or 0800-0113 (113 Zelfmoordpreventie)", "https://www.113.nl"
+    ),
+    "ES": CrisisLine(
+        "ES",
+        "112",
+        "call 024 (Línea de atención a la conducta suicida)",
+        "https://www.sanidad.gob.es/linea024/",
+    ),
+    "AU": CrisisLine("AU", "000", "call 13 11 14 (Lifeline)", "https://www.lifeline.org.au"),
+    "NZ": CrisisLine("NZ", "111", "call or text 1737 (Need to talk?)", "https://1737.org.nz"),
+}
+
+# IANA zones of the countries above (the common ones; zone.tab lists them all). A zone
+# not here falls back to "your local emergency number".
+_ZONE_COUNTRY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Phoenix",
+            "America/Los_Angeles",
+            "America/Anchorage",
+            "America/Adak",
+            "Pacific/Honolulu",
+            "America/Detroit",
+            "America/Boise",
+            "America/Indiana/Indianapolis",
+            "America/Kentucky/Louisville",
+            "America/Puerto_Rico",
+            "US/Eastern",
+            "US/Central",
+            "US/Mountain",
+            "US/Pacific",
+            "US/Alaska",
+            "US/Hawaii",
+            "US/Arizona",
+        ),
+        "US",
+    ),
+    **dict.fromkeys(
+        (
+            "America/Toronto",
+            "America/Vancouver",
+            "America/Edmonton",
+            "America/Winnipeg",
+            "America/Halifax",
+            "America/St_Johns",
+            "America/Regina",
+            "America/Montreal",
+            "America/Moncton",
+            "America/Whitehorse",
+            "Canada/Eastern",
+            "Canada/Pacific",
+        ),
+        "CA",
+    ),
+    "Europe/London": "GB",
+    "GB": "GB",
+    "Europe/Belfast": "GB",
+    "Europe/Dublin": "IE",
+    "Eire": "IE",
+    "Europe/Berlin": "DE",
+    "Europe/Busingen": "DE",
+    "Europe/Vienna": "AT",
+    "Europe/Zurich": "CH",
+    "Europe/Paris": "FR",
+    "Europe/Amsterdam": "NL",
+    "Europe/Madrid": "ES",
+    "Atlantic/Canary": "ES",
+    "Africa/Ceuta": "ES",
+    **dict.fromkeys(
+        (
+            "Australia/Sydney",
+            "Australia/Melbourne",
+            "Australia/Brisbane",
+            "Australia/Perth",
+            "Australia/Adelaide",
+            "Australia/Hobart",
+            "Australia/Darwin",
+            "Australia/Canberra",
+            "Australia/ACT",
+            "Australia/NSW",
+            "Australia/Victoria",
+        ),
+        "AU",
+    ),
+    "Pacific/Auckland": "NZ",
+    "NZ": "NZ",
+    "Pacific/Chatham": "NZ",
+}
+
+LOCAL_EMERGENCY = "your local emergency number"
+
+
+def crisis_line_for(zone: str | None) -> CrisisLine | None:
+    """The table's entry for the country of an IANA zone, if it has one."""
+    country = _ZONE_COUNTRY.get(zone or "")
+    return None if country is None else CRISIS_LINES[country]
+
+
+def safety_message(crisis_line: str | None = None, zone: str | None = None) -> str:
+    """The message for the person after a positive item 9: the crisis line they set
+    (`config set crisis_line`), else the one of the country of the zone in force, else
+    only their local emergency number."""
+    found = crisis_line_for(zone)
+    emergency = f"your local emergency number ({found.emergency})" if found else LOCAL_EMERGENCY
+    if crisis_line and crisis_line.strip():
+        crisis = f"A crisis line you can reach at any time:\n  {crisis_line.strip()}\n"
+    elif found is not None:
+        crisis = f"A crisis line you can reach at any time:\n  {found.line}\n"
+    else:
+        crisis = ""
+    return SAFETY_MESSAGE.format(emergency=emergency, crisis=crisis)
 
 
 def get_questionnaire(key: str) -> Questionnaire:

@@ -56,6 +56,25 @@ _DAY_CODES = {"MO": "mon", "TU": "tue", "WE": "wed", "TH": "thu", "FR": "fri", "
 _DAY_CODES["SU"] = "sun"
 _PERIOD_UNITS = {"HOURLY": "h", "DAILY": "d", "WEEKLY": "wk", "MONTHLY": "mo", "YEARLY": "a"}
 
+# LOINC's own display names (its long common names, and for questionnaire items the
+# names LOINC's PHQ and GAD forms give), never medtrack's wording.
+LOINC_DISPLAY = {
+    "29463-7": "Body weight",
+    "85354-9": "Blood pressure panel with all children optional",
+    "8480-6": "Systolic blood pressure",
+    "8462-4": "Diastolic blood pressure",
+    "8867-4": "Heart rate",
+    "14334-7": "Lithium [Moles/volume] in Serum or Plasma",
+    "44261-6": "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+    "70274-6": "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+    "44260-8": "Thoughts that you would be better off dead, or of hurting yourself in some way",
+    "69722-7": (
+        "How difficult have these problems made it for you to do your work, take care of "
+        "things at home, or get along with other people?"
+    ),
+}
+PHQ9_DIFFICULTY_LOINC = "69722-7"
+
 
 def bundle(
     tables: Mapping[str, Iterable[Mapping[str, Any]]],
@@ -113,8 +132,9 @@ def _bundle_parts(
 
     def resources() -> Iterator[dict[str, Any]]:
         yield _patient(ids, settings.get("name"))
+        exported = head["timestamp"]
         for med in meds.values():
-            yield _medication_statement(ids, med, regimens.get(med["id"], []))
+            yield _medication_statement(ids, med, regimens.get(med["id"], []), exported)
         for dose in tables.get("doses", []):
             yield _administration(ids, dose, meds.get(dose["medication_id"]))
         for row in tables.get("symptoms", []):
@@ -173,6 +193,7 @@ def _patient(ids: _Ids, name: str | None) -> dict[str, Any]:
     }
     if name:
         patient["name"] = [{"text": name}]
+    patient["text"] = _narrative(f"Patient: {name or 'name not recorded'}")
     return patient
 
 
@@ -204,8 +225,17 @@ def _quantity(value: float, unit: str | None) -> dict[str, Any]:
     return quantity
 
 
-def _loinc(code: str, display: str) -> dict[str, Any]:
-    return {"coding": [{"system": LOINC_SYSTEM, "code": code, "display": display}], "text": display}
+def _loinc(code: str, text: str) -> dict[str, Any]:
+    """A LOINC concept: the coding's display is LOINC's own name where known; `text` is
+    how medtrack words it for people."""
+    display = LOINC_DISPLAY.get(code, text)
+    return {"coding": [{"system": LOINC_SYSTEM, "code": code, "display": display}], "text": text}
+
+
+def _narrative(*lines: str | None) -> dict[str, str]:
+    """A generated narrative (text.div): what a person reading the resource should see."""
+    body = "".join(f"<p>{html.escape(line)}</p>" for line in lines if line)
+    return {"status": "generated", "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{body}</div>'}
 
 
 def _category(code: str, display: str) -> list[dict[str, Any]]:
@@ -220,10 +250,15 @@ def _notes(*texts: str | None) -> list[dict[str, str]]:
 
 
 def _medication_statement(
-    ids: _Ids, med: Mapping[str, Any], regimens: Sequence[Mapping[str, Any]]
+    ids: _Ids,
+    med: Mapping[str, Any],
+    regimens: Sequence[Mapping[str, Any]],
+    exported: str = "",
 ) -> dict[str, Any]:
     stopped = med.get("stopped_at")
     first = min((r["starts_at"] for r in regimens), default=med.get("created_at"))
+    # A plan that starts after the export is intended, not yet active.
+    status = "stopped" if stopped else "intended" if first and first > exported else "active"
     period: dict[str, str] = {}
     if first:
         period["start"] = first
@@ -232,7 +267,7 @@ def _medication_statement(
     statement: dict[str, Any] = {
         "resourceType": "MedicationStatement",
         "id": ids.resource_id("medication", med["id"]),
-        "status": "stopped" if stopped else "active",
+        "status": status,
         "category": {
             "coding": [{"system": _MS_CATEGORY, "code": "patientspecified"}],
             "text": {"rx": "prescription", "otc": "over the counter"}.get(
@@ -258,6 +293,13 @@ def _medication_statement(
     )
     if notes:
         statement["note"] = notes
+    current = regimens[-1] if regimens else None
+    statement["text"] = _narrative(
+        f"{med['name']} ({status})",
+        None if current is None else f"Plan: {_dosage(current, len(regimens))['text']}",
+        f"From {first}" if first else None,
+        f"Stopped {stopped}: {med.get('stop_reason') or 'no reason recorded'}" if stopped else None,
+    )
     return {k: v for k, v in statement.items() if v not in (None, [])}
 
 
@@ -347,6 +389,14 @@ def _administration(
         resource["dosage"] = {"dose": _quantity(dose["amount"], dose.get("unit"))}
     if dose.get("note"):
         resource["note"] = _notes(dose["note"])
+    name = med["name"] if med else "unknown medication"
+    when = resource["effectiveDateTime"]
+    resource["text"] = _narrative(
+        f"{name} skipped at {when}: {resource['statusReason'][0]['text']}"
+        if skipped
+        else f"{name} taken at {when}"
+        + (f", {dose['amount']:g} {dose.get('unit') or ''}".rstrip() if dose.get("amount") else "")
+    )
     return resource
 
 
@@ -373,6 +423,11 @@ def _symptom(ids: _Ids, row: Mapping[str, Any]) -> dict[str, Any]:
     resource["code"] = {"text": row["name"]}
     unit = row.get("unit") or "/10"
     resource["valueQuantity"] = _quantity(row["value"], unit)
+    resource["text"] = _narrative(
+        f"{row['name']}: {row['value']:g}{' ' + unit if row.get('unit') else ' of 10'} "
+        f"at {resource['effectiveDateTime']}",
+        row.get("note"),
+    )
     return resource
 
 
@@ -406,6 +461,11 @@ def _measurement(ids: _Ids, row: Mapping[str, Any]) -> dict[str, Any]:
         ]
     else:
         resource["valueQuantity"] = _quantity(row["value"], row["unit"])
+    value = f"{row['value']:g}" + (f"/{row['value2']:g}" if row.get("value2") is not None else "")
+    resource["text"] = _narrative(
+        f"{names.get(kind, kind)}: {value} {row['unit']} at {resource['effectiveDateTime']}",
+        row.get("note"),
+    )
     return resource
 
 
@@ -449,7 +509,30 @@ def _checkin(ids: _Ids, row: Mapping[str, Any]) -> dict[str, Any]:
             label = f"{questionnaire.name} item {number}: {item.text}"
             code = _loinc(item.loinc, label) if item.loinc else {"text": label}
             components.append({"code": code, "valueInteger": answer})
+        difficulty = row.get("difficulty")
+        if questionnaire.difficulty is not None and difficulty is not None:
+            options = questionnaire.difficulty.options
+            words = options[difficulty] if 0 <= difficulty < len(options) else str(difficulty)
+            components.append(
+                {
+                    "code": _loinc(PHQ9_DIFFICULTY_LOINC, questionnaire.difficulty.text),
+                    "valueCodeableConcept": {"text": words},
+                }
+            )
         resource["component"] = components
+    resource["text"] = _narrative(
+        f"{questionnaire.name} total {row['total']} of {questionnaire.max_total} "
+        f"({row['band']}) at {resource['effectiveDateTime']}",
+        f"Difficulty: {questionnaire.difficulty.options[row['difficulty']]}"
+        if questionnaire.difficulty is not None
+        and isinstance(row.get("difficulty"), int)
+        and 0 <= row["difficulty"] < len(questionnaire.difficulty.options)
+        else None,
+        "Item 9 (thoughts of being better off dead or of self-harm) answered above 0"
+        if row.get("flagged")
+        else None,
+        row.get("note"),
+    )
     return resource
 
 

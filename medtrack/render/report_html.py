@@ -7,23 +7,24 @@ from collections.abc import Sequence
 from datetime import date
 from functools import lru_cache
 from html import escape
-from operator import add
 
 from medtrack.core.report import (
     AdherenceRow,
     MeasurementSeries,
-    ScoreSeries,
-    SymptomTrend,
     VisitReport,
 )
 from medtrack.render.charts import (
-    BAND_COLORS,
+    CHANGE_MARKS_LISTED,
     LINE_COLOR,
     STRIP_COLORS,
-    band_rects,
+    TEXT_GREY,
+    TIMELINE_LINES,
+    change_labels,
+    day_x,
     hex_color,
     line_points,
-    score_y,
+    strip_marks,
+    too_close,
     value_range,
 )
 from medtrack.render.escaping import html_attribute, html_text
@@ -34,6 +35,7 @@ from medtrack.render.report_md import (
     header_lines,
     report_title,
     section_table,
+    sub_tables,
 )
 from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
 
@@ -58,17 +60,26 @@ td.num { text-align: right; white-space: nowrap; }
 .safety p { margin: 2px 0; font-weight: 600; }
 .none { color: #555; margin: 2px 0; }
 .note { color: #555; font-size: 7.5pt; margin: 2px 0; }
-.legend span { display: inline-block; width: 8px; height: 8px; margin: 0 3px 0 8px;
-  vertical-align: -1px; }
+.legend span { display: inline-block; margin: 0 3px 0 8px; vertical-align: -1px; }
+.legend svg { display: inline; }
 svg { display: block; }
+svg.timeline { max-width: 100%; height: auto; }
+ol.changes { list-style: none; padding-left: 0; margin: 1px 0; }
 ul { margin: 2px 0; padding-left: 16px; }
 footer { margin-top: 8px; font-size: 7.5pt; color: #444; border-top: 1px solid #999;
   padding-top: 2px; }
 @page { margin: 10mm 12mm; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 8pt; }
+  body { margin: 0; max-width: none; font-size: 7.5pt; line-height: 1.15; }
+  h1 { font-size: 13pt; }
+  h2 { font-size: 9.5pt; margin: 4px 0 1px; }
+  h3 { margin: 3px 0 0; }
+  th { font-size: 7pt; }
+  th, td { padding: 0 6px 0 0; }
+  .note { font-size: 7pt; margin: 1px 0; }
+  footer { margin-top: 4px; }
   h2 { break-after: avoid; }
-  tr, .safety, svg { break-inside: avoid; }
+  tr, .safety, svg, table { break-inside: avoid; }
 }
 """
 
@@ -88,25 +99,46 @@ def _svg(width: float, height: float, body: str, label: str) -> str:
 def strip_svg(states: Sequence[str], label: str) -> str:
     if not states:
         return ""
-    # Every strip of a report has as many cells, so each cell's text up to its colour is
-    # formatted once per report, not once per medication (a decade: 11 strips of 522).
-    heads = _strip_heads(len(states))
-    rects = "".join(map(add, heads, map(_STRIP_FILLS.__getitem__, states)))
-    return _svg(STRIP_WIDTH, STRIP_HEIGHT, rects, label)
+    # Every strip of a report has as many cells, so each cell's marks are formatted once
+    # per report and state, not once per medication (a decade: 11 strips of 522).
+    cells = _strip_cells(len(states))
+    return _svg(
+        STRIP_WIDTH, STRIP_HEIGHT, "".join(cells[i][s] for i, s in enumerate(states)), label
+    )
 
 
-# A cell's fill attribute and the end of its rect, by state.
-_STRIP_FILLS = {state: f'{hex_color(rgb)}"/>' for state, rgb in STRIP_COLORS.items()}
+STRIP_STROKE = 1.0
+
+
+def _marks_svg(state: str, x: float, y: float, w: float, h: float) -> str:
+    color = hex_color(STRIP_COLORS[state])
+    out = []
+    for kind, mx, my, mw, mh in strip_marks(state, x, y, w, h, STRIP_STROKE):
+        paint = (
+            f'fill="{color}"'
+            if kind == "fill"
+            else f'fill="none" stroke="{color}" stroke-width="{STRIP_STROKE:g}"'
+        )
+        out.append(f'<rect x="{mx:.2f}" y="{my:.2f}" width="{mw:.2f}" height="{mh:.2f}" {paint}/>')
+    return "".join(out)
 
 
 @lru_cache(maxsize=8)
-def _strip_heads(count: int) -> tuple[str, ...]:
-    """The text of each of `count` strip cells up to its colour."""
+def _strip_cells(count: int) -> tuple[dict[str, str], ...]:
+    """For each of `count` strip cells, its marks by state."""
     cell = STRIP_WIDTH / count
-    width = f"{max(cell - 0.6, 0.4):.2f}"
+    width = max(cell - min(1.0, cell * 0.2), 0.4)
     return tuple(
-        f'<rect x="{i * cell:.2f}" y="0" width="{width}" height="{STRIP_HEIGHT:g}" fill="'
+        {state: _marks_svg(state, i * cell, 0, width, STRIP_HEIGHT) for state in STRIP_COLORS}
         for i in range(count)
+    )
+
+
+def legend_svg(state: str) -> str:
+    """A legend key as a small SVG: it prints (a CSS background does not by default)."""
+    return (
+        f'<svg width="6" height="{STRIP_HEIGHT:g}" viewBox="0 0 6 {STRIP_HEIGHT:g}" '
+        f'aria-hidden="true">{_marks_svg(state, 0, 0, 6, STRIP_HEIGHT)}</svg>'
     )
 
 
@@ -121,15 +153,6 @@ def _polyline(points: Sequence[tuple[float, float]], color: str) -> str:
     return line + dots
 
 
-def symptom_svg(trend: SymptomTrend, first: date, last: date) -> str:
-    values = [v for _, v in trend.points]
-    low, high = value_range(values, trend.scale_max)
-    box = (2.0, 2.0, SPARK_W - 4, SPARK_H - 4)
-    pts = line_points(trend.points, first, last, box, low, high)
-    frame = f'<rect x="0" y="0" width="{SPARK_W:g}" height="{SPARK_H:g}" fill="#f6f6f6"/>'
-    return _svg(SPARK_W, SPARK_H, frame + _polyline(pts, hex_color(LINE_COLOR)), trend.name)
-
-
 def measurement_svg(series: MeasurementSeries, first: date, last: date) -> str:
     values = [v for _, v in series.points]
     low, high = value_range(values, None)
@@ -139,19 +162,158 @@ def measurement_svg(series: MeasurementSeries, first: date, last: date) -> str:
     return _svg(SPARK_W, SPARK_H, frame + _polyline(pts, hex_color(LINE_COLOR)), series.label)
 
 
-def score_svg(series: ScoreSeries, first: date, last: date) -> str:
-    box = (0.0, 0.0, SCORE_W, SCORE_H)
-    bands = "".join(
-        f'<rect x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" '
-        f'fill="{hex_color(BAND_COLORS[label])}"><title>{escape(label)}</title></rect>'
-        for x, y, w, h, label in band_rects(series.bands, series.max_total, box)
+TL_W, TL_LABEL = 700.0, 80.0
+TL_SYMPTOM_H, TL_LANE_H = 44.0, 13.0
+_DASH = {(): "", (3.0, 1.5): ' stroke-dasharray="6 3"', (0.8, 1.2): ' stroke-dasharray="1.6 2.4"'}
+
+
+def _marker_svg(shape: str, x: float, y: float, color: str) -> str:
+    if shape == "square":
+        return (
+            f'<rect x="{x - 1.8:.1f}" y="{y - 1.8:.1f}" width="3.6" height="3.6" fill="{color}"/>'
+        )
+    if shape == "triangle":
+        return (
+            f'<polygon points="{x - 2:.1f},{y + 1.8:.1f} {x + 2:.1f},{y + 1.8:.1f} '
+            f'{x:.1f},{y - 2.2:.1f}" fill="{color}"/>'
+        )
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.8" fill="{color}"/>'
+
+
+def timeline_svg(report: VisitReport) -> str:
+    """The timeline as one SVG (the PDF draws the same lanes): symptom lines, PHQ-9/GAD-7
+    totals, missed and skipped days and numbered changes on one date axis with ticks;
+    then a key naming each line and each numbered change."""
+    tl = report.timeline
+    if tl is None:
+        return ""
+    width = TL_W - TL_LABEL
+    lanes = len(report.scores) + 1
+    height = TL_SYMPTOM_H + lanes * TL_LANE_H + 14
+    cell = width / ((tl.last - tl.first).days + 1)
+
+    def x_of(day: date) -> float:
+        return day_x(day, tl.first, tl.last, TL_LABEL, width)
+
+    grey = hex_color(TEXT_GREY)
+    out = [
+        f'<rect x="{TL_LABEL:g}" y="0" width="{width:g}" height="{TL_SYMPTOM_H:g}" '
+        'fill="#f6f6f6"/>',
+        f'<line x1="{TL_LABEL:g}" y1="{TL_SYMPTOM_H / 2:g}" x2="{TL_W:g}" '
+        f'y2="{TL_SYMPTOM_H / 2:g}" stroke="#d2d2d2" stroke-width="0.5"/>',
+        '<text x="0" y="9" class="tl">symptoms</text>',
+        '<text x="0" y="19" class="tl">0-10 (10 top)</text>',
+    ]
+    by_name = {t.name: t for t in report.symptoms}
+    for index, name in enumerate(tl.symptoms):
+        trend = by_name[name]
+        rgb, dash, shape = TIMELINE_LINES[index]
+        color = hex_color(rgb)
+        low, high = value_range([v for _, v in trend.points], trend.scale_max)
+        span = (high - low) or 1
+        pts = [
+            (x_of(day), TL_SYMPTOM_H - 2 - (TL_SYMPTOM_H - 4) * (v - low) / span)
+            for day, v in trend.points
+        ]
+        coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        if len(pts) > 1:
+            out.append(
+                f'<polyline points="{coords}" fill="none" stroke="{color}" '
+                f'stroke-width="1.3"{_DASH[dash]}/>'
+            )
+        out.extend(_marker_svg(shape, x, y, color) for x, y in pts)
+    y = TL_SYMPTOM_H
+    for series in report.scores:
+        out.append(f'<text x="0" y="{y + 9:g}" class="tl">{escape(series.name)}</text>')
+        xs = [x_of(point.on) for point in series.points]
+        if too_close(xs, 18.0):
+            # Too many to print each total: a line of them across the lane, item 9 above
+            # 0 as a filled triangle (as the PDF draws it).
+            pts = [
+                (x, y + TL_LANE_H - 1.5 - (TL_LANE_H - 3) * p.total / series.max_total)
+                for x, p in zip(xs, series.points, strict=True)
+            ]
+            coords = " ".join(f"{x:.1f},{py:.1f}" for x, py in pts)
+            out.append(
+                f'<polyline points="{coords}" fill="none" stroke="#111111" stroke-width="0.8"/>'
+            )
+            out.extend(
+                _marker_svg("triangle", x, py, "#111111")
+                for (x, py), p in zip(pts, series.points, strict=True)
+                if p.flagged
+            )
+        else:
+            for x, point in zip(xs, series.points, strict=True):
+                weight = ' font-weight="700"' if point.flagged else ""
+                out.append(
+                    f'<text x="{x:.1f}" y="{y + 9.5:g}" text-anchor="middle" '
+                    f'class="tlv"{weight}>{point.total}{"!" if point.flagged else ""}</text>'
+                )
+        y += TL_LANE_H
+        out.append(
+            f'<line x1="{TL_LABEL:g}" y1="{y:g}" x2="{TL_W:g}" y2="{y:g}" stroke="#e1e1e1" '
+            'stroke-width="0.5"/>'
+        )
+    out.append(f'<text x="0" y="{y + 9:g}" class="tl">missed/skipped</text>')
+    worst: dict[date, str] = {}
+    for event in tl.events:
+        if event.kind == "missed" or (event.kind == "skipped" and event.on not in worst):
+            worst[event.on] = event.kind
+    for day, state in worst.items():
+        out.append(_marks_svg(state, x_of(day) - cell * 0.35, y + 2, cell * 0.7, STRIP_HEIGHT))
+    y += TL_LANE_H
+    marks = change_labels(tl.events)
+    numbered = len(marks) <= CHANGE_MARKS_LISTED
+    for number, on, _ in marks:
+        x = x_of(on)
+        # Hundreds of changes: a short tick on the top edge each, not a line through all.
+        low = y if numbered else 5
+        dash = ' stroke-dasharray="2 2"' if numbered else ""
+        out.append(
+            f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{low:g}" stroke="#3c3c3c" '
+            f'stroke-width="0.7"{dash}/>'
+        )
+        if numbered:
+            out.append(f'<text x="{x + 2:.1f}" y="9" class="tlv" font-weight="700">{number}</text>')
+    out.append(
+        f'<line x1="{TL_LABEL:g}" y1="{y:g}" x2="{TL_W:g}" y2="{y:g}" stroke="#787878" '
+        'stroke-width="0.7"/>'
     )
-    span = max((last - first).days, 1)
-    pts = []
-    for p in series.points:
-        x = round(3 + (SCORE_W - 6) * (p.on - first).days / span, 2)
-        pts.append((x, score_y(p.total, series.max_total, box)))
-    return _svg(SCORE_W, SCORE_H, bands + _polyline(pts, hex_color(LINE_COLOR)), series.name)
+    same_year = tl.first.year == tl.last.year
+    for tick in tl.ticks:
+        x = x_of(tick)
+        label = tick.strftime("%m-%d") if same_year else tick.isoformat()
+        out.append(
+            f'<line x1="{x:.1f}" y1="{y:g}" x2="{x:.1f}" y2="{y + 3:g}" stroke="#787878" '
+            f'stroke-width="0.7"/><text x="{x:.1f}" y="{y + 12:g}" text-anchor="middle" '
+            f'class="tl">{label}</text>'
+        )
+    body = "".join(out).replace('class="tl"', f'font-size="8" fill="{grey}"')
+    body = body.replace('class="tlv"', 'font-size="8.5" fill="#111111"')
+    label = f"Timeline from {tl.first.isoformat()} to {tl.last.isoformat()}"
+    chart = (
+        f'<svg width="100%" viewBox="0 0 {TL_W:g} {height:g}" role="img" '
+        f'aria-label="{html_attribute(label)}" class="timeline">{body}</svg>'
+    )
+    key = []
+    for index, name in enumerate(tl.symptoms):
+        rgb, dash, shape = TIMELINE_LINES[index]
+        color = hex_color(rgb)
+        key.append(
+            f'<span><svg width="22" height="8" viewBox="0 0 22 8" aria-hidden="true">'
+            f'<line x1="0" y1="4" x2="22" y2="4" stroke="{color}" stroke-width="1.3"'
+            f"{_DASH[dash]}/>{_marker_svg(shape, 11, 4, color)}</svg> {html_text(name)}</span>"
+        )
+    if report.scores:
+        key.append("<span>totals: ! = item 9 above 0</span>")
+    changes = "".join(f"<li>{m.number}: {m.on.isoformat()} {html_text(m.text)}</li>" for m in marks)
+    if not numbered:
+        changes = (
+            f"<li>Ticks on the top edge: {len(marks)} days with plan or zone changes, "
+            "listed under Changes in this period.</li>"
+        )
+    listed = f'<ol class="note changes">{changes}</ol>' if changes else ""
+    return f'{chart}<p class="note legend">{"".join(key)}</p>{listed}'
 
 
 def _cells(row: Sequence[str], numeric: Sequence[int] = ()) -> str:
@@ -190,7 +352,7 @@ def _section(report: VisitReport, key: str) -> str:
             out.append(f'<div class="safety" role="alert">{flags}</div>')
         else:
             out.append(f'<p class="none">{escape(table.empty)}</p>')
-    elif not table.rows and key != "adherence":
+    elif not table.rows and key not in ("adherence", "medications"):
         out.append(f'<p class="none">{escape(table.empty)}</p>')
     elif key == "questions":
         items = "".join(
@@ -198,19 +360,27 @@ def _section(report: VisitReport, key: str) -> str:
             for text, asked in table.rows
         )
         out.append(f"<ul>{items}</ul>")
+    elif key == "timeline":
+        out.append(timeline_svg(report))
     elif key == "adherence":
         out.append(_adherence(report, table))
     elif key == "symptoms":
-        charts = [symptom_svg(t, first, last) for t in report.symptoms]
-        out.append(_table(table, "Chart", charts, numeric=(1, 2)))
+        # Their lines are on the timeline, on one axis with everything else.
+        out.append(_table(table, numeric=(1, 2, 3)))
     elif key == "scores":
-        charts = [score_svg(s, first, last) for s in report.scores]
-        out.append(_table(table, "Chart (bands shaded)", charts, numeric=(1,)))
+        out.append(_table(table, numeric=(1,)))
     elif key == "measurements":
         charts = [measurement_svg(m, first, last) for m in report.measurements]
         out.append(_table(table, "Trend", charts, numeric=(1,)))
-    else:
+    elif table.rows:
         out.append(_table(table))
+    else:
+        out.append(f'<p class="none">{escape(table.empty)}</p>')
+    for sub in sub_tables(report, key):
+        if sub.key == "as_needed" and key == "adherence":
+            continue  # drawn by _adherence, under the calendar
+        out.append(f"<h3>{escape(sub.title)}</h3>")
+        out.append(_table(sub, numeric=sub.numeric, css="narrow" if len(sub.columns) < 5 else ""))
     out.append("</section>")
     return "".join(out)
 
@@ -226,15 +396,14 @@ def _adherence(report: VisitReport, table: SectionTable) -> str:
         label = f"Calendar from {report.header.period_start.isoformat()}"
         out.append(_table(table, label, strips, numeric=(1, 2, 3, 4)))
         legend = "".join(
-            f'<span style="background:{hex_color(STRIP_COLORS[state])}"></span>{escape(text)}'
-            for state, text in STRIP_LEGEND
+            f"<span>{legend_svg(state)}</span>{escape(text)}" for state, text in STRIP_LEGEND
         )
         out.append(f'<p class="note legend">{legend}</p>')
         out.append(f'<p class="note">{escape(adherence_note(report))}</p>')
     else:
         out.append(f'<p class="none">{escape(table.empty)}</p>')
     prn = as_needed_table(report)
-    if prn.rows:
+    if prn.rows:  # the first of the adherence sub-tables
         out.append(f"<h3>{escape(prn.title)}</h3>")
         out.append(_table(prn, numeric=(1, 2, 3, 4), css="narrow"))
     return "".join(out)

@@ -15,7 +15,10 @@ from medtrack.core.report import (
     CONVENTIONAL_THRESHOLD,
     SECTION_TITLES,
     AdherenceRow,
+    MedicationRow,
+    SymptomTrend,
     VisitReport,
+    compare_days,
     num_text,
     pct_text,
     reasons_text,
@@ -33,6 +36,7 @@ KIND_NOTE = {"otc": "over the counter", "supplement": "supplement"}
 
 EMPTY = {
     "safety": "None in this period.",
+    "timeline": "Nothing to show on a timeline in this period.",
     "medications": "No current medications recorded.",
     "changes": "No changes in this period.",
     "adherence": "No scheduled doses in this period.",
@@ -51,6 +55,9 @@ class SectionTable:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     empty: str
+    # Relative column widths for the PDF (empty: the renderer's own or equal shares).
+    widths: tuple[float, ...] = ()
+    numeric: tuple[int, ...] = ()
 
 
 def shown_as(table: SectionTable, cell: Callable[[str], str]) -> SectionTable:
@@ -89,22 +96,11 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
         columns = ("Flag",)
         rows = [(flag.text,) for flag in report.safety]
     elif key == "medications":
-        columns = ("Medication", "Dose", "Schedule", "For", "Prescriber", "Since")
+        columns = ("Medication", "Dose", "Amount", "Schedule", "Form", "On dose since", "For")
         for med in report.medications:
-            notes = [KIND_NOTE[med.kind]] if med.kind in KIND_NOTE else []
-            if med.controlled:
-                notes.append("controlled")
-            name = med.name + (f" ({', '.join(notes)})" if notes else "")
-            rows.append(
-                (
-                    name,
-                    med.dose,
-                    med.schedule,
-                    med.purpose or "-",
-                    med.prescriber or "-",
-                    med.since.isoformat() if med.since else "-",
-                )
-            )
+            if med.kind in KIND_NOTE:
+                continue  # over the counter and supplements: a table of their own
+            rows.append(_medication_cells(med))
     elif key == "changes":
         columns = ("Date", "Medication", "Change", "Reason")
         for change in report.changes:
@@ -126,28 +122,43 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                 )
             )
     elif key == "side_effects":
-        columns = ("Side effect", "Severity", "Medication", "Since", "Status", "Action")
+        columns = ("Side effect", "Severity", "Medication", "Since", "Status", "Action, note")
         for effect in report.side_effects:
+            severity = effect.severity
+            if effect.peak and effect.peak != effect.severity:
+                severity += f" (peak {effect.peak})"
+            action = "; ".join(x for x in (effect.action, effect.note) if x) or "-"
             rows.append(
                 (
                     effect.name,
-                    effect.severity,
+                    severity,
                     effect.medication or "-",
                     effect.since.isoformat(),
                     effect.status,
-                    effect.action or "-",
+                    action,
                 )
             )
     elif key == "symptoms":
-        columns = ("Symptom", "Entries", "Average", "Range", "Direction")
+        span = compare_days(report.header.days)
+        columns = (
+            "Symptom",
+            "Days with data",
+            f"First {span} days",
+            f"Last {span} days",
+            "Change",
+            "Better if",
+            "Range",
+        )
         for trend in report.symptoms:
             rows.append(
                 (
                     symptom_label(trend),
-                    str(trend.count),
-                    num_text(trend.average),
+                    f"{trend.days_with_data} of {report.header.days}",
+                    _mean_text(trend.first_mean),
+                    _mean_text(trend.last_mean),
+                    change_text(trend),
+                    trend.better or "-",
                     f"{num_text(trend.low)}-{num_text(trend.high)}",
-                    trend.direction,
                 )
             )
     elif key == "scores":
@@ -165,21 +176,154 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                 scores = f"last {len(shown)}: {scores}"
             rows.append((series.name, str(len(series.points)), score_change_text(series), scores))
     elif key == "measurements":
-        columns = ("Measurement", "Entries", "Latest", "Lowest", "Highest")
+        columns = ("Measurement", "Entries", "Latest", "Change", "Lowest", "Highest")
         for m in report.measurements:
             rows.append(
                 (
                     m.label,
                     str(m.count),
-                    f"{m.latest} ({m.latest_on.isoformat()})",
+                    f"{m.latest} ({m.latest_on.isoformat()})" + (f", {m.bmi}" if m.bmi else ""),
+                    m.change,
                     m.low,
                     m.high,
                 )
             )
+    elif key == "timeline" and report.timeline is not None:
+        tl = report.timeline
+        columns = ("Days", *tl.symptoms, "PHQ-9, GAD-7", "Missed, skipped", "Changes")
+        for row in tl.rows:
+            span = row.first.strftime("%m-%d") + (
+                f" to {row.last.strftime('%m-%d')}" if row.last != row.first else ""
+            )
+            if tl.first.year != tl.last.year:
+                span = f"{row.first.isoformat()} to {row.last.isoformat()}"
+            rows.append((span, *row.symptoms, row.scores, row.missed, row.events))
     elif key == "questions":
         columns = ("Question", "Asked")
         rows = [(q.text, q.asked.isoformat()) for q in report.questions]
-    return SectionTable(key, title, columns, tuple(rows), EMPTY[key])
+    empty = EMPTY[key]
+    if key == "safety" and report.header.safety_since is not None:
+        empty = (
+            "No PHQ-9 item 9 above 0, no side effect that reached severe and no day above "
+            f"an as-needed maximum since {report.header.safety_since.isoformat()}."
+        )
+    if key == "medications" and not rows and any(m.kind in KIND_NOTE for m in report.medications):
+        empty = "No prescribed medications recorded."
+    return SectionTable(key, title, columns, tuple(rows), empty)
+
+
+def _mean_text(value: float | None) -> str:
+    return "-" if value is None else num_text(value)
+
+
+def change_text(trend: SymptomTrend) -> str:
+    """ "+4.7, better": the last two weeks' mean against the first's, judged by the
+    symptom's better direction ("changed" where none is known)."""
+    if trend.first_mean is None or trend.last_mean is None:
+        return "-"
+    delta = num_text(trend.last_mean - trend.first_mean)
+    if delta in ("0", "-0"):
+        return f"0, {trend.verdict}"
+    return f"{'' if delta.startswith('-') else '+'}{delta}, {trend.verdict}"
+
+
+def _medication_cells(med: MedicationRow) -> tuple[str, ...]:
+    name = med.name + (" (controlled)" if med.controlled else "")
+    purpose = med.purpose or "-"
+    if med.prescriber:
+        purpose += f" ({med.prescriber})"
+    return (
+        name,
+        med.dose,
+        med.per_day,
+        med.schedule,
+        med.form_route,
+        med.dose_since.isoformat() if med.dose_since else "-",
+        purpose,
+    )
+
+
+def sub_tables(report: VisitReport, key: str) -> list[SectionTable]:
+    """The smaller tables printed after a section's own, in every format; only those
+    with rows."""
+    tables: list[SectionTable] = []
+    if key == "medications":
+        otc = [m for m in report.medications if m.kind in KIND_NOTE]
+        tables.append(
+            SectionTable(
+                "otc",
+                "Over the counter and supplements",
+                ("Name", "Kind", "Dose", "Amount", "Schedule", "For"),
+                tuple(
+                    (m.name, KIND_NOTE[m.kind], m.dose, m.per_day, m.schedule, m.purpose or "-")
+                    for m in otc
+                ),
+                "",
+                (30, 22, 16, 22, 50, 40),
+            )
+        )
+        tables.append(
+            SectionTable(
+                "injections",
+                "Injections",
+                ("Medication", "Last given", "Next due", "On time"),
+                tuple(
+                    (
+                        i.medication,
+                        i.last_given.isoformat() if i.last_given else "none recorded",
+                        i.next_due.isoformat() if i.next_due else "-",
+                        i.window,
+                    )
+                    for i in report.injections
+                ),
+                "",
+                (40, 30, 30, 30),
+            )
+        )
+        tables.append(
+            SectionTable(
+                "controlled",
+                "Controlled medications taken in the period",
+                ("Medication", "Doses", "Total"),
+                tuple((c.medication, str(c.doses), c.total) for c in report.controlled),
+                "",
+                (40, 20, 30),
+                (1,),
+            )
+        )
+    elif key == "adherence":
+        tables.append(as_needed_table(report))
+        tables.append(
+            SectionTable(
+                "interruptions",
+                "Interruptions (days in a row with no dose)",
+                ("Medication", "From", "To", "Days", "Skip reasons"),
+                tuple(
+                    (
+                        i.medication,
+                        i.first.isoformat(),
+                        i.last.isoformat(),
+                        str(i.days),
+                        reasons_text(i.reasons),
+                    )
+                    for i in report.interruptions
+                ),
+                "",
+                (30, 20, 20, 10, 60),
+                (3,),
+            )
+        )
+        tables.append(
+            SectionTable(
+                "dose_events",
+                "Extra doses and doses at another amount",
+                ("Date", "Medication", "What"),
+                tuple((e.on.isoformat(), e.medication, e.what) for e in report.dose_events),
+                "",
+                (20, 30, 90),
+            )
+        )
+    return [t for t in tables if t.rows]
 
 
 def as_needed_table(report: VisitReport) -> SectionTable:
@@ -199,14 +343,16 @@ def as_needed_table(report: VisitReport) -> SectionTable:
         ("Medication", "Doses", "Days used", "Max a day", "Days over max"),
         tuple(rows),
         "",
+        (30, 15, 20, 20, 25),
+        (1, 2, 3, 4),
     )
 
 
 def adherence_note(report: VisitReport) -> str:
     cell = "day" if report.adherence.cell_days == 1 else "week"
     return (
-        f"Taken = doses recorded as taken / doses due; on time = within the on-time window. "
-        f"{CONVENTIONAL_THRESHOLD}% is the conventional threshold used in studies. "
+        f"Taken = doses taken / doses due; on time = within the on-time window. "
+        f"{CONVENTIONAL_THRESHOLD}% is the conventional threshold in studies. "
         f"Calendar: one mark per {cell}."
     )
 
@@ -263,21 +409,20 @@ def render_markdown(report: VisitReport) -> str:
             out.extend(_md_table(table))
         else:
             out.append(table.empty)
-        if key == "adherence":
-            prn = shown_as(as_needed_table(report), markdown_text)
-            if prn.rows:
-                out.append("")
-                out.append(f"**{prn.title}**")
-                out.append("")
-                out.extend(_md_table(prn))
-            if report.adherence.rows:
-                out.append("")
-                out.append(f"Calendar from {report.header.period_start.isoformat()}:")
-                out.append("")
-                for row in report.adherence.rows:
-                    out.append(f"- `{strip_text(row.strip)}` {markdown_text(row.medication)}")
-                out.append("")
-                out.append(f"Legend: `{strip_legend_text()}`. {adherence_note(report)}")
+        for sub in sub_tables(report, key):
+            sub = shown_as(sub, markdown_text)
+            out.append("")
+            out.append(f"**{sub.title}**")
+            out.append("")
+            out.extend(_md_table(sub))
+        if key == "adherence" and report.adherence.rows:
+            out.append("")
+            out.append(f"Calendar from {report.header.period_start.isoformat()}:")
+            out.append("")
+            for row in report.adherence.rows:
+                out.append(f"- `{strip_text(row.strip)}` {markdown_text(row.medication)}")
+            out.append("")
+            out.append(f"Legend: `{strip_legend_text()}`. {adherence_note(report)}")
         if key == "symptoms" and report.symptoms:
             out.append("")
             for trend in report.symptoms:
@@ -317,27 +462,26 @@ def render_text(report: VisitReport) -> str:
         if key == "safety" and table.rows:
             out.extend(f"  ! {row[0]}" for row in table.rows)
             continue
-        if not table.rows:
+        subs = [shown_as(sub, terminal_cell) for sub in sub_tables(report, key)]
+        if not table.rows and not subs:
             out.append(f"  {table.empty}")
             continue
         if key == "questions":
             out.extend(f"  - {row[0]} (asked {row[1]})" for row in table.rows)
             continue
-        out.extend(_text_table(table))
-        if key == "adherence":
-            prn = shown_as(as_needed_table(report), terminal_cell)
-            if prn.rows:
-                out.append("")
-                out.append(f"  {prn.title}")
-                out.extend(_text_table(prn, indent="    "))
-            if report.adherence.rows:
-                names = [terminal_cell(r.medication) for r in report.adherence.rows]
-                width = max(map(display_width, names))
-                out.append("")
-                out.append(f"  Calendar from {report.header.period_start.isoformat()}:")
-                for name, row in zip(names, report.adherence.rows, strict=True):
-                    out.append(f"    {pad(name, width)}  {strip_text(row.strip)}")
-                out.append(f"    {strip_legend_text()}")
+        out.extend(_text_table(table) if table.rows else [f"  {table.empty}"])
+        for sub in subs:
+            out.append("")
+            out.append(f"  {sub.title}")
+            out.extend(_text_table(sub, indent="    "))
+        if key == "adherence" and report.adherence.rows:
+            names = [terminal_cell(r.medication) for r in report.adherence.rows]
+            width = max(map(display_width, names))
+            out.append("")
+            out.append(f"  Calendar from {report.header.period_start.isoformat()}:")
+            for name, row in zip(names, report.adherence.rows, strict=True):
+                out.append(f"    {pad(name, width)}  {strip_text(row.strip)}")
+            out.append(f"    {strip_legend_text()}")
         if key == "symptoms":
             names = [terminal_cell(t.name) for t in report.symptoms]
             width = max(map(display_width, names))

@@ -13,12 +13,16 @@ from typing import Any
 
 from medtrack.core.report import VisitReport
 from medtrack.render.charts import (
-    BAND_COLORS,
+    CHANGE_MARKS_LISTED,
     LINE_COLOR,
     STRIP_COLORS,
-    band_rects,
+    TEXT_GREY,
+    TIMELINE_LINES,
+    change_labels,
+    day_x,
     line_points,
-    score_y,
+    strip_marks,
+    too_close,
     value_range,
 )
 from medtrack.render.escaping import visible
@@ -29,6 +33,7 @@ from medtrack.render.report_md import (
     header_lines,
     report_title,
     section_table,
+    sub_tables,
 )
 from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
 
@@ -81,9 +86,9 @@ COMMON_RANGES = (
 )
 _LATIN1_FALLBACKS = {"→": "->", "–": "-", "—": "-", "…": "...", "’": "'", "“": '"', "”": '"'}
 
-MARGIN = 12.0
+MARGIN = 10.0
 FONT_SIZE = 7.5
-LINE_H = 3.3
+LINE_H = 3.1
 HEAD_SIZE = 9.5
 STRIP_W = 46.0
 NUMBER_GAP = 2.0
@@ -106,8 +111,12 @@ def find_font() -> tuple[Path, Path] | None:
 class _Writer:
     """Draws the report on an fpdf document, keeping track of the font in use."""
 
-    def __init__(self, pdf: Any, unicode: bool) -> None:
+    def __init__(self, pdf: Any, unicode: bool, missing: frozenset[str] = frozenset()) -> None:
         self.pdf = pdf
+        # Characters no font at hand has: drawn as MISSING_MARK, never as blank space.
+        self.missing = missing
+        # Characters drawn from a fallback font (then every line is drawn as a cell).
+        self.fallback: frozenset[str] = frozenset()
         self.family = FAMILY if unicode else "helvetica"
         self.unicode = unicode
         self.width = pdf.w - 2 * MARGIN
@@ -120,6 +129,8 @@ class _Writer:
         # Every text drawn passes here: stored control characters are shown, not drawn
         # as missing glyphs (fpdf would also name them raw in a warning on stderr).
         value = visible(value, keep="\n")
+        if self.missing and not self.missing.isdisjoint(value):
+            value = "".join(MISSING_MARK if c in self.missing else c for c in value)
         self.seen.update(value)
         if self.unicode:
             return value
@@ -136,13 +147,13 @@ class _Writer:
     def heading(self, title: str) -> None:
         self.ensure(12)
         pdf = self.pdf
-        pdf.ln(1.6)
+        pdf.ln(1.0)
         self.font(HEAD_SIZE, bold=True)
-        pdf.cell(self.width, 4.6, self.text(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(self.width, 4.2, self.text(title), new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(150, 150, 150)
         pdf.set_line_width(0.2)
         pdf.line(MARGIN, pdf.get_y(), MARGIN + self.width, pdf.get_y())
-        pdf.ln(0.8)
+        pdf.ln(0.6)
 
     def paragraph(
         self, value: str, size: float = FONT_SIZE, bold: bool = False, grey: bool = False
@@ -217,8 +228,14 @@ class _Writer:
         last = len(lines) - 1
         for index, line in enumerate(lines):
             after = new_x if index == last else "LEFT"
-            if not line or pdf.will_page_break(height):
+            uses_fallback = bool(self.fallback) and not self.fallback.isdisjoint(line)
+            if not line or pdf.will_page_break(height) or uses_fallback:
+                # fpdf applies fallback fonts in cells only.
                 pdf.cell(width, height, line, align=align, new_x=after, new_y="NEXT")
+                if uses_fallback:
+                    # After a fallback run fpdf 2.8 leaves the page on the fallback's font
+                    # selection while believing its own is set: select it again.
+                    pdf.current_font_is_set_on_page = False
                 continue
             # Where fpdf's cell writes a line: after the padding (or right-aligned before it),
             # on the baseline 0.3 of the font size below the middle of the cell.
@@ -238,9 +255,12 @@ class _Writer:
         widths: Sequence[float],
         numeric: Sequence[int] = (),
         chart: tuple[str, float, Callable[[int, float, float], None]] | None = None,
+        chart_h: float = CHART_H + 1,
+        title: str | None = None,
     ) -> None:
         """Rows of wrapped text cells; `chart` adds a last column drawn by a callback
-        given the row index and the cell's top-left corner."""
+        given the row index and the cell's top-left corner; `title`, a bold line kept
+        with the table."""
         pdf = self.pdf
         columns = list(table.columns) + ([chart[0]] if chart else [])
         all_widths = list(widths) + ([chart[1]] if chart else [])
@@ -253,7 +273,7 @@ class _Writer:
             self.color((68, 68, 68) if bold else (17, 17, 17))
             room = [w - (NUMBER_GAP if i in numeric else 0) for i, w in enumerate(all_widths)]
             height = max(self.line_count(c, w) for c, w in zip(cells, room, strict=True))
-            row_h = max(height * LINE_H, CHART_H + 1 if chart and index is not None else 0)
+            row_h = max(height * LINE_H, chart_h if chart and index is not None else 0)
             self.ensure(row_h + 0.5)
             top = pdf.get_y()
             x = MARGIN
@@ -273,7 +293,20 @@ class _Writer:
         self.font(FONT_SIZE)
         first = rows[0] if rows else columns
         first_h = max(self.line_count(c, w) for c, w in zip(first, all_widths, strict=True))
-        self.ensure(2 * LINE_H + max(first_h * LINE_H, CHART_H + 1 if chart else 0) + 1)
+        title_h = LINE_H + 0.4 if title else 0.0
+        self.ensure(title_h + 2 * LINE_H + max(first_h * LINE_H, chart_h if chart else 0) + 1)
+        # And a table that fits on a page is never split: it starts on the next page
+        # whole. (Past a page's worth of rows it cannot be kept together anyway.)
+        page = pdf.h - 2 * MARGIN
+        if len(rows) * LINE_H < page:
+            total = title_h + 2 * LINE_H + 1
+            for row in rows:
+                lines = max(self.line_count(c, w) for c, w in zip(row, all_widths, strict=True))
+                total += max(lines * LINE_H, chart_h if chart else 0) + 0.4
+            if total < page - 12:
+                self.ensure(total)
+        if title:
+            self.paragraph(title, size=FONT_SIZE, bold=True)
         draw(columns, True, None)
         for index, row in enumerate(rows):
             draw(row, False, index)
@@ -339,13 +372,27 @@ def break_lines(
     return lines
 
 
+STRIP_H = 2.6
+STRIP_STROKE = 0.25
+
+
 def _strip(pdf: Any, states: Sequence[str], x: float, y: float, width: float) -> None:
     if not states:
         return
     cell = width / len(states)
+    gap = min(0.3, cell * 0.2)
+    pdf.set_line_width(STRIP_STROKE)
     for i, state in enumerate(states):
-        pdf.set_fill_color(*STRIP_COLORS[state])
-        pdf.rect(x + i * cell, y, max(cell - 0.25, 0.15), 2.6, style="F")
+        _cell_marks(pdf, state, x + i * cell, y, max(cell - gap, 0.15), STRIP_H)
+
+
+def _cell_marks(pdf: Any, state: str, x: float, y: float, w: float, h: float) -> None:
+    """One strip cell: its shape (strip_marks) in its colour, so print and colour-blind
+    readers tell the states apart by shape too."""
+    pdf.set_fill_color(*STRIP_COLORS[state])
+    pdf.set_draw_color(*STRIP_COLORS[state])
+    for kind, mx, my, mw, mh in strip_marks(state, x, y, w, h, STRIP_STROKE):
+        pdf.rect(mx, my, mw, mh, style="F" if kind == "fill" else "D")
 
 
 def _line_chart(
@@ -374,7 +421,43 @@ def _draw_line(pdf: Any, placed: Sequence[tuple[float, float]]) -> None:
         pdf.circle(x, y, 0.35, style="F")
 
 
-def render_pdf(report: VisitReport) -> bytes:
+# Shown for a character that neither the embedded font nor any font fontconfig finds has.
+MISSING_MARK = "\ufffd"
+
+
+def fallback_font(chars: set[str]) -> Path | None:
+    """A TrueType font on this system with every one of `chars`, as fontconfig matches
+    one (absent fontconfig, or with no such font: None)."""
+    import shutil
+    import subprocess
+
+    fc_match = shutil.which("fc-match")
+    if fc_match is None or not chars:
+        return None
+    charset = " ".join(f"{ord(c):x}" for c in sorted(chars))
+    try:
+        found = subprocess.run(
+            [fc_match, "--format=%{file}", f":charset={charset}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path = Path(found) if found else None
+    if path is None or path.suffix.lower() not in (".ttf", ".otf") or not path.is_file():
+        return None
+    from fontTools.ttLib import TTFont
+
+    try:
+        cmap = TTFont(str(path), lazy=True).getBestCmap() or {}
+    except Exception:
+        return None
+    return path if all(ord(c) in cmap for c in chars) else None
+
+
+def render_pdf(report: VisitReport, warn: Callable[[str], None] | None = None) -> bytes:
     """The report as PDF bytes.
 
     Drawn with the smallest shipped cut of DejaVu Sans that holds every character the report
@@ -391,7 +474,7 @@ def render_pdf(report: VisitReport) -> bytes:
         content, seen = _render(report, files, tables)
         if all(covered(char, ranges) for char in seen):
             return content
-    return _render(report, font, tables)[0]
+    return _render(report, font, tables, warn)[0]
 
 
 Ranges = Sequence[tuple[int, int]]
@@ -429,17 +512,25 @@ def drawn_characters(report: VisitReport, tables: dict[str, SectionTable]) -> se
     texts = [report_title(report), report.footer, adherence_note(report), _OWN_CHARACTERS]
     texts += [part for line in header_lines(report) for part in line]
     texts += [label for _, label in STRIP_LEGEND]
-    for table in (*tables.values(), as_needed_table(report)):
+    texts += _timeline_texts(report)
+    subs = [sub for key in report.sections for sub in sub_tables(report, key)]
+    texts += [_one_line(sub) for sub in subs if sub.key == "controlled"]
+    for table in (*tables.values(), *subs):
         texts += (table.title, table.empty, *table.columns)
         texts += [cell for row in table.rows for cell in row]
     return set().union(*texts)
 
 
 def _render(
-    report: VisitReport, font: tuple[Path, Path] | None, tables: dict[str, SectionTable]
+    report: VisitReport,
+    font: tuple[Path, Path] | None,
+    tables: dict[str, SectionTable],
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[bytes, set[str]]:
     """The PDF drawn with `font` (Helvetica when None) from the report's `tables`, and every
-    character drawn."""
+    character drawn. Characters the font lacks (a medication named in Chinese with DejaVu)
+    are drawn from a system font that has them, found through fontconfig, else shown as
+    MISSING_MARK with a warning."""
     from fpdf import FPDF
 
     pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -450,13 +541,33 @@ def _render(
     pdf.set_title(f"{title}, {report.header.period_text}")
     pdf.set_creator(f"medtrack {report.header.version}")
     pdf.set_lang("en")
+    missing: frozenset[str] = frozenset()
+    fallback: frozenset[str] = frozenset()
     if font is not None:
         pdf.add_font(FAMILY, "", str(font[0]))
         pdf.add_font(FAMILY, "B", str(font[1]))
+        cmap = pdf.fonts[FAMILY.lower()].cmap
+        lacking = {
+            c for c in drawn_characters(report, tables) if ord(c) >= 0x20 and ord(c) not in cmap
+        }
+        other = fallback_font(lacking) if lacking else None
+        if other is not None:
+            pdf.add_font("fallback", "", str(other))
+            pdf.set_fallback_fonts(["fallback"])
+            fallback = frozenset(lacking)
+        elif lacking:
+            missing = frozenset(lacking)
+            if warn is not None:
+                shown = "".join(sorted(lacking))[:20]
+                warn(
+                    f"warning: no font found for {shown}: the PDF shows {MISSING_MARK} in "
+                    "their place (install a font with them, e.g. fonts-noto-cjk)"
+                )
     pdf.add_page()
     # Narrow cell padding: the tables are dense and every millimetre counts on one page.
     pdf.c_margin = 0.6
-    w = _Writer(pdf, unicode=font is not None)
+    w = _Writer(pdf, unicode=font is not None, missing=missing)
+    w.fallback = fallback
 
     w.font(14, bold=True)
     pdf.cell(w.width, 6.5, w.text(title), new_x="LMARGIN", new_y="NEXT")
@@ -465,6 +576,21 @@ def _render(
     first, last = report.header.period_start, report.header.period_end
     for key in report.sections:
         table = tables[key]
+        if key == "timeline" and report.timeline is not None:
+            # Never the heading alone at a page's foot, the chart on the next page.
+            w.ensure(_timeline_height(report) + 8)
+        if _empty(report, key, table):
+            # "Measurements: none in this period." on one line, not a heading and a line.
+            w.ensure(8)
+            pdf.ln(1.0)
+            w.font(HEAD_SIZE - 1.5, bold=True)
+            title = w.text(f"{table.title}: ")
+            pdf.cell(w.string_width(title) + 0.5, 4.2, title)
+            w.font(FONT_SIZE)
+            w.color((85, 85, 85))
+            pdf.cell(0, 4.2, w.text(table.empty), new_x="LMARGIN", new_y="NEXT")
+            w.color()
+            continue
         w.heading(table.title)
         if key == "safety":
             if table.rows:
@@ -472,14 +598,21 @@ def _render(
             else:
                 w.paragraph(table.empty, grey=True)
             continue
+        subs = sub_tables(report, key)
         if not table.rows and key != "adherence":
             w.paragraph(table.empty, grey=True)
+            if not subs:
+                continue
+        if key == "timeline":
+            if report.timeline is not None:
+                _timeline(w, report)
             continue
         if key == "questions":
             for text, asked in table.rows:
                 w.paragraph(f"•  {text}  (asked {asked})")
         elif key == "medications":
-            w.table(table, (40, 14, 48, 28, 28, 17))
+            if table.rows:
+                w.table(table, (32, 13, 24, 46, 18, 20, 50))
         elif key == "changes":
             w.table(table, (17, 25, 80, 55))
         elif key == "adherence":
@@ -487,33 +620,10 @@ def _render(
         elif key == "side_effects":
             w.table(table, (25, 15, 24, 17, 28, 60))
         elif key == "symptoms":
-
-            def symptom_chart(index: int, x: float, y: float) -> None:
-                trend = report.symptoms[index]
-                low, high = value_range([v for _, v in trend.points], trend.scale_max)
-                _line_chart(pdf, trend.points, first, last, (x, y, CHART_W, CHART_H), low, high)
-
-            w.table(table, (40, 14, 15, 15, 18), (1, 2), ("Chart", CHART_W + 2, symptom_chart))
+            # Their lines are on the timeline, on the same axis as everything else.
+            w.table(table, (40, 16, 14, 14, 30, 14, 12), (1, 2, 3))
         elif key == "scores":
-
-            def score_chart(index: int, x: float, y: float) -> None:
-                series = report.scores[index]
-                box = (x, y, CHART_W, CHART_H)
-                for bx, by, bw, bh, label in band_rects(series.bands, series.max_total, box):
-                    pdf.set_fill_color(*BAND_COLORS[label])
-                    pdf.rect(bx, by, bw, bh, style="F")
-                span = max((last - first).days, 1)
-                placed = [
-                    (
-                        x + 1 + (CHART_W - 2) * (p.on - first).days / span,
-                        score_y(p.total, series.max_total, box),
-                    )
-                    for p in series.points
-                ]
-                _draw_line(pdf, placed)
-
-            chart = ("Chart (bands shaded)", CHART_W + 2, score_chart)
-            w.table(table, (20, 17, 40, 52), (1,), chart)
+            w.table(table, (30, 16, 50, 80), (1,))
         elif key == "measurements":
 
             def measure_chart(index: int, x: float, y: float) -> None:
@@ -521,7 +631,12 @@ def _render(
                 low, high = value_range([v for _, v in series.points], None)
                 _line_chart(pdf, series.points, first, last, (x, y, CHART_W, CHART_H), low, high)
 
-            w.table(table, (25, 12, 40, 25, 25), (1,), ("Trend", CHART_W + 2, measure_chart))
+            chart = ("Trend", CHART_W + 2, measure_chart)
+            w.table(table, (24, 15, 40, 36, 24, 24), (1,), chart)
+        for sub in subs:
+            if sub.key == "as_needed":
+                continue  # drawn by _adherence, under the calendar
+            _sub_table(w, sub)
 
     pdf.ln(2)
     pdf.set_draw_color(150, 150, 150)
@@ -548,7 +663,8 @@ def _meta(w: _Writer, lines: Sequence[tuple[str, str]]) -> None:
 def _safety_box(w: _Writer, flags: Sequence[str]) -> None:
     pdf = w.pdf
     w.font(8, bold=True)
-    text = "\n".join(w.text(f) for f in flags)
+    # A bullet before each flag: several flags must not read as one paragraph.
+    text = "\n".join(w.text(f"•  {f}") for f in flags)
     lines = w.lines(text, w.width - 4)
     if lines is None:
         lines = pdf.multi_cell(w.width - 4, 3.6, text, dry_run=True, output="LINES")
@@ -571,10 +687,11 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
         rows = list(adherence.rows) + ([adherence.overall] if adherence.overall else [])
 
         def strip(index: int, x: float, y: float) -> None:
-            _strip(pdf, rows[index].strip, x, y + 0.3, STRIP_W)
+            _strip(pdf, rows[index].strip, x, y + 0.1, STRIP_W)
 
         label = f"Calendar from {report.header.period_start.isoformat()}"
-        w.table(table, (24, 26, 15, 14, 16, 40), (1, 2, 3, 4), (label, STRIP_W + 2, strip))
+        chart = (label, STRIP_W + 2, strip)
+        w.table(table, (22, 27, 13, 13, 15, 48), (1, 2, 3, 4), chart, chart_h=STRIP_H + 0.9)
         _legend(w)
         w.paragraph(adherence_note(report), size=6.5, grey=True)
     else:
@@ -582,11 +699,230 @@ def _adherence(w: _Writer, report: VisitReport, table: SectionTable) -> None:
     prn = as_needed_table(report)
     if prn.rows:
         pdf.ln(0.8)
-        w.paragraph(prn.title, size=FONT_SIZE, bold=True)
         saved = w.width
         w.width = 110.0
-        w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4))
+        w.table(prn, (30, 15, 20, 20, 25), (1, 2, 3, 4), title=prn.title)
         w.width = saved
+
+
+TL_SYMPTOM_H = 10.0
+TL_LANE_H = 3.4
+TL_LABEL_W = 20.0
+
+
+def _marker(pdf: Any, shape: str, x: float, y: float, r: float) -> None:
+    if shape == "square":
+        pdf.rect(x - r, y - r, 2 * r, 2 * r, style="F")
+    elif shape == "triangle":
+        pdf.polygon([(x - r, y + r), (x + r, y + r), (x, y - r)], style="F")
+    else:
+        pdf.circle(x, y, r, style="F")
+
+
+def _change_key(labels: Sequence[Any]) -> str:
+    """The key under the timeline: each numbered day of changes, or past
+    CHANGE_MARKS_LISTED of them, a count and a pointer to the changes table."""
+    if len(labels) > CHANGE_MARKS_LISTED:
+        return (
+            f"Ticks on the top edge: {len(labels)} days with plan or zone changes, listed "
+            "under Changes in this period."
+        )
+    return "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in labels)
+
+
+TL_WORDS = ("symptoms", "0-10 (10 top)", "missed/skipped", "  totals: ! = item 9 above 0")
+
+
+def _timeline_texts(report: VisitReport) -> list[str]:
+    """Every text the timeline draws (for the font look-ahead)."""
+    tl = report.timeline
+    if tl is None:
+        return []
+    texts = [*TL_WORDS, *tl.symptoms, "0123456789!-"]
+    texts += [series.name for series in report.scores]
+    texts.append(
+        "     ".join(f"{m.number}: {m.on.isoformat()} {m.text}" for m in change_labels(tl.events))
+    )
+    texts += [tick.isoformat() for tick in tl.ticks]
+    return texts
+
+
+def _timeline_height(report: VisitReport) -> float:
+    """Room the timeline takes: its lanes, axis, key and a few lines of numbered changes."""
+    lanes = len(report.scores) + 1
+    marks = len(change_labels(report.timeline.events)) if report.timeline else 0
+    return TL_SYMPTOM_H + lanes * TL_LANE_H + 3.2 + 4 + 3.2 * (1 + min(marks, 4))
+
+
+def _timeline(w: _Writer, report: VisitReport) -> None:
+    """Symptom lines, PHQ-9/GAD-7 totals, missed and skipped days and numbered plan and
+    zone changes on one date axis with ticks; a key under it names each line and change."""
+    pdf = w.pdf
+    tl = report.timeline
+    assert tl is not None
+    labels = change_labels(tl.events)
+    w.ensure(_timeline_height(report))
+    top = pdf.get_y() + 0.6
+    x0 = MARGIN + TL_LABEL_W
+    width = w.width - TL_LABEL_W
+
+    def x_of(day: date) -> float:
+        return day_x(day, tl.first, tl.last, x0, width)
+
+    w.font(6)
+    w.color(TEXT_GREY)
+    # The symptom lane: 0-10 ratings, a light frame and grid at 5.
+    pdf.set_fill_color(246, 246, 246)
+    pdf.rect(x0, top, width, TL_SYMPTOM_H, style="F")
+    pdf.set_draw_color(210, 210, 210)
+    pdf.set_line_width(0.15)
+    pdf.line(x0, top + TL_SYMPTOM_H / 2, x0 + width, top + TL_SYMPTOM_H / 2)
+    pdf.text(MARGIN, top + 2.2, w.text(TL_WORDS[0]))
+    pdf.text(MARGIN, top + 4.6, w.text(TL_WORDS[1]))
+    by_name = {t.name: t for t in report.symptoms}
+    for index, name in enumerate(tl.symptoms):
+        trend = by_name[name]
+        color, dash, shape = TIMELINE_LINES[index]
+        low, high = value_range([v for _, v in trend.points], trend.scale_max)
+        span = (high - low) or 1
+        placed = [
+            (x_of(day), top + TL_SYMPTOM_H - 0.6 - (TL_SYMPTOM_H - 1.2) * (v - low) / span)
+            for day, v in trend.points
+        ]
+        pdf.set_draw_color(*color)
+        pdf.set_fill_color(*color)
+        pdf.set_line_width(0.35)
+        if dash:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        if len(placed) > 1:
+            pdf.polyline(placed)
+        pdf.set_dash_pattern()
+        for x, y in placed:
+            _marker(pdf, shape, x, y, 0.45)
+    y = top + TL_SYMPTOM_H
+    # One lane per questionnaire: its totals printed at their dates.
+    for series in report.scores:
+        pdf.set_draw_color(225, 225, 225)
+        pdf.line(x0, y + TL_LANE_H, x0 + width, y + TL_LANE_H)
+        w.font(6)
+        w.color(TEXT_GREY)
+        pdf.text(MARGIN, y + 2.4, w.text(series.name))
+        xs = [x_of(point.on) for point in series.points]
+        if too_close(xs, 5.0):
+            # Too many to print each total: a line of them across the lane (0 at its
+            # foot, the maximum at its top), item 9 above 0 as a filled triangle.
+            placed = [
+                (x, y + TL_LANE_H - 0.4 - (TL_LANE_H - 0.8) * p.total / series.max_total)
+                for x, p in zip(xs, series.points, strict=True)
+            ]
+            pdf.set_draw_color(17, 17, 17)
+            pdf.set_fill_color(17, 17, 17)
+            pdf.set_line_width(0.2)
+            pdf.polyline(placed)
+            for (x, py), point in zip(placed, series.points, strict=True):
+                if point.flagged:
+                    _marker(pdf, "triangle", x, py, 0.6)
+        else:
+            for x, point in zip(xs, series.points, strict=True):
+                w.font(6.5, bold=point.flagged)
+                w.color((17, 17, 17))
+                label = w.text(f"{point.total}" + ("!" if point.flagged else ""))
+                pdf.text(x - w.string_width(label) / 2, y + 2.5, label)
+        y += TL_LANE_H
+    # The doses lane: each day with a dose missed (empty frame) or skipped (dash).
+    w.font(6)
+    w.color(TEXT_GREY)
+    pdf.text(MARGIN, y + 2.4, w.text(TL_WORDS[2]))
+    worst: dict[date, str] = {}
+    for event in tl.events:
+        if event.kind == "missed" or (event.kind == "skipped" and event.on not in worst):
+            worst[event.on] = event.kind
+    cell = width / ((tl.last - tl.first).days + 1)
+    pdf.set_line_width(STRIP_STROKE)
+    for day, state in worst.items():
+        _cell_marks(pdf, state, x_of(day) - cell * 0.35, y + 0.5, cell * 0.7, STRIP_H)
+    y += TL_LANE_H
+    # Plan and zone changes: a numbered mark through every lane.
+    pdf.set_draw_color(60, 60, 60)
+    pdf.set_line_width(0.2)
+    for number, on, _ in labels:
+        x = x_of(on)
+        if len(labels) > CHANGE_MARKS_LISTED:
+            # Hundreds of changes: a short tick on the top edge each, not a line through
+            # every lane.
+            pdf.line(x, top, x, top + 1.5)
+            continue
+        pdf.set_dash_pattern(dash=0.6, gap=0.6)
+        pdf.line(x, top, x, y)
+        pdf.set_dash_pattern()
+        if len(labels) <= CHANGE_MARKS_LISTED:
+            w.font(6, bold=True)
+            w.color((17, 17, 17))
+            pdf.text(x + 0.5, top + 2.2, number)
+    # The axis: a tick and the date at each tick day.
+    pdf.set_draw_color(120, 120, 120)
+    pdf.line(x0, y, x0 + width, y)
+    w.font(6)
+    w.color(TEXT_GREY)
+    for tick in tl.ticks:
+        x = x_of(tick)
+        pdf.line(x, y, x, y + 0.8)
+        label = tick.strftime("%m-%d") if tl.first.year == tl.last.year else tick.isoformat()
+        pdf.text(x - w.string_width(label) / 2, y + 2.9, label)
+    y += 3.4
+    # The key: each symptom line as drawn, then each numbered change.
+    x = MARGIN
+    for index, name in enumerate(tl.symptoms):
+        color, dash, shape = TIMELINE_LINES[index]
+        pdf.set_draw_color(*color)
+        pdf.set_fill_color(*color)
+        pdf.set_line_width(0.35)
+        if dash:
+            pdf.set_dash_pattern(dash=dash[0], gap=dash[1])
+        pdf.line(x, y + 1.2, x + 6, y + 1.2)
+        pdf.set_dash_pattern()
+        _marker(pdf, shape, x + 3, y + 1.2, 0.45)
+        w.font(6.5)
+        w.color((17, 17, 17))
+        text = w.text(name)
+        pdf.text(x + 7, y + 2.1, text)
+        x += 9 + w.string_width(text) + 3
+    text = w.text(TL_WORDS[3])
+    if report.scores:
+        pdf.text(x, y + 2.1, text)
+    y += 3.2
+    pdf.set_xy(MARGIN, y)
+    w.color()
+    if labels:
+        w.paragraph(_change_key(labels), size=6.5)
+    pdf.set_xy(MARGIN, max(pdf.get_y(), y) + 0.4)
+
+
+def _empty(report: VisitReport, key: str, table: SectionTable) -> bool:
+    """A section with nothing to show (no rows, no sub-tables; safety always shows)."""
+    if key in ("safety", "adherence", "timeline") or table.rows:
+        return False
+    return not sub_tables(report, key)
+
+
+def _one_line(sub: SectionTable) -> str:
+    items = "; ".join(f"{name} {doses} doses, {total}" for name, doses, total in sub.rows)
+    return f"{sub.title}: {items}."
+
+
+def _sub_table(w: _Writer, sub: SectionTable) -> None:
+    """A smaller table under its section: a bold title, then rows; narrow tables take
+    only the width they need."""
+    w.pdf.ln(0.4)
+    if sub.key == "controlled":
+        # One line: a table of two or three rows would cost a third of a section.
+        w.paragraph(_one_line(sub))
+        return
+    widths = sub.widths or tuple(1.0 for _ in sub.columns)
+    saved = w.width
+    w.width = min(saved, sum(widths) * 1.1) if len(sub.columns) < 5 else saved
+    w.table(sub, widths, sub.numeric, title=sub.title)
+    w.width = saved
 
 
 def _legend(w: _Writer) -> None:
@@ -594,9 +930,9 @@ def _legend(w: _Writer) -> None:
     w.font(6.5)
     w.color((85, 85, 85))
     x, y = MARGIN, pdf.get_y() + 0.6
+    pdf.set_line_width(STRIP_STROKE)
     for state, label in STRIP_LEGEND:
-        pdf.set_fill_color(*STRIP_COLORS[state])
-        pdf.rect(x, y + 0.4, 2.2, 2.2, style="F")
+        _cell_marks(pdf, state, x, y + 0.2, 1.6, STRIP_H)
         pdf.set_xy(x + 2.8, y)
         text = w.text(label)
         pdf.cell(w.string_width(text) + 1, 3, text)

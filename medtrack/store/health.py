@@ -25,6 +25,7 @@ from medtrack.core.health import (
     Visit,
 )
 from medtrack.core.health import symptom_series as series_of_entries
+from medtrack.core.slots import DoseRecord
 from medtrack.core.timeparse import from_utc_text, to_utc_text
 from medtrack.errors import NotFound
 from medtrack.store import repo
@@ -190,6 +191,24 @@ def side_effects(conn: sqlite3.Connection, *, open_only: bool = False) -> list[S
         "ORDER BY s.resolved_at IS NOT NULL, s.started_at DESC, s.id DESC"
     )
     return [_side_effect(row) for row in conn.execute(sql)]
+
+
+def side_effect_peaks(conn: sqlite3.Connection) -> dict[int, str]:
+    """The worst severity each side effect ever had, by id, from the before/after images
+    history keeps of every change (a severe one later updated to mild stays severe here)."""
+    rank = {"mild": 1, "moderate": 2, "severe": 3}
+    peaks: dict[int, str] = {}
+    rows = conn.execute(
+        "SELECT row_id, before, after FROM history WHERE table_name = 'side_effects'"
+    )
+    for row_id, before, after in rows:
+        for image in (before, after):
+            if not image or row_id is None:
+                continue
+            severity = json.loads(image).get("severity")
+            if rank.get(severity, 0) > rank.get(peaks.get(row_id, ""), 0):
+                peaks[row_id] = severity
+    return peaks
 
 
 def get_side_effect(conn: sqlite3.Connection, effect_id: int) -> SideEffect:
@@ -406,10 +425,46 @@ def next_visit(conn: sqlite3.Connection, now: datetime) -> Visit | None:
     return None if row is None else _visit(row)
 
 
-def last_past_visit(conn: sqlite3.Connection, now: datetime) -> Visit | None:
-    """The latest visit at or before `now`: the default start of a report period."""
+def last_past_visit(
+    conn: sqlite3.Connection, now: datetime, kind: str | None = None
+) -> Visit | None:
+    """The latest visit at or before `now` (of `kind` when given): the default start of a
+    report period."""
+    where, params = "at <= ?", [to_utc_text(now)]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
     row = conn.execute(
-        "SELECT * FROM visits WHERE at <= ? ORDER BY at DESC, id DESC LIMIT 1",
-        (to_utc_text(now),),
+        f"SELECT * FROM visits WHERE {where} ORDER BY at DESC, id DESC LIMIT 1", params
     ).fetchone()
     return None if row is None else _visit(row)
+
+
+# --- the visit report's dose reads ---------------------------------------------------------
+
+
+def report_dose_records(
+    conn: sqlite3.Connection,
+    start: datetime,
+    end: datetime,
+    controlled_ids: list[int],
+) -> list[DoseRecord]:
+    """The records of [start, end) the visit report reads beyond the adherence figures:
+    every skip (its reason), every dose of a controlled medication (the total taken), and
+    every dose recorded at an amount other than its regimen's. A decade holds some
+    150,000 records; these are a few hundred of them."""
+    from medtrack.store.doses import _COLUMNS, _record, _rows
+
+    controlled = ",".join("?" * len(controlled_ids)) or "NULL"
+    sql = (
+        f"SELECT {_COLUMNS} FROM doses d JOIN medications m ON m.id = d.medication_id "
+        "LEFT JOIN regimens r ON r.id = d.regimen_id "
+        "WHERE d.taken_at >= ? AND d.taken_at < ? AND ("
+        "d.status = 'skipped' "
+        f"OR d.medication_id IN ({controlled}) "
+        "OR (d.amount IS NOT NULL AND (r.id IS NULL OR d.amount != r.dose_amount "
+        "OR COALESCE(d.unit, r.dose_unit) != r.dose_unit))"
+        ") ORDER BY d.taken_at, d.id"
+    )
+    params = [to_utc_text(start), to_utc_text(end), *controlled_ids]
+    return [_record(row) for row in _rows(conn, sql, params)]
