@@ -130,3 +130,23 @@ def test_initiation_and_persistence_of_a_medication_stopped():
     # First planned dose 1 Nov 22:00, first taken 3 Nov: 2 days. On it 1 to 10 Nov.
     assert s["initiation_days"] == 2
     assert s["persistence"] == {"days": 10, "ongoing": False}
+
+
+def test_the_report_shows_overdue_pdc_and_initiation_in_every_format():
+    add("sertraline", "daily 08:00", "2026-11-17", "--supply", "30")
+    take_daily("sertraline", 18, 23)  # started the 17th, first dose the 18th
+    add("paliperidone", "every 4 weeks mon 10:00", "2026-10-05", "--form", "injection")
+    ok("take", "paliperidone", now="2026-10-05T09:00:00Z")
+    now = "2026-11-23T12:00:00Z"  # 2 Nov's injection 21 days late: overdue
+    since = ("--since", "2026-11-01")
+    md = ok("report", "--format", "md", *since, now=now)
+    # sertraline: the fill on the 17th covers 30 days: 7 of the 7 days since it, 100%;
+    # first dose a day after the first planned one; on it 17 to 23 Nov. The injection:
+    # dated, overdue (also in the Missed column).
+    assert "| sertraline | - | 100% (7 of 7 days) | 1 d | 7 d, ongoing |" in md
+    assert "| paliperidone | overdue 2026-11-02 | - | - | 50 d, ongoing |" in md
+    assert "| paliperidone | 0% (0/1) | 0% | 0 +1 overdue | 0 | - |" in md
+    html = ok("report", "--format", "html", *since, now=now)
+    assert "100% (7 of 7 days)" in html and "+1 overdue" in html
+    text = ok("report", *since, now=now)
+    assert "100% (7 of 7 days)" in text and "+1 overdue" in text

@@ -526,7 +526,7 @@ def summarize(
                     zones=zones,
                     holiday_days=holiday_days,
                     refills=(refills or {}).get(med.name, ()),
-                    first_taken=(first_taken or {}).get(med.name),
+                    first_taken=_first_taken(med, first_taken),
                 )
             )
         prn = as_needed_summary(med, judgement, start=start, end=end, now=now, zones=zones)
@@ -543,6 +543,14 @@ def summarize(
         as_needed=tuple(as_needed),
         overall=overall(scheduled),
     )
+
+
+def _first_taken(
+    med: Medication, first_taken: Mapping[str, datetime | None] | None
+) -> datetime | None:
+    """The first dose of `med` ever taken, as the store gives it (None when not given:
+    the window's records need not reach back to the medication's start)."""
+    return None if first_taken is None else first_taken.get(med.name)
 
 
 def overall(meds: Sequence[MedicationSummary]) -> Overall:

@@ -310,6 +310,7 @@ class AdherenceRow(NamedTuple):
     on_time_pct: float | None
     reasons: tuple[tuple[str, int], ...]
     strip: tuple[str, ...]
+    overdue: int = 0  # past the on-time window, still open: counted as not taken
 
 
 class AsNeededRow(NamedTuple):
@@ -321,12 +322,28 @@ class AsNeededRow(NamedTuple):
     above_max: tuple[tuple[date, int], ...] = ()
 
 
+class CourseRow(NamedTuple):
+    """Per scheduled medication, the figures of `summarize` beyond the table's counts:
+    doses overdue now, late or missed doses of plans further apart than a day (dated),
+    the refill-based PDC, initiation and persistence (README, "Figures")."""
+
+    medication: str
+    overdue: int
+    late_or_missed: tuple[tuple[date, str], ...]
+    pdc: str  # "93.3% (28 of 30 days)", or "-" where no refill is recorded
+    initiation_days: int | None
+    persistence_days: int
+    ongoing: bool
+    started_in_period: bool = False
+
+
 class Adherence(NamedTuple):
     rows: tuple[AdherenceRow, ...]
     as_needed: tuple[AsNeededRow, ...]
     overall: AdherenceRow | None
     strip_days: tuple[date, ...]
     cell_days: int
+    courses: tuple[CourseRow, ...] = ()
 
 
 class SideEffectRow(NamedTuple):
@@ -915,7 +932,34 @@ def _adherence(summary: Summary, first_day: date, days: int) -> Adherence:
         overall=overall,
         strip_days=strip_days,
         cell_days=cell_days,
+        courses=tuple(
+            _course_row(m, first_day)
+            for m in sorted(summary.medications, key=lambda m: m.medication.lower())
+        ),
     )
+
+
+def _course_row(m: MedicationSummary, first_day: date) -> CourseRow:
+    pdc = "-"
+    if m.pdc is not None and m.pdc.percent is not None:
+        pdc = f"{pct_text(m.pdc.percent)} ({m.pdc.covered} of {m.pdc.days} days)"
+    return CourseRow(
+        medication=m.medication,
+        overdue=m.overdue,
+        late_or_missed=m.late_or_missed,
+        pdc=pdc,
+        initiation_days=m.initiation_days,
+        persistence_days=m.persistence_days,
+        ongoing=m.ongoing,
+        started_in_period=_started_in(m, first_day),
+    )
+
+
+def _started_in(m: MedicationSummary, first_day: date) -> bool:
+    """Whether the medication's first plan began within the period (on it for fewer days
+    than the period is long): its initiation is news for this visit."""
+    period_days = (m.days[-1].day - first_day).days + 1 if m.days else 0
+    return m.persistence_days <= period_days
 
 
 def _top(reasons: dict[str, int] | Counter[str]) -> tuple[tuple[str, int], ...]:
@@ -946,6 +990,7 @@ def _adherence_row(
         on_time_pct=m.timing_adherence,
         reasons=_top(m.skipped_by_reason),
         strip=tuple(strip),
+        overdue=m.overdue,
     )
 
 

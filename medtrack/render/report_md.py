@@ -116,7 +116,7 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                     row.medication,
                     taken_cell(row),
                     pct_text(row.on_time_pct),
-                    str(row.missed),
+                    str(row.missed) + (f" +{row.overdue} overdue" if row.overdue else ""),
                     str(row.skipped),
                     reasons_text(row.reasons),
                 )
@@ -313,6 +313,7 @@ def sub_tables(report: VisitReport, key: str) -> list[SectionTable]:
                 (3,),
             )
         )
+        tables.append(course_table(report))
         tables.append(
             SectionTable(
                 "dose_events",
@@ -324,6 +325,35 @@ def sub_tables(report: VisitReport, key: str) -> list[SectionTable]:
             )
         )
     return [t for t in tables if t.rows]
+
+
+def course_table(report: VisitReport) -> SectionTable:
+    """Overdue doses, dated late and missed doses of plans further apart than a day,
+    refill-based PDC, initiation and persistence (ABC taxonomy), for the medications with
+    one of them to tell (one page: a medication taken from its first day, ongoing, with
+    nothing overdue or dated and no refill recorded has a row only in `summary --json`)."""
+    rows = []
+    for c in report.adherence.courses:
+        # Overdue doses are in the table above (Missed); here only what else there is.
+        plain = not c.late_or_missed and c.pdc == "-" and c.ongoing
+        if plain and (c.initiation_days == 0 or not c.started_in_period):
+            continue
+        dated = ", ".join(f"{what} {day.isoformat()}" for day, what in c.late_or_missed[-4:])
+        if len(c.late_or_missed) > 4:
+            dated = f"{len(c.late_or_missed) - 4} more, then {dated}"
+        started = "no dose yet" if c.initiation_days is None else f"{c.initiation_days} d"
+        if not c.started_in_period:
+            started = "-"  # begun before the period: not news for this visit
+        on_it = f"{c.persistence_days} d" + (", ongoing" if c.ongoing else ", stopped")
+        rows.append((c.medication, dated or "-", c.pdc, started, on_it))
+    return SectionTable(
+        "course",
+        "Refills (PDC), late and missed injections, first dose and time on it",
+        ("Medication", "Late or missed", "PDC", "First dose after", "On it"),
+        tuple(rows),
+        "",
+        (26, 50, 28, 20, 24),
+    )
 
 
 def as_needed_table(report: VisitReport) -> SectionTable:
