@@ -145,8 +145,10 @@ def test_the_report_shows_overdue_pdc_and_initiation_in_every_format():
     # dated, overdue (also in the Missed column).
     assert "| sertraline | - | 100% (7 of 7 days) | 1 d | 7 d, ongoing |" in md
     assert "| paliperidone | overdue 2026-11-02 | - | - | 50 d, ongoing |" in md
-    assert "| paliperidone | 0% (0/1) | 0% | 0 +1 overdue | 0 | - |" in md
+    assert "| paliperidone | 0% (0/1) | 0% | 0 +1! | 0 | - |" in md
+    # The injections table: due since 2 Nov (overdue), on time within 7 days.
+    assert "| paliperidone | 2026-10-05 | 2026-11-02 | ± 7 days |" in md
     html = ok("report", "--format", "html", *since, now=now)
-    assert "100% (7 of 7 days)" in html and "+1 overdue" in html
+    assert "100% (7 of 7 days)" in html and "+1!" in html
     text = ok("report", *since, now=now)
-    assert "100% (7 of 7 days)" in text and "+1 overdue" in text
+    assert "100% (7 of 7 days)" in text and "+1!" in text

@@ -139,7 +139,7 @@ def test_medication_list_answers_the_first_questions(patient):
         date(2026, 11, 30),
         date(2026, 12, 28),
     )
-    assert inj.window == "± 1 h"  # the default on-time window, 60 minutes
+    assert inj.window == "± 7 days"  # every 4 weeks: on time within 7 days (core.slots)
     (ctl,) = report.controlled
     assert (ctl.medication, ctl.doses, ctl.total) == ("lorazepam", 2, "1.5 mg")
     events = [(e.on, e.medication, e.what) for e in report.dose_events]
@@ -152,7 +152,7 @@ def test_supplements_are_listed_apart(patient):
     assert "vitamin D" not in current and "lamotrigine" in current
     otc = md.split("**Over the counter and supplements**")[1].split("**")[0]
     assert "| vitamin D | supplement | 1000 IU | 1000 IU a day |" in otc
-    assert "| aripiprazole | 2026-11-30 | 2026-12-28 | ± 1 h |" in md
+    assert "| aripiprazole | 2026-11-30 | 2026-12-28 | ± 7 days |" in md
     assert "| lorazepam | 2 | 1.5 mg |" in md
 
 

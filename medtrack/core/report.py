@@ -1372,22 +1372,31 @@ def _injections(
     now: datetime,
     zones: ZoneTimeline,
 ) -> tuple[InjectionRow, ...]:
+    from medtrack.core.slots import on_time_window
+
     rows = []
-    window = summary.on_time_window
-    hours = window.total_seconds() / 3600
-    window_text = f"± {num_text(hours / 24)} days" if hours >= 24 else f"± {num_text(hours)} h"
+    overdue = {
+        m.medication: min(day for day, what in m.late_or_missed if what == "overdue")
+        for m in summary.medications
+        if any(what == "overdue" for _day, what in m.late_or_missed)
+    }
     for med in medications:
         if not is_injection(med) or (med.stopped_at is not None and med.stopped_at < end):
             continue
         after = min(end, now)
         upcoming = medication_slots(med, after, after + timedelta(days=400), zones)[:1]
         given = last_given.get(med.name)
+        # The injection's own on-time window (core.slots: 7 days for every 4 weeks).
+        window = on_time_window(upcoming[0], summary.on_time_window) if upcoming else None
+        hours = 0.0 if window is None else window.total_seconds() / 3600
+        window_text = f"± {num_text(hours / 24)} days" if hours >= 24 else f"± {num_text(hours)} h"
         rows.append(
             InjectionRow(
                 medication=med.name,
                 last_given=local_day(given, zones) if given else None,
-                next_due=upcoming[0].day if upcoming else None,
-                window=window_text,
+                # An injection overdue now is the one due next, not the one after it.
+                next_due=overdue.get(med.name) or (upcoming[0].day if upcoming else None),
+                window=window_text if window is not None else "-",
             )
         )
     return tuple(rows)

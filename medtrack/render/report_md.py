@@ -116,7 +116,7 @@ def section_table(report: VisitReport, key: str) -> SectionTable:
                     row.medication,
                     taken_cell(row),
                     pct_text(row.on_time_pct),
-                    str(row.missed) + (f" +{row.overdue} overdue" if row.overdue else ""),
+                    str(row.missed) + (f" +{row.overdue}!" if row.overdue else ""),
                     str(row.skipped),
                     reasons_text(row.reasons),
                 )
@@ -381,9 +381,10 @@ def as_needed_table(report: VisitReport) -> SectionTable:
 def adherence_note(report: VisitReport) -> str:
     cell = "day" if report.adherence.cell_days == 1 else "week"
     return (
-        f"Taken = doses taken / doses due; on time = within the on-time window. "
-        f"{CONVENTIONAL_THRESHOLD}% is the conventional threshold in studies. "
-        f"Calendar: one mark per {cell}."
+        f"Taken = doses taken / doses due; on time = within the on-time window (fits the "
+        f"schedule: 7 days for a four-weekly injection). +N! = overdue: past that window, "
+        f"still open, counted as not taken. {CONVENTIONAL_THRESHOLD}% is the conventional "
+        f"threshold in studies. Calendar: one mark per {cell}."
     )
 
 
