@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from medtrack.core.models import Medication
 from medtrack.core.percent import percent
-from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.schedule import ZoneTimeline, a_dose_a_day_or_more
 from medtrack.core.slots import (
     DEFAULT_ON_TIME_WINDOW,
     DoseRecord,
@@ -49,9 +49,10 @@ from medtrack.core.slots import (
     has_schedule_in,
     judge,
     local_day,
+    next_slot,
     slots_touching,
 )
-from medtrack.core.supply import Pdc, Refill, doses_per_day, proportion_of_days_covered
+from medtrack.core.supply import Pdc, Refill, proportion_of_days_covered
 
 DEFAULT_HOLIDAY_DAYS = 3
 # The conventional threshold (most adherence studies call >= 80% "adherent"); shown, not judged.
@@ -239,7 +240,7 @@ def _plan_days(med: Medication, first: date, last: date, zones: ZoneTimeline) ->
         ends = [t for t in (regimen.ends_at, med.stopped_at) if t is not None]
         lo = max(local_day(regimen.starts_at, zones), first)
         hi = min(local_day(min(ends) - timedelta(microseconds=1), zones), last) if ends else last
-        daily = doses_per_day(regimen.schedule) >= 1
+        daily = a_dose_a_day_or_more(regimen.schedule)
         for day in _daterange(lo, hi) if lo <= hi else []:
             days[day] = days.get(day, False) or daily
     return days
@@ -310,14 +311,12 @@ def initiation_days(
     med: Medication, first_taken: datetime | None, zones: ZoneTimeline
 ) -> int | None:
     """Days from the first planned dose to the first dose taken (None: none taken yet)."""
-    from medtrack.core.slots import raw_slots
-
     scheduled = [r for r in med.regimens if not r.schedule.as_needed]
     if first_taken is None or not scheduled:
         return None
     start = scheduled[0].starts_at
-    found = raw_slots(med, start, start + timedelta(days=400), zones)[:1]
-    planned = found[0][0] if found else start
+    first = next_slot(med, start, zones)
+    planned = first if first is not None else start
     return max((local_day(first_taken, zones) - local_day(planned, zones)).days, 0)
 
 
@@ -391,7 +390,7 @@ def medication_summary(
     late_or_missed = tuple(
         (j.slot.day, j.timing if j.status == "taken" else j.status)
         for j in judged
-        if doses_per_day(j.slot.regimen.schedule) < 1
+        if not a_dose_a_day_or_more(j.slot.regimen.schedule)
         and (j.status in ("missed", "overdue") or j.timing == "late")
     )
     persistence_days, ongoing = persistence(med, now, zones)

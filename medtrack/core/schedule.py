@@ -189,6 +189,18 @@ def _rule_parts(rule: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in rule.split(";"))
 
 
+def a_dose_a_day_or_more(schedule: Schedule) -> bool:
+    """Whether the schedule gives a dose every day (every day or every N hours), as a drug
+    holiday needs; every 2 days, weekdays only, weekly and monthly do not."""
+    if schedule.as_needed or schedule.rrule is None or not schedule.times:
+        return False
+    parts = _rule_parts(schedule.rrule)
+    freq, interval = parts.pop("FREQ", ""), int(parts.pop("INTERVAL", "1"))
+    if freq == "HOURLY":
+        return interval <= 24
+    return freq == "DAILY" and interval == 1 and not parts
+
+
 def _join_words(words: Sequence[str]) -> str:
     if len(words) == 1:
         return words[0]

@@ -193,6 +193,12 @@ def _slots_after(
     return found[:count]
 
 
+def next_slot(med: Medication, instant: datetime, zones: ZoneTimeline) -> datetime | None:
+    """The first slot instant at or after `instant`, if the plan has one."""
+    found = _slots_after(med, instant, zones, 1)
+    return found[0][0] if found else None
+
+
 def _continues(current: Regimen, following: Regimen) -> bool:
     """Whether `following` takes over from `current` with no gap (a change, not a restart)."""
     return current is following or current.ends_at == following.starts_at

@@ -79,16 +79,23 @@ def units_per_dose(regimen: Regimen | None) -> float:
 def doses_per_day(schedule: Schedule) -> float:
     """The average number of scheduled doses a day; 0 for an as-needed schedule.
 
-    Hourly rules are 24 / interval; day-level rules (daily, weekly, monthly, raw RRULEs)
-    are counted over four years of 364 days, times the number of dose times a day.
+    Every N hours is 24 / N; every N days, times / N; every N weeks on K weekdays,
+    K x times / 7N. Other day-level rules (monthly, raw RRULEs) are counted over four
+    years of 364 days, times the number of dose times a day.
     """
     from dateutil.rrule import rrulestr
 
     if schedule.as_needed or schedule.rrule is None or not schedule.times:
         return 0.0
     parts = dict(part.split("=", 1) for part in schedule.rrule.split(";"))
-    if parts.get("FREQ") == "HOURLY":
-        return 24.0 / int(parts.get("INTERVAL", "1"))
+    freq, interval = parts.pop("FREQ", ""), int(parts.pop("INTERVAL", "1"))
+    if freq == "HOURLY":
+        return 24.0 / interval
+    if freq == "DAILY" and not parts:
+        return len(schedule.times) / interval
+    if freq == "WEEKLY" and set(parts) <= {"BYDAY"}:
+        weekdays = len(parts["BYDAY"].split(",")) if parts else 1
+        return weekdays * len(schedule.times) / (7 * interval)
     start = datetime.combine(_COUNT_FROM, time())
     end = start + timedelta(days=_COUNT_DAYS)
     rule = rrulestr(schedule.rrule, dtstart=start, cache=False)

@@ -150,13 +150,15 @@ def get_dose(conn: sqlite3.Connection, dose_id: int) -> DoseRecord | None:
 
 
 def first_taken(conn: sqlite3.Connection, medication_ids: Iterable[int]) -> dict[int, datetime]:
-    """When each medication's first dose was taken (initiation), where one was."""
-    ids = list(medication_ids)
-    if not ids:
-        return {}
-    rows = conn.execute(
-        f"SELECT medication_id, min(taken_at) FROM doses WHERE status = 'taken' "
-        f"AND medication_id IN ({','.join('?' * len(ids))}) GROUP BY medication_id",
-        ids,
-    ).fetchall()
-    return {med_id: datetime.fromisoformat(at) for med_id, at in rows}
+    """When each medication's first dose was taken (initiation), where one was: one
+    short walk of the (medication_id, taken_at) index per medication."""
+    found = {}
+    for medication_id in medication_ids:
+        row = conn.execute(
+            "SELECT taken_at FROM doses WHERE medication_id = ? AND status = 'taken' "
+            "ORDER BY taken_at LIMIT 1",
+            (medication_id,),
+        ).fetchone()
+        if row is not None:
+            found[medication_id] = datetime.fromisoformat(row[0])
+    return found
