@@ -232,9 +232,17 @@ def slots_touching(
     """Every slot whose acceptance window meets [start, end), in order: the slots in it,
     and the neighbour either side whose window reaches into it (a record in the window
     may answer one of those)."""
-    before = _slots_before(med, start, zones, 2)
-    inner = raw_slots(med, start, end, zones)
-    after = _slots_after(med, end, zones, 2)
+    # One expansion with two days either side finds the neighbours of most schedules; a
+    # sparser one (weekly, every 4 weeks) looks further only for what it lacks.
+    margin = _NEIGHBOUR_MARGINS[0]
+    around = raw_slots(med, start - margin, end + margin, zones)
+    before = [item for item in around if item[0] < start][-2:]
+    inner = [item for item in around if start <= item[0] < end]
+    after = [item for item in around if item[0] >= end][:2]
+    if len(before) < 2:
+        before = _slots_before(med, start, zones, 2)
+    if len(after) < 2:
+        after = _slots_after(med, end, zones, 2)
     chain = before + inner + after
     # The outermost of two neighbours only lends its instant to its neighbour's window.
     first = 1 if len(before) == 2 else 0
