@@ -30,6 +30,11 @@ from typing import Protocol
 
 from medtrack.errors import BadTime
 
+# The dates medtrack keeps (core.validate holds every value to them): a window, calendar or
+# report around 9999-12-31 would overflow later.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+
 ACCEPTED_TIMES = (
     "now, 8am, 20:30, 0930, noon, 9pm yesterday, yesterday at 21:00, 2h ago, monday 09:00 "
     "or 2026-11-22 at 8:55pm"
@@ -215,8 +220,6 @@ def _check_span(when: datetime, text: str, *, end: bool) -> datetime:
     """Every date a person types lies within the span medtrack keeps (core.validate):
     a window, calendar or report around 9999-12-31 would overflow later. An end bound
     of the last day is the midnight after it."""
-    from medtrack.core.validate import EARLIEST_DAY, LATEST_DAY
-
     day = when.date()
     if not EARLIEST_DAY <= day <= LATEST_DAY + timedelta(days=1 if end else 0):
         raise BadTime(

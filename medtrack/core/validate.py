@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 from medtrack.core.models import KINDS, SKIP_REASONS
+from medtrack.core.timeparse import EARLIEST_DAY, LATEST_DAY
 from medtrack.errors import BadValue
 
 # SQLite stores integers as signed 64-bit values; Python's are unbounded.
@@ -37,8 +38,7 @@ SQLITE_INT_MAX = 2**63 - 1
 # The CLI reads these as local dates; a stored instant is UTC, so its span has a day of
 # margin either side (no zone is more than 14 hours from UTC), and an end bound typed as
 # 2199-12-31 (midnight after it) still fits.
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(2199, 12, 31)
+# EARLIEST_DAY and LATEST_DAY themselves live in core.timeparse, which reads typed dates.
 _EARLIEST = datetime(1899, 12, 31, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 3, tzinfo=UTC)
 _EARLIEST_TEXT = "1899-12-31T00:00:00Z"
