@@ -56,12 +56,13 @@ def _check_numbers(command: Any) -> None:
 def _checked_number(number_type: Any) -> Any:
     import copy
 
-    from medtrack.core.validate import number_problem
-
     checked = copy.copy(number_type)
     convert = number_type.convert
 
     def convert_checked(value: Any, param: Any, ctx: Any) -> Any:
+        # Read only when a number is given (`summary` without --days loads no validation).
+        from medtrack.core.validate import number_problem
+
         result = convert(value, param, ctx)
         problem = number_problem(value, result)
         if problem:
