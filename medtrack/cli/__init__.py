@@ -60,10 +60,12 @@ def _checked_number(number_type: Any) -> Any:
     convert = number_type.convert
 
     def convert_checked(value: Any, param: Any, ctx: Any) -> Any:
-        # Read only when a number is given (`summary` without --days loads no validation).
+        result = convert(value, param, ctx)
+        if not isinstance(value, str):
+            return result  # a default of the command's own, not typed
+        # Read only when a number is typed (`remind` with its defaults loads none of it).
         from medtrack.core.validate import number_problem
 
-        result = convert(value, param, ctx)
         problem = number_problem(value, result)
         if problem:
             checked.fail(problem, param, ctx)

@@ -138,10 +138,12 @@ def _notice_zone(zone: str, instant: datetime) -> None:
     """One line on stderr, at most once a day, when the machine's zone is not the zone
     medtrack reads times in: otherwise "taken 02:05, late by 6 h" is the first sign.
     The day is remembered in a small file beside the database."""
-    machine = system_zone()
     # For the person at a terminal: cron's and systemd's environment has no TZ of its
     # own, and a daily mail about it would teach nothing.
-    if machine == zone or not stderr_is_terminal():
+    if not stderr_is_terminal():
+        return
+    machine = system_zone()
+    if machine == zone:
         return
     from zoneinfo import ZoneInfo
 

@@ -7,7 +7,6 @@ import re
 from collections.abc import Sequence
 
 from medtrack.core.models import KINDS, Dose
-from medtrack.core.validate import MAX_AMOUNT
 from medtrack.errors import AmbiguousMedication, BadDose, BadValue
 
 # An amount (a decimal point or a decimal comma, "0,5 mg") and a unit of letters, optionally
@@ -58,6 +57,8 @@ def parse_dose(text: str) -> Dose:
     amount = float(match.group(1).replace(",", "."))
     if not math.isfinite(amount) or amount <= 0:
         raise BadDose(f"dose '{text}' must be more than zero")
+    from medtrack.core.validate import MAX_AMOUNT  # only a dose typed is checked against it
+
     if amount > MAX_AMOUNT:
         raise BadDose(f"dose '{text}' is more than {MAX_AMOUNT:,.0f}")
     unit = " ".join(match.group(2).split())
