@@ -295,10 +295,14 @@ class ZoneTimeline:
         self, default: str, changes: Sequence[ZoneChange] = (), *, now: datetime | None = None
     ) -> None:
         self.default = ZoneInfo(default)
-        self.changes = [
-            (change.effective_at, ZoneInfo(change.zone))
-            for change in sorted(changes, key=lambda c: c.effective_at)
-        ]
+        # A change to the zone already in force changes nothing (the first zone is kept as
+        # a change at 1970): left out, every wall time is read once, not once a change.
+        self.changes = []
+        zone = self.default
+        for change in sorted(changes, key=lambda c: c.effective_at):
+            if change.zone != zone.key:
+                zone = ZoneInfo(change.zone)
+                self.changes.append((change.effective_at, zone))
         self.now = now
 
     def zone_at(self, instant: datetime) -> ZoneInfo:
