@@ -24,6 +24,7 @@ status_app = typer.Typer(add_completion=False)
 # How far ahead to look for the next dose: past the longest gap of the usual schedules
 # (monthly, every 4 weeks), so a monthly injection still shows when it is next.
 NEXT_HORIZON = timedelta(days=35)
+NEAR = timedelta(days=2)
 DUE = ("pending", "overdue")
 EXIT_NOTHING_DUE = 0
 EXIT_SOMETHING_DUE = 1
@@ -40,7 +41,14 @@ def judged_around(now: datetime) -> tuple[list[JudgedSlot], ZoneTimeline]:
         zones = common.zones(conn)
         meds = [m for m in repo.load_medications(conn, include_stopped=False) if _scheduled(m, now)]
         end = now + NEXT_HORIZON
-        slots = {med.name: slots_touching(med, now, end, zones) for med in meds}
+        slots = {}
+        for med in meds:
+            # Two days ahead hold the next dose of all but sparse schedules (weekly,
+            # monthly), which look as far as the horizon.
+            near = slots_touching(med, now, now + NEAR, zones)
+            if not any(slot.at > now for slot in near):
+                near = slots_touching(med, now, end, zones)
+            slots[med.name] = near
         every = [s for each in slots.values() for s in each]
         if not every:
             return [], zones
