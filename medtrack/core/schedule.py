@@ -189,6 +189,7 @@ def _rule_parts(rule: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in rule.split(";"))
 
 
+@lru_cache(maxsize=256)
 def a_dose_a_day_or_more(schedule: Schedule) -> bool:
     """Whether the schedule gives a dose every day (every day or every N hours), as a drug
     holiday needs; every 2 days, weekdays only, weekly and monthly do not."""

@@ -207,6 +207,19 @@ def _run_out_day(
     return None
 
 
+def _plan_from(
+    plans: Sequence[Regimen], starts: Sequence[datetime], at: datetime
+) -> Regimen | None:
+    """The plan in force at `at`, else the one starting next (`plans` in order of start,
+    `starts` their starts): a fill's days are counted at the daily use from it on."""
+    from bisect import bisect_right
+
+    index = bisect_right(starts, at) - 1
+    if index >= 0 and (plans[index].ends_at is None or at < plans[index].ends_at):
+        return plans[index]
+    return plans[index + 1] if index + 1 < len(plans) else None
+
+
 def _next_regimen(regimens: Sequence[Regimen], now: datetime) -> Regimen | None:
     later = [r for r in regimens if r.starts_at > now]
     return min(later, key=lambda r: r.starts_at) if later else None
@@ -253,6 +266,8 @@ def proportion_of_days_covered(
     fills = sorted((refill.at, refill.quantity) for refill in refills if refill.at < end)
     if not fills:
         return None
+    plans = sorted(regimens, key=lambda r: r.starts_at)
+    starts = [r.starts_at for r in plans]
     since = max(local_day(start, zones), local_day(fills[0][0], zones))
     last = local_day(end - timedelta(microseconds=1), zones)
     if last < since:
@@ -261,8 +276,7 @@ def proportion_of_days_covered(
     covered = 0
     supply_ends = 0  # the first day (ordinal) the supply on hand no longer covers
     for at, quantity in fills:
-        regimen = _regimen_at(regimens, at) or _next_regimen(regimens, at)
-        use = daily_use(regimen)
+        use = daily_use(_plan_from(plans, starts, at))
         if use <= 0 or quantity <= 0:
             continue
         begins = max(local_day(at, zones).toordinal(), supply_ends)
