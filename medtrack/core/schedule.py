@@ -363,7 +363,7 @@ def zone_place(key: str) -> str:
 
 # Days of margin either side of a window when asking rrule for wall-clock days: a UTC
 # offset is at most 14 h, so a slot in the window lies on a wall day within one of it.
-_WALL_MARGIN = timedelta(days=2)
+_WALL_MARGIN = timedelta(days=1)
 
 
 def expand(
