@@ -334,7 +334,7 @@ def med_show(name: MedName, as_json: AsJson = False) -> None:
 
     Example: medtrack med show lamotrigine
     """
-    from medtrack.render.records import medication_dict
+    from medtrack.render.records import local_text, medication_dict
     from medtrack.store import repo
 
     with common.unit_of_work() as conn:
@@ -366,20 +366,21 @@ def med_show(name: MedName, as_json: AsJson = False) -> None:
     ]
     if not record["active"]:
         reason = f" ({record['stop_reason']})" if record["stop_reason"] else ""
-        lines.append(f"  stopped:    {record['stopped_at'][:16].replace('T', ' ')}{reason}")
+        lines.append(f"  stopped:    {local_text(med.stopped_at, zones)}{reason}")
     if record["notes"]:
         lines.append(f"  notes:      {record['notes']}")
     for line in lines:
         common.say(line)
+    # Each time in the zone of its moment, with its place where that is not here now.
     rows = [
         [
-            (r["starts_at"] or "")[:16].replace("T", " "),
-            (r["ends_at"] or "")[:16].replace("T", " ") or "-",
+            local_text(regimen.starts_at, zones),
+            local_text(regimen.ends_at, zones) or "-",
             r["dose_text"],
             r["schedule"],
             ", ".join(filter(None, [r["reason"], "planned" if later else ""])),
         ]
-        for r, later in zip(record["regimens"], planned, strict=True)
+        for regimen, r, later in zip(med.regimens, record["regimens"], planned, strict=True)
     ]
     common.print_table("Regimen history", ["From", "Until", "Dose", "Schedule", "Reason"], rows)
 
