@@ -40,7 +40,7 @@ from medtrack.render.report_md import (
 from medtrack.render.symbols import DAY_LEGEND as STRIP_LEGEND
 
 STYLE = """
-:root { color-scheme: light; }
+html { background: #fff; color: #111; }  /* light whatever the viewer's theme */
 * { box-sizing: border-box; }
 body { font-family: "Helvetica Neue", Helvetica, Arial, "Liberation Sans", sans-serif;
   font-size: 9pt; line-height: 1.3; color: #111; margin: 16px auto; max-width: 190mm; }
