@@ -17,6 +17,17 @@ from typing import NamedTuple
 
 KINDS = ("rx", "otc", "supplement")
 
+# A day's cell (`core.adherence.DayStat.cell`) -> its state on a calendar strip, the
+# vocabulary every strip (terminal, report) draws from.
+DAY_CELL_STATE = {
+    "all": "all",
+    "partly": "some",
+    "skipped": "skipped",
+    "none": "missed",
+    "pending": "pending",
+    "unscheduled": "not-due",
+}
+
 SKIP_REASONS = (
     "forgot",
     "side-effects",

@@ -42,7 +42,7 @@ from medtrack.core.health import (
     symptom_series,
 )
 from medtrack.core.meds import dose_difference
-from medtrack.core.models import Medication, Regimen, Schedule
+from medtrack.core.models import DAY_CELL_STATE, Medication, Regimen, Schedule
 from medtrack.core.schedule import ZoneTimeline, describe
 from medtrack.core.slots import DoseRecord, local_day, medication_slots
 from medtrack.core.supply import doses_per_day
@@ -890,14 +890,7 @@ def _change_row(day: date, name: str, old: Regimen, new: Regimen) -> ChangeRow:
     return ChangeRow(day, name, what, "; ".join(parts), new.reason)
 
 
-_CELL_STATES = {
-    "all": "all",
-    "partly": "some",
-    "skipped": "skipped",
-    "none": "missed",
-    "pending": "pending",
-    "unscheduled": "not-due",
-}
+_CELL_STATES = DAY_CELL_STATE  # a day cell -> its strip state (core.models)
 
 
 def _adherence(summary: Summary, first_day: date, days: int) -> Adherence:

@@ -11,6 +11,8 @@ A day whose doses were all skipped wears the skipped slot's symbol, and so on.
 
 from __future__ import annotations
 
+from medtrack.core.models import DAY_CELL_STATE
+
 # A slot's status -> (symbol, words).
 SLOT: dict[str, tuple[str, str]] = {
     "taken": ("●", "taken"),
@@ -34,15 +36,8 @@ DAY_SYMBOLS = {state: symbol for state, (symbol, _) in DAY.items()}
 # The legend, in the order it is printed.
 DAY_LEGEND: tuple[tuple[str, str], ...] = tuple((state, words) for state, (_, words) in DAY.items())
 
-# `core.adherence.DayStat.cell` -> the strip state above.
-CELL_STATE = {
-    "all": "all",
-    "partly": "some",
-    "skipped": "skipped",
-    "none": "missed",
-    "pending": "pending",
-    "unscheduled": "not-due",
-}
+# `core.adherence.DayStat.cell` -> the strip state above (core.models holds the mapping).
+CELL_STATE = DAY_CELL_STATE
 
 
 def legend_text() -> str:
