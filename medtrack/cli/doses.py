@@ -505,10 +505,11 @@ def undo(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask on a terminal.")] = False,
 ) -> None:
-    """Remove the last record (or one by --id); it stays in the history.
+    """Take back the last record or plan change (or a record by --id); kept in history.
 
-    Plain `undo` takes back the most recently recorded record of any kind. On a terminal
-    it shows the record and asks; piped, it proceeds (the row is kept in history).
+    Plain `undo` takes back the most recent record of any kind, or plan change (med
+    change, stop, resume), whole. On a terminal it shows what it takes back and asks;
+    piped, it proceeds (everything it removes or rewrites is kept in history).
 
     Example: medtrack undo    (or: medtrack undo --kind symptom --id 4)
     """
@@ -537,7 +538,9 @@ def undo(
 
 @today_app.command("today")
 def today(as_json: AsJson = False) -> None:
-    """Show today's doses: taken, skipped, missed, due now or later; as-needed use.
+    """Show today's doses: taken, skipped, missed, overdue, due now or later; as-needed use.
+
+    A dose of another day still open now (last night's, at breakfast) is listed too.
 
     Example: medtrack today --json
     """

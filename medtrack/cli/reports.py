@@ -60,8 +60,10 @@ def summary(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Adherence per medication and overall: taken, on time, skipped, missed, streaks.
+    """Adherence per medication and overall: taken, on time, skipped, missed, overdue, PDC.
 
+    Each figure as README "Figures" defines it (taking and timing adherence, correct-
+    dosing days, drug holidays, streaks, refill-based PDC, initiation, persistence).
     As-needed use is shown apart and never counted in a percentage; 80% is shown as the
     conventional threshold.
 
