@@ -23,7 +23,7 @@ Pure: no database, no clock (``now`` is a parameter), no I/O. The definitions, a
   so an undo, a backfilled dose or a plan changed in the past re-judge consistently.
 - A slot's **on-time window** fits its schedule (`on_time_window`): the person's setting
   (default 60 min either side) for doses a day or less apart; for longer intervals a
-  share of the interval (see `ON_TIME_BY_INTERVAL`); a plan's own when it has one.
+  share of the interval (README's table); a plan's own when it has one.
 - A slot answered by a taken record is **taken** (on time, late or early against the
   on-time window), by a skip **skipped**, even before its time (a dose taken early counts
   at once). An unanswered slot is **missed** once its window closes, **overdue** once its
@@ -282,7 +282,7 @@ def record_span(slots: Iterable[Slot], start: datetime, end: datetime) -> tuple[
 # a quarter of the interval; weekly to every 3 weeks a day per week; every 4 weeks or
 # longer 7 days, as long-acting injection labels allow for their maintenance doses (e.g.
 # paliperidone palmitate monthly: +/- 7 days; aripiprazole monthly: no sooner than 26
-# days after the last). README "On time" gives the table and its sources.
+# days after the last). README "Figures" (timing adherence) gives the table and sources.
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 
@@ -302,14 +302,6 @@ def on_time_window(slot: Slot, default: timedelta = DEFAULT_ON_TIME_WINDOW) -> t
     if interval < 4 * _WEEK - timedelta(hours=1):
         return _DAY * round(interval / _WEEK)
     return _WEEK
-
-
-ON_TIME_BY_INTERVAL = (
-    ("a day or less", "the on_time_window setting (default 60 min)"),
-    ("2 to 6 days", "a quarter of the interval (every 2 days: 12 h)"),
-    ("1 to 3 weeks", "a day per week (weekly: 1 day)"),
-    ("4 weeks or more", "7 days"),
-)
 
 
 def timing_of(taken_at: datetime, slot_at: datetime, on_time_window: timedelta) -> str:
