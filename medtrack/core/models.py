@@ -98,8 +98,9 @@ class Medication(NamedTuple):
     id: int | None = None
 
     def regimen_at(self, instant: datetime) -> Regimen | None:
-        """The regimen in force at `instant`, if any."""
-        for regimen in self.regimens:
+        """The regimen in force at `instant`, if any (the latest first: most questions are
+        about the recent past, and a decade holds hundreds of plans)."""
+        for regimen in reversed(self.regimens):
             if regimen.starts_at <= instant and (
                 regimen.ends_at is None or instant < regimen.ends_at
             ):

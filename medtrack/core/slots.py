@@ -133,10 +133,12 @@ def raw_slots(
     for index, regimen in enumerate(med.regimens):
         if regimen.starts_at >= end:
             break  # in order of start: none after this one reaches the window
+        if regimen.schedule.as_needed or (regimen.ends_at and regimen.ends_at <= start):
+            continue
         stop = _regimen_end(med, regimen)
         lo = max(start, regimen.starts_at)
         hi = end if stop is None else min(end, stop)
-        if lo >= hi or regimen.schedule.as_needed:
+        if lo >= hi:
             continue
         anchor = local_day(rhythm_start(med.regimens, index), zones)
         for at in expand(regimen.schedule, anchor=anchor, start=lo, end=hi, zones=zones):
