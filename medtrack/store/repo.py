@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from medtrack.core.models import Dose, Medication, Regimen, Schedule, ZoneChange
@@ -221,6 +222,12 @@ def reread_planned(
 # --- medications and regimens --------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _schedule(rrule: str | None, times: str | None, as_needed: bool) -> Schedule:
+    """One Schedule per stored schedule: a decade of dose changes repeats a handful."""
+    return Schedule(rrule=rrule, times=parse_times_text(times), as_needed=as_needed)
+
+
 def _regimen_from_row(row: sqlite3.Row, medication: str) -> Regimen:
     interval = row["min_interval_minutes"]
     window = row["on_time_window_minutes"]
@@ -228,11 +235,7 @@ def _regimen_from_row(row: sqlite3.Row, medication: str) -> Regimen:
         id=row["id"],
         medication=medication,
         dose=Dose(row["dose_amount"], row["dose_unit"]),
-        schedule=Schedule(
-            rrule=row["schedule_rrule"],
-            times=parse_times_text(row["schedule_times"]),
-            as_needed=bool(row["as_needed"]),
-        ),
+        schedule=_schedule(row["schedule_rrule"], row["schedule_times"], bool(row["as_needed"])),
         starts_at=from_utc_text(row["starts_at"]),
         ends_at=_dt(row["ends_at"]),
         max_per_day=row["max_per_day"],
