@@ -432,7 +432,7 @@ def test_a_dose_before_the_plan_of_a_medication_already_here_is_reported_not_wri
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--apply"], "--apply goes with --from"),
+        (["--apply"], "--apply and --json go with --from"),
         (["--from", "mona"], "--from takes one of medtimer, daylio, fhir"),
         (["--from", "fhir", "--merge"], "--from takes no --format or --merge"),
     ],
@@ -784,3 +784,28 @@ def test_any_fhir_resources_give_a_plan_or_a_clear_error(resources):
     bundle = {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
     with contextlib.suppress(MedtrackError):
         fhir.parse_resources(fhir.resources_of(bundle, "b"), localize=localize, local=local)
+
+
+def test_the_dry_run_has_a_json_twin_with_the_same_counts():
+    before = dump()
+    data = json.loads(
+        ok("import", str(SAMPLES / "medtimer-backup.json"), "--from", "medtimer", "--json").stdout
+    )
+    assert dump() == before  # still a dry run
+    assert (data["source"], data["applied"]) == ("medtimer", False)
+    # As the text says: 2 medications and 6 doses to add; 4 events not imported.
+    assert data["kinds"]["medications"]["added"] == 2
+    assert data["kinds"]["doses"]["added"] == 6
+    assert len(data["kinds"]["doses"]["lines"]) == 6
+    assert sum(item["count"] for item in data["not_imported"]) == 4
+    applied = json.loads(
+        ok(
+            "import",
+            str(SAMPLES / "medtimer-backup.json"),
+            "--from",
+            "medtimer",
+            "--apply",
+            "--json",
+        ).stdout
+    )
+    assert applied["applied"] is True and applied["kinds"]["doses"]["added"] == 6

@@ -293,6 +293,9 @@ def data_import(
     apply: Annotated[
         bool, typer.Option("--apply", help="With --from: write what the dry run shows.")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --from: print the report as JSON.")
+    ] = False,
 ) -> None:
     """Import a JSON export (whole record) or a dose CSV (medication,taken_at,status,reason,note),
     or another app's history with --from medtimer|daylio|fhir (a dry run until --apply).
@@ -300,13 +303,15 @@ def data_import(
     Example: medtrack import all.json
     Example: medtrack import MedTimer_backup.json --from medtimer --apply
     """
-    if from_app is not None or apply:
+    if from_app is not None or apply or as_json:
         # Issue 22: other apps' files live in cli/imports.py.
         from medtrack.cli.imports import import_from
 
         if from_app is None or format_ is not None or merge:
-            raise UsageError("--apply goes with --from; --from takes no --format or --merge")
-        import_from(file, from_app, apply=apply)
+            raise UsageError(
+                "--apply and --json go with --from; --from takes no --format or --merge"
+            )
+        import_from(file, from_app, apply=apply, as_json=as_json)
         return
     from medtrack.core.transfer import parse_dose_csv, validate_document
     from medtrack.store import transfer

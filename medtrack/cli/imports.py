@@ -22,13 +22,14 @@ _MAX_FOLDER_FILES = 20000
 class _DryRun(Exception):
     """Raised inside the unit of work to roll back a dry run (no file is created either)."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: Any) -> None:
         super().__init__("dry run")
         self.lines = lines
 
 
-def import_from(file: Path, source: str, *, apply: bool) -> None:
-    """Import `file` exported by `source`; a dry run unless `apply`."""
+def import_from(file: Path, source: str, *, apply: bool, as_json: bool = False) -> None:
+    """Import `file` exported by `source`; a dry run unless `apply`; `as_json` prints
+    what `import_dict` gives instead of the lines."""
     from medtrack.core.importers import SOURCES
 
     source = source.lower()
@@ -38,19 +39,22 @@ def import_from(file: Path, source: str, *, apply: bool) -> None:
     try:
         with common.unit_of_work(write=True) as conn:
             zones = common.zones(conn)
-            lines = _import(conn, content, source, file, zones, apply=apply)
+            lines = _import(conn, content, source, file, zones, apply=apply, as_json=as_json)
             if not apply:
                 raise _DryRun(lines)
     except _DryRun as dry:
         lines = dry.lines
+    if as_json:
+        common.emit_json(lines)
+        return
     for line in lines:
         common.say(line)
 
 
 def _import(
-    conn: Any, content: Any, source: str, file: Path, zones: Any, *, apply: bool
-) -> list[str]:
-    from medtrack.render.imports import import_lines
+    conn: Any, content: Any, source: str, file: Path, zones: Any, *, apply: bool, as_json: bool
+) -> Any:
+    from medtrack.render.imports import import_dict, import_lines
     from medtrack.store.importers import apply_plan
 
     def local(instant: Any) -> Any:
@@ -76,6 +80,8 @@ def _import(
     now = common.now()
     check_plan(plan, now)
     result = apply_plan(conn, plan, zone_of=lambda at: zones.zone_at(at).key, now=now)
+    if as_json:
+        return import_dict(plan, result, file=str(file), zones=zones, applied=apply)
     return import_lines(plan, result, file=str(file), zones=zones, applied=apply)
 
 

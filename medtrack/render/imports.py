@@ -84,3 +84,35 @@ def import_lines(
     if len(lines) == 1:
         lines.append("The file holds nothing medtrack records.")
     return lines
+
+
+def import_dict(
+    plan: ImportPlan, result: Any, *, file: str, zones: ZoneTimeline, applied: bool
+) -> dict[str, Any]:
+    """`import --from ... --json`: the same report as `import_lines`, for scripts: counts
+    per kind (added, or to add in a dry run, and already here), every line added, and
+    what is not imported, by reason."""
+    skipped = [*plan.skipped, *result.skipped]
+    reasons = Counter((s.kind, s.why) for s in skipped)
+    return {
+        "file": file,
+        "source": plan.source,
+        "applied": applied,
+        "kinds": {
+            kind: {
+                "added": len(added),
+                "already_here": result.present[kind],
+                "lines": [_line(kind, record, zones) for record in added],
+            }
+            for kind, added in result.added.items()
+        },
+        "not_imported": [
+            {
+                "kind": kind,
+                "why": why,
+                "count": n,
+                "examples": [s.where for s in skipped if (s.kind, s.why) == (kind, why)][:3],
+            }
+            for (kind, why), n in reasons.items()
+        ],
+    }
