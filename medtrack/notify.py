@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from medtrack.errors import UsageError
+from medtrack.render.escaping import visible
 
 TITLE = "medtrack"
 TARGET_FORMS = (
@@ -57,12 +58,6 @@ class Target(NamedTuple):
         return {"stdout": "stdout", "desktop": "desktop notification"}[self.kind]
 
 
-def shown(text: str) -> str:
-    """`text` with newlines and other control characters made visible (``\\n``), for
-    messages that echo a value back."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
-
-
 def has_control(text: str) -> bool:
     """Whether `text` holds a character no command line, crontab line or unit file can
     carry: a control character, a line or paragraph separator, or an undecodable byte
@@ -78,7 +73,7 @@ def parse_target(text: str) -> Target:
     if has_control(text):
         # A newline here would split a crontab line in two (issue 17): never a target.
         raise UsageError(
-            f"--notify '{shown(text)}' holds a newline or control character: use {TARGET_FORMS}"
+            f"--notify '{visible(text)}' holds a newline or control character: use {TARGET_FORMS}"
         )
     cleaned = text.strip()
     if cleaned in ("stdout", "desktop"):
@@ -303,7 +298,7 @@ def scheduler_setup(text: str, environ: Mapping[str, str]) -> SchedulerSetup:
             raise NotifyFailed(MISSING_BUS + " Run 'cron install' from your desktop session")
         if has_control(address):
             raise NotifyFailed(
-                f"DBUS_SESSION_BUS_ADDRESS '{shown(address)}' holds a control character"
+                f"DBUS_SESSION_BUS_ADDRESS '{visible(address)}' holds a control character"
             )
         return SchedulerSetup("desktop", {"DBUS_SESSION_BUS_ADDRESS": address})
     if target.kind == "exec":

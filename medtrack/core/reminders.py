@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from medtrack.core.schedule import ZoneTimeline
+from medtrack.core.slots import local_day
 
 if TYPE_CHECKING:  # kept off the start-up path of `remind`
     from medtrack.core.models import Medication
@@ -197,15 +198,11 @@ def dose_reminders(
     return reminders
 
 
-def _local_day(instant: datetime, zones: ZoneTimeline) -> date:
-    return instant.astimezone(zones.zone_at(instant)).date()
-
-
 def refill_check_due(sent: Sequence[SentReminder], now: datetime, zones: ZoneTimeline) -> bool:
     """Whether today's supply check has yet to run (once a local day)."""
-    today = _local_day(now, zones)
+    today = local_day(now, zones)
     return not any(
-        row.kind in (REFILL, REFILL_CHECK) and _local_day(row.sent_at, zones) == today
+        row.kind in (REFILL, REFILL_CHECK) and local_day(row.sent_at, zones) == today
         for row in sent
     )
 
@@ -226,11 +223,11 @@ def refill_reminders(
         return []
     from medtrack.core.supply import needs_refill_warning
 
-    today = _local_day(now, zones)
+    today = local_day(now, zones)
     warned_today = {
         row.medication_id
         for row in sent
-        if row.kind == REFILL and _local_day(row.sent_at, zones) == today
+        if row.kind == REFILL and local_day(row.sent_at, zones) == today
     }
     reminders = []
     for med_id, name, status in supplies:
@@ -267,11 +264,11 @@ def visit_reminders(
     names: bool = True,
 ) -> list[Reminder]:
     """A note, once, on the local day before each visit."""
-    tomorrow = _local_day(now, zones) + timedelta(days=1)
+    tomorrow = local_day(now, zones) + timedelta(days=1)
     noted = {row.scheduled_for for row in sent if row.kind == VISIT}
     reminders = []
     for visit in visits:
-        if visit.at in noted or _local_day(visit.at, zones) != tomorrow:
+        if visit.at in noted or local_day(visit.at, zones) != tomorrow:
             continue
         who = f" with {visit.with_whom}" if visit.with_whom and names else ""
         kind = f"{visit.kind} visit" if names else "a visit"

@@ -169,7 +169,8 @@ def supply_status(
     # initial supply of `med add --supply` is a fill on that day): no run-out before it.
     first = min((r.starts_at for r in regimens), default=now)
     stock = stock_on_hand(refills, taken, regimens, max(now, first))
-    regimen = _regimen_at(regimens, now) or _next_regimen(regimens, now)
+    plans = sorted(regimens, key=lambda r: r.starts_at)
+    regimen = _plan_from(plans, [r.starts_at for r in plans], now)
     use = daily_use(regimen)
     if use <= 0:
         return SupplyStatus(stock=stock, days_left=None, runs_out=None)
@@ -218,11 +219,6 @@ def _plan_from(
     if index >= 0 and (plans[index].ends_at is None or at < plans[index].ends_at):
         return plans[index]
     return plans[index + 1] if index + 1 < len(plans) else None
-
-
-def _next_regimen(regimens: Sequence[Regimen], now: datetime) -> Regimen | None:
-    later = [r for r in regimens if r.starts_at > now]
-    return min(later, key=lambda r: r.starts_at) if later else None
 
 
 def needs_refill_warning(status: SupplyStatus | None, warning_days: int) -> bool:

@@ -84,14 +84,6 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def one_line(message: str) -> str:
-    """A message with every control character and lone surrogate made visible, so it
-    prints as exactly one line whatever text it quotes."""
-    if not _UNSAFE.search(message):
-        return message
-    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], message)
-
-
 # --- plain values ----------------------------------------------------------------------
 
 

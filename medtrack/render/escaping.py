@@ -19,7 +19,8 @@ from typing import Any
 # paragraph separators, and the bidirectional controls that reorder what follows them
 # (the "Trojan Source" characters): none of them is ever meant to act from stored text.
 _CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"  # lone surrogates: bytes that were not UTF-8
 )
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\x1b"}
 
